@@ -1,0 +1,6 @@
+import type { EmulatorContext, EmulatorService } from '../core/context.js';
+
+// Placeholder until the service lands; it registers no routes, so every call to it answers 404.
+export function containerInstanceService(_ctx: EmulatorContext): EmulatorService {
+  return { name: 'containerInstance', routes: [] };
+}

@@ -1,0 +1,85 @@
+/** A small router: method + case-insensitive path pattern (ARM paths are case-insensitive), optional host kind. */
+import type { IncomingHttpHeaders } from 'node:http';
+
+export type AuthKind = 'arm' | 'keyvault' | 'eventgrid' | 'none';
+export type HostKind = 'arm' | 'vault';
+
+export interface EmuRequest {
+  method: string;
+  url: URL;
+  path: string;
+  /** Query with keys percent-decoded (Key Vault sends `api%2Dversion`). */
+  query: URLSearchParams;
+  headers: IncomingHttpHeaders;
+  params: Record<string, string>;
+  rawBody: Buffer;
+  /** Parsed JSON body, or undefined when the body is empty or not JSON. */
+  body: unknown;
+  /** Vault name when the request came to `{vault}.vault.localhost`. */
+  vaultName?: string;
+  requestId: string;
+  /** Identity (token subject) that made the call, when authenticated. */
+  caller?: { oid: string; audience: string };
+}
+
+export interface EmuResponse {
+  status: number;
+  headers?: Record<string, string>;
+  body?: unknown;
+}
+
+export interface Route {
+  method: string;
+  /** e.g. `/subscriptions/:subscriptionId/resourceGroups/:resourceGroupName`; `:name` matches one segment. */
+  pattern: string;
+  host?: HostKind;
+  auth: AuthKind;
+  /** Operation id for the request log and fault matching, e.g. `ContainerGroups_Get` (as in the REST specs). */
+  operation: string;
+  /** Accepted api-versions; omitted means the route takes none. */
+  apiVersions?: readonly string[];
+  /** Error envelope for api-version and auth failures. Defaults from auth kind. */
+  handler: (req: EmuRequest) => Promise<EmuResponse> | EmuResponse;
+}
+
+export interface CompiledRoute extends Route {
+  regex: RegExp;
+  keys: string[];
+}
+
+export function compileRoute(route: Route): CompiledRoute {
+  const keys: string[] = [];
+  const source = route.pattern
+    .split('/')
+    .map((segment) => {
+      if (segment.startsWith(':')) {
+        keys.push(segment.slice(1));
+        return '([^/]+)';
+      }
+      return segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    })
+    .join('/');
+  return { ...route, regex: new RegExp(`^${source}/?$`, 'i'), keys };
+}
+
+export function matchRoute(
+  routes: readonly CompiledRoute[],
+  method: string,
+  path: string,
+  host: HostKind,
+): { route: CompiledRoute; params: Record<string, string> } | { methodNotAllowed: true } | undefined {
+  let pathMatched = false;
+  for (const route of routes) {
+    if ((route.host ?? 'arm') !== host) continue;
+    const m = route.regex.exec(path);
+    if (!m) continue;
+    pathMatched = true;
+    if (route.method !== method) continue;
+    const params: Record<string, string> = {};
+    route.keys.forEach((key, i) => {
+      params[key] = decodeURIComponent(m[i + 1] ?? '');
+    });
+    return { route, params };
+  }
+  return pathMatched ? { methodNotAllowed: true } : undefined;
+}

@@ -1,0 +1,78 @@
+/**
+ * Starts a real emulator for one test file: fresh state in a temp dir, the shared CA, a free port and fast
+ * timings. `useManagedIdentity()` points DefaultAzureCredential at its managed-identity endpoint the way App
+ * Service does (IDENTITY_ENDPOINT + IDENTITY_HEADER).
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startEmulator, type EmulatorHandle, type StartOptions } from '../../../emulator/src/server.js';
+
+export interface TestEmulator extends EmulatorHandle {
+  /** Calls the control API: `control('POST', '/_emulator/faults', {...})`. */
+  control<T = unknown>(
+    method: string,
+    pathAndQuery: string,
+    body?: unknown,
+  ): Promise<{ status: number; body: T }>;
+  /** Request counts per operation since `since` (a lastSeq from an earlier call), from the request log. */
+  requestCounts(since?: number): Promise<{ total: number; lastSeq: number; counts: Record<string, number> }>;
+  vaultUrl(name: string): string;
+  stateDir: string;
+}
+
+export async function startTestEmulator(options: StartOptions = {}): Promise<TestEmulator> {
+  const stateDir = options.stateDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'aci-emu-'));
+  const handle = await startEmulator({
+    port: 0,
+    stateDir,
+    caDir: path.resolve('.local/ca'),
+    quiet: true,
+    ...options,
+    timings: {
+      provisioningStepMs: 300,
+      lroRetryAfterSeconds: 0,
+      eventGridRetryScheduleMs: [200, 400, 800],
+      eventGridDeliveryTimeoutMs: 3000,
+      ...options.timings,
+    },
+  });
+  const control = async <T>(method: string, pathAndQuery: string, body?: unknown) => {
+    const res = await fetch(`${handle.url}${pathAndQuery}`, {
+      method,
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      body: body === undefined ? null : JSON.stringify(body),
+    });
+    const text = await res.text();
+    return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T };
+  };
+  return {
+    ...handle,
+    stateDir,
+    control,
+    async requestCounts(since = 0) {
+      const res = await control<{ total: number; lastSeq: number; counts: Record<string, number> }>(
+        'GET',
+        `/_emulator/requests?since=${since}`,
+      );
+      return res.body;
+    },
+    vaultUrl: (name) => `https://${name}.vault.localhost:${handle.port}`,
+  };
+}
+
+/** Environment DefaultAzureCredential reads for the App Service managed identity. Returns a restore function. */
+export function useManagedIdentity(emulator: EmulatorHandle): () => void {
+  const saved = {
+    IDENTITY_ENDPOINT: process.env['IDENTITY_ENDPOINT'],
+    IDENTITY_HEADER: process.env['IDENTITY_HEADER'],
+  };
+  process.env['IDENTITY_ENDPOINT'] = String(emulator.stack['identityEndpoint']);
+  process.env['IDENTITY_HEADER'] = String(emulator.stack['identityHeader']);
+  return () => {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  };
+}
