@@ -433,7 +433,7 @@ export async function startEmulator(input: StartOptions = {}): Promise<EmulatorH
 /** Merge `part` into a stack.json file (creating it), as `npm start` and `npm run emulator` both write it. */
 export function mergeStackFile(file: string, part: Record<string, unknown>): void {
   fs.mkdirSync(path.dirname(file), { recursive: true });
-  let current: Record<string, unknown> = {};
+  let current: Record<string, unknown>;
   try {
     current = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
   } catch {
