@@ -1,0 +1,551 @@
+/**
+ * APPS_CONFIG: which apps to blue/green-deploy and which groups to watch.
+ *
+ * Why an app setting (JSON) rather than a file: it is deployed with the Bicep/azd parameters, can differ per
+ * environment without a rebuild, and a change restarts the app so the config is always read once at start.
+ *
+ * Each app entry is parsed on its own: an invalid entry is refused with a message naming the field
+ * (`apps[1] (api): health.port: expected a number`) and kept in `errors` for the status page, while the
+ * other apps load. Only an APPS_CONFIG that is not JSON or has no `apps` array fails the whole setting.
+ */
+import semver from 'semver';
+import { z } from 'zod';
+
+// ---------------------------------------------------------------- validators
+
+const GUID = '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}';
+const RG = '[-\\w._()]{1,90}';
+const REGISTRY_ID = new RegExp(
+  `^/subscriptions/(${GUID})/resourceGroups/(${RG})/providers/Microsoft\\.ContainerRegistry/registries/([a-zA-Z0-9]{5,50})$`,
+  'i',
+);
+const SUBNET_ID = new RegExp(
+  `^/subscriptions/${GUID}/resourceGroups/${RG}/providers/Microsoft\\.Network/virtualNetworks/[-\\w._]{2,64}/subnets/[-\\w._]{1,80}$`,
+  'i',
+);
+const IDENTITY_ID = new RegExp(
+  `^/subscriptions/${GUID}/resourceGroups/${RG}/providers/Microsoft\\.ManagedIdentity/userAssignedIdentities/[-\\w]{3,128}$`,
+  'i',
+);
+/** ACI container group and container names: lowercase letters, digits and '-', not at either end, no '--'. */
+const ACI_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+const RESOURCE_GROUP = /^[-\w._()]{0,89}[-\w_()]$/;
+const SECRET_NAME = /^[0-9a-zA-Z-]{1,127}$/;
+/** ACR repository names (may contain '/' namespaces). */
+const REPOSITORY = /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$/;
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
+
+/** Longest suffix we add to an app name (`-green`). */
+export const COLOUR_SUFFIX_MAX = '-green'.length;
+export const APP_NAME_MAX = 63 - COLOUR_SUFFIX_MAX;
+
+const aciName = (what: string) =>
+  z.string().refine((s) => ACI_NAME.test(s) && !s.includes('--'), {
+    message: `${what} must be 1-63 lowercase letters, digits or '-', not starting or ending with '-'`,
+  });
+
+const appName = z
+  .string()
+  .refine((s) => ACI_NAME.test(s) && !s.includes('--'), {
+    message: "must be lowercase letters, digits or '-', not starting or ending with '-'",
+  })
+  .refine((s) => s.length <= APP_NAME_MAX, {
+    message: `must be at most ${APP_NAME_MAX} characters so that '{name}-green' fits ACI's 63`,
+  });
+
+const resourceGroup = z
+  .string()
+  .refine((s) => RESOURCE_GROUP.test(s), { message: 'not a valid resource group name' });
+
+/** https URL of a vault, normalised to `https://host[:port]` (no trailing slash). */
+export function normaliseVaultUrl(url: string): string {
+  const u = new URL(url);
+  return `https://${u.host.toLowerCase()}`;
+}
+
+const vaultUrl = z
+  .string()
+  .refine(
+    (s) => {
+      try {
+        const u = new URL(s);
+        return u.protocol === 'https:' && (u.pathname === '/' || u.pathname === '') && !u.search && !u.hash;
+      } catch {
+        return false;
+      }
+    },
+    { message: 'must be an https vault URL without a path, e.g. https://kv-apps.vault.azure.net' },
+  )
+  .transform(normaliseVaultUrl);
+
+const secretName = z
+  .string()
+  .refine((s) => SECRET_NAME.test(s), { message: "Key Vault secret names are 1-127 letters, digits or '-'" });
+
+const registryResourceId = z.string().refine((s) => REGISTRY_ID.test(s), {
+  message:
+    'must be a registry resource id: /subscriptions/{id}/resourceGroups/{rg}/providers/Microsoft.ContainerRegistry/registries/{name}',
+});
+const subnetId = z.string().refine((s) => SUBNET_ID.test(s), {
+  message:
+    'must be a subnet resource id: /subscriptions/{id}/resourceGroups/{rg}/providers/Microsoft.Network/virtualNetworks/{vnet}/subnets/{subnet}',
+});
+const identityId = z.string().refine((s) => IDENTITY_ID.test(s), {
+  message:
+    'must be a user-assigned identity resource id: /subscriptions/{id}/resourceGroups/{rg}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{name}',
+});
+
+const port = z.number().int().min(1).max(65535);
+
+const tagPolicySchema = z.discriminatedUnion('type', [
+  z.strictObject({
+    type: z.literal('semver'),
+    range: z
+      .string()
+      .default('*')
+      .refine((r) => semver.validRange(r) !== null, { message: 'not a valid semver range' }),
+    allowDowngrade: z.boolean().default(false),
+    includePrerelease: z.boolean().default(false),
+  }),
+  z.strictObject({
+    type: z.literal('regex'),
+    /** Matched against the whole tag. */
+    pattern: z.string().refine(
+      (p) => {
+        try {
+          new RegExp(p);
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      { message: 'not a valid regular expression' },
+    ),
+  }),
+  z.strictObject({ type: z.literal('any') }),
+]);
+
+const containerSchema = z.strictObject({
+  name: aciName('container name'),
+  /** A fixed image for a sidecar; containers without `image` run the pushed image (by digest). */
+  image: z.string().min(1).optional(),
+  cpu: z.number().positive().max(32),
+  memoryInGB: z.number().positive().max(256),
+  ports: z.array(port).default([]),
+  command: z.array(z.string()).optional(),
+  env: z
+    .record(z.string().regex(ENV_NAME, { message: 'not a valid environment variable name' }), z.string())
+    .default({}),
+  secureEnvFromKeyVault: z
+    .record(
+      z.string().regex(ENV_NAME, { message: 'not a valid environment variable name' }),
+      z.strictObject({ vaultUrl, secretName }),
+    )
+    .default({}),
+});
+
+const healthSchema = z.strictObject({
+  port,
+  path: z.string().startsWith('/', { message: "must start with '/'" }).default('/'),
+  /** Inclusive range of accepted statuses, or one status. */
+  expectedStatus: z
+    .union([
+      z.number().int().min(100).max(599),
+      z.tuple([z.number().int().min(100).max(599), z.number().int().min(100).max(599)]),
+    ])
+    .default([200, 299])
+    .transform((v): [number, number] => (typeof v === 'number' ? [v, v] : v))
+    .refine(([lo, hi]) => lo <= hi, { message: 'range must be [low, high]' }),
+  consecutiveSuccesses: z.number().int().min(1).max(100).default(3),
+  intervalSeconds: z.number().positive().max(300).default(2),
+  timeoutSeconds: z.number().positive().max(3600).default(120),
+  /** A container restarting this many times during the rollout fails it as "crashed". */
+  maxRestarts: z.number().int().min(1).max(100).default(3),
+});
+
+const appSchema = z
+  .strictObject({
+    name: appName,
+    registry: z.strictObject({ resourceId: registryResourceId }),
+    repository: z.string().refine((s) => REPOSITORY.test(s), {
+      message: 'not a valid repository name (lowercase, e.g. web or team/web)',
+    }),
+    tagPolicy: tagPolicySchema.default({
+      type: 'semver',
+      range: '*',
+      allowDowngrade: false,
+      includePrerelease: false,
+    }),
+    /** Allows downgrades (and re-deploying a digest from history on a fresh push). */
+    force: z.boolean().default(false),
+    resourceGroup,
+    location: z.string().regex(/^[a-zA-Z0-9 ]{2,40}$/, { message: 'not a valid Azure location' }),
+    subnetId,
+    adoptGroup: aciName('adoptGroup').nullable().default(null),
+    template: z.strictObject({
+      osType: z.enum(['Linux', 'Windows']).default('Linux'),
+      restartPolicy: z.enum(['Always', 'OnFailure', 'Never']).default('Always'),
+      imagePullIdentity: identityId.optional(),
+      containers: z.array(containerSchema).min(1, { message: 'needs at least one container' }),
+    }),
+    health: healthSchema,
+    secret: z.strictObject({ vaultUrl, name: secretName }),
+    drainSeconds: z.number().min(0).max(86_400).default(30),
+    keepFailed: z.boolean().default(false),
+    provisioningTimeoutSeconds: z.number().positive().max(7_200).default(600),
+    /** Reconcile restarts the active group when it is Stopped/Failed. */
+    restartUnhealthy: z.boolean().default(false),
+  })
+  .superRefine((app, ctx) => {
+    const containers = app.template.containers;
+    const names = new Set<string>();
+    containers.forEach((c, i) => {
+      if (names.has(c.name))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['template', 'containers', i, 'name'],
+          message: `duplicate container name "${c.name}"`,
+        });
+      names.add(c.name);
+      for (const k of Object.keys(c.secureEnvFromKeyVault)) {
+        if (k in c.env)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['template', 'containers', i, 'secureEnvFromKeyVault', k],
+            message: `"${k}" is also in env`,
+          });
+      }
+    });
+    if (!containers.some((c) => c.image === undefined))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['template', 'containers'],
+        message: 'at least one container must run the pushed image (omit its "image")',
+      });
+    const exposed = new Set(containers.flatMap((c) => c.ports));
+    if (!exposed.has(app.health.port))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['health', 'port'],
+        message: `port ${app.health.port} is not exposed by any container (ports: ${[...exposed].join(', ') || 'none'})`,
+      });
+    const all: number[] = containers.flatMap((c) => c.ports);
+    if (all.length !== exposed.size)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['template', 'containers'],
+        message: 'two containers expose the same port',
+      });
+  });
+
+const watchedGroupSchema = z.strictObject({
+  resourceGroup,
+  name: aciName('group name'),
+  secretName,
+  vaultUrl: vaultUrl.optional(),
+});
+
+const reconcileSchema = z.strictObject({
+  /** Groups tagged as ours that no rollout refers to are deleted after this long (from their created-at tag). */
+  orphanGraceSeconds: z.number().min(0).default(900),
+  /** At most this many concurrent writes (secret sets, deletes) per tick. */
+  writeConcurrency: z.number().int().min(1).max(32).default(4),
+});
+
+// ---------------------------------------------------------------- types
+
+export type TagPolicy = z.output<typeof tagPolicySchema>;
+export type ContainerTemplate = z.output<typeof containerSchema>;
+export type HealthConfig = z.output<typeof healthSchema>;
+export type WatchedGroupConfig = z.output<typeof watchedGroupSchema>;
+export type ReconcileConfig = z.output<typeof reconcileSchema>;
+
+export interface RegistryRef {
+  resourceId: string;
+  subscriptionId: string;
+  resourceGroup: string;
+  name: string;
+}
+
+export type AppConfig = Omit<z.output<typeof appSchema>, 'registry'> & { registry: RegistryRef };
+
+export interface WatchConfig {
+  resourceGroups: string[];
+  vaultUrl?: string;
+  groups: WatchedGroupConfig[];
+}
+
+export interface ConfigError {
+  /** Where in APPS_CONFIG: `apps[1]`, `watch.groups[0]`, `watch`. */
+  path: string;
+  /** The app's (or watched group's) name when it could be read. */
+  name?: string;
+  /** Field inside that entry, e.g. `health.port`; empty for the entry itself. */
+  field: string;
+  message: string;
+  /** `apps[1] (api): health.port: expected a number`. */
+  text: string;
+}
+
+export interface AppsConfig {
+  apps: AppConfig[];
+  watch: WatchConfig;
+  reconcile: ReconcileConfig;
+  /** Entries refused (the rest loaded). Shown by status. */
+  errors: ConfigError[];
+  /** Names of refused apps, so events for them are answered "config error" rather than "unknown". */
+  refusedApps: Array<{ name: string; registryResourceId?: string; repository?: string; errors: string[] }>;
+}
+
+/** APPS_CONFIG is unusable as a whole (not JSON, no apps array). */
+export class AppsConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'AppsConfigError';
+  }
+}
+
+// ---------------------------------------------------------------- parsing
+
+function formatPath(path: ReadonlyArray<PropertyKey>): string {
+  let out = '';
+  for (const seg of path) {
+    if (typeof seg === 'number') out += `[${seg}]`;
+    else out += out ? `.${String(seg)}` : String(seg);
+  }
+  return out;
+}
+
+function valueAt(root: unknown, path: ReadonlyArray<PropertyKey>): unknown {
+  let cur: unknown = root;
+  for (const seg of path) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<PropertyKey, unknown>)[seg];
+  }
+  return cur;
+}
+
+function article(word: string): string {
+  return /^[aeiou]/.test(word) ? `an ${word}` : `a ${word}`;
+}
+
+function issueMessage(issue: z.core.$ZodIssue, input: unknown): { field: string; message: string } {
+  const path = issue.path;
+  let message = issue.message;
+  switch (issue.code) {
+    case 'invalid_type': {
+      const missing = valueAt(input, path) === undefined;
+      message = missing ? `required (${article(issue.expected)})` : `expected ${article(issue.expected)}`;
+      break;
+    }
+    case 'unrecognized_keys':
+      message = `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+      break;
+    case 'invalid_union':
+      if ((issue as { note?: string }).note === 'No matching discriminator') {
+        const options = (issue as { options?: unknown[] }).options ?? [];
+        message = `expected one of ${options.map((o) => `"${String(o)}"`).join(', ')}`;
+      }
+      break;
+    case 'too_small':
+    case 'too_big':
+      message = message.replace(/^Too (small|big): /, '');
+      break;
+    default:
+      break;
+  }
+  return { field: formatPath(path), message };
+}
+
+function formatIssues(
+  scope: string,
+  name: string | undefined,
+  issues: z.core.$ZodIssue[],
+  input: unknown,
+): ConfigError[] {
+  return issues.map((issue) => {
+    const { field, message } = issueMessage(issue, input);
+    const head = name ? `${scope} (${name})` : scope;
+    return {
+      path: scope,
+      ...(name ? { name } : {}),
+      field,
+      message,
+      text: `${head}: ${field ? `${field}: ` : ''}${message}`,
+    };
+  });
+}
+
+function parseRegistry(resourceId: string): RegistryRef {
+  const m = REGISTRY_ID.exec(resourceId);
+  if (!m) throw new Error('unreachable: registry id validated');
+  return { resourceId, subscriptionId: m[1]!.toLowerCase(), resourceGroup: m[2]!, name: m[3]!.toLowerCase() };
+}
+
+function nameOf(entry: unknown): string | undefined {
+  if (entry && typeof entry === 'object' && typeof (entry as { name?: unknown }).name === 'string')
+    return (entry as { name: string }).name;
+  return undefined;
+}
+
+const topSchema = z.looseObject({
+  apps: z.array(z.unknown()),
+  watch: z.unknown().optional(),
+  reconcile: z.unknown().optional(),
+});
+
+/** Parse APPS_CONFIG (a JSON string or an already-parsed value). Throws AppsConfigError only when unusable. */
+export function parseAppsConfig(raw: string | unknown): AppsConfig {
+  let input: unknown = raw;
+  if (typeof raw === 'string') {
+    try {
+      input = JSON.parse(raw);
+    } catch (e) {
+      throw new AppsConfigError(`not valid JSON: ${(e as Error).message}`);
+    }
+  }
+  const top = topSchema.safeParse(input);
+  if (!top.success) {
+    const issue = top.error.issues[0]!;
+    const { field, message } = issueMessage(issue, input);
+    throw new AppsConfigError(`${field || '(root)'}: ${message}; expected { "apps": [...], "watch": {...} }`);
+  }
+  const errors: ConfigError[] = [];
+  const refusedApps: AppsConfig['refusedApps'] = [];
+  const apps: AppConfig[] = [];
+  const topKeys = Object.keys(top.data).filter(
+    (k) => !['apps', 'watch', 'reconcile'].includes(k) && !k.startsWith('$'),
+  );
+  for (const k of topKeys)
+    errors.push({
+      path: k,
+      field: '',
+      message: 'unknown field (ignored)',
+      text: `${k}: unknown field (ignored)`,
+    });
+
+  const seenNames = new Map<string, number>();
+  const seenRepos = new Map<string, { index: number; name: string }>();
+  top.data.apps.forEach((entry, index) => {
+    const scope = `apps[${index}]`;
+    const name = nameOf(entry);
+    const refuse = (errs: ConfigError[]) => {
+      errors.push(...errs);
+      const registryResourceId = valueAt(entry, ['registry', 'resourceId']);
+      const repository = valueAt(entry, ['repository']);
+      refusedApps.push({
+        name: name ?? scope,
+        ...(typeof registryResourceId === 'string' ? { registryResourceId } : {}),
+        ...(typeof repository === 'string' ? { repository } : {}),
+        errors: errs.map((e) => e.text),
+      });
+    };
+    const parsed = appSchema.safeParse(entry);
+    if (!parsed.success) {
+      refuse(formatIssues(scope, name, parsed.error.issues, entry));
+      return;
+    }
+    const app: AppConfig = { ...parsed.data, registry: parseRegistry(parsed.data.registry.resourceId) };
+    const dupName = seenNames.get(app.name);
+    if (dupName !== undefined) {
+      refuse(
+        formatIssues(
+          scope,
+          name,
+          [custom(['name'], `duplicate app name "${app.name}" (also apps[${dupName}])`)],
+          entry,
+        ),
+      );
+      return;
+    }
+    const repoKey = `${app.registry.resourceId.toLowerCase()}|${app.repository}`;
+    const dupRepo = seenRepos.get(repoKey);
+    if (dupRepo) {
+      refuse(
+        formatIssues(
+          scope,
+          name,
+          [
+            custom(
+              ['repository'],
+              `registry ${app.registry.name} repository "${app.repository}" is already deployed by apps[${dupRepo.index}] (${dupRepo.name}); one app per registry and repository`,
+            ),
+          ],
+          entry,
+        ),
+      );
+      return;
+    }
+    seenNames.set(app.name, index);
+    seenRepos.set(repoKey, { index, name: app.name });
+    apps.push(app);
+  });
+
+  const watch = parseWatch(top.data.watch, errors);
+  let reconcile: ReconcileConfig = { orphanGraceSeconds: 900, writeConcurrency: 4 };
+  if (top.data.reconcile !== undefined) {
+    const r = reconcileSchema.safeParse(top.data.reconcile);
+    if (r.success) reconcile = r.data;
+    else errors.push(...formatIssues('reconcile', undefined, r.error.issues, top.data.reconcile));
+  }
+  return { apps, watch, reconcile, errors, refusedApps };
+}
+
+function custom(path: PropertyKey[], message: string): z.core.$ZodIssue {
+  return { code: 'custom', path, message, input: undefined } as z.core.$ZodIssue;
+}
+
+const watchTopSchema = z.strictObject({
+  resourceGroups: z.array(resourceGroup).default([]),
+  vaultUrl: vaultUrl.optional(),
+  groups: z.array(z.unknown()).default([]),
+});
+
+function parseWatch(raw: unknown, errors: ConfigError[]): WatchConfig {
+  const empty: WatchConfig = { resourceGroups: [], groups: [] };
+  if (raw === undefined || raw === null) return empty;
+  const top = watchTopSchema.safeParse(raw);
+  if (!top.success) {
+    errors.push(...formatIssues('watch', undefined, top.error.issues, raw));
+    return empty;
+  }
+  const groups: WatchedGroupConfig[] = [];
+  const seen = new Set<string>();
+  top.data.groups.forEach((entry, i) => {
+    const scope = `watch.groups[${i}]`;
+    const name = nameOf(entry);
+    const g = watchedGroupSchema.safeParse(entry);
+    if (!g.success) {
+      errors.push(...formatIssues(scope, name, g.error.issues, entry));
+      return;
+    }
+    if (!g.data.vaultUrl && !top.data.vaultUrl) {
+      errors.push(
+        ...formatIssues(
+          scope,
+          name,
+          [custom(['vaultUrl'], 'required when watch.vaultUrl is not set')],
+          entry,
+        ),
+      );
+      return;
+    }
+    const key = `${g.data.resourceGroup.toLowerCase()}/${g.data.name}`;
+    if (seen.has(key)) {
+      errors.push(...formatIssues(scope, name, [custom(['name'], `group ${key} is listed twice`)], entry));
+      return;
+    }
+    seen.add(key);
+    groups.push(g.data);
+  });
+  return {
+    resourceGroups: top.data.resourceGroups,
+    ...(top.data.vaultUrl ? { vaultUrl: top.data.vaultUrl } : {}),
+    groups,
+  };
+}
+
+/** Case-insensitive comparison for ARM resource ids. */
+export function sameResourceId(a: string, b: string): boolean {
+  return a.replace(/\/+$/, '').toLowerCase() === b.replace(/\/+$/, '').toLowerCase();
+}

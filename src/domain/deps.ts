@@ -1,0 +1,71 @@
+/** What every domain entry point receives: config, ports, and tunables (defaults suit Azure). */
+import type { AppConfig, AppsConfig } from '../config/appsConfig.js';
+import type {
+  Clock,
+  ContainerGroups,
+  HealthProbe,
+  Logger,
+  Notifier,
+  Registries,
+  RolloutStore,
+  Secrets,
+} from './ports.js';
+
+export interface DomainOptions {
+  /** How often to re-read a group while waiting for it (Running, deleted). */
+  pollIntervalMs: number;
+  /** A step failing with transient errors for this long fails the rollout (pre-switch). */
+  transientGiveUpMs: number;
+  /** Re-issue a delete that has not completed after this long. */
+  deleteReissueMs: number;
+  /** Reconcile restarts an unhealthy active group at most this often. */
+  restartCooldownMs: number;
+  /** In-call retries of a transient write (secret set) in reconcile; 429 without Retry-After included. */
+  writeRetries: number;
+  retryBaseMs: number;
+  /** Margin kept before a deadline (a step is not started with less than this left). */
+  deadlineMarginMs: number;
+  /** Longest single health probe. */
+  probeTimeoutMaxMs: number;
+}
+
+export const DEFAULT_OPTIONS: DomainOptions = Object.freeze({
+  pollIntervalMs: 3_000,
+  transientGiveUpMs: 10 * 60_000,
+  deleteReissueMs: 5 * 60_000,
+  restartCooldownMs: 10 * 60_000,
+  writeRetries: 3,
+  retryBaseMs: 500,
+  deadlineMarginMs: 500,
+  probeTimeoutMaxMs: 10_000,
+});
+
+export interface DomainDeps {
+  config: AppsConfig;
+  containerGroups: ContainerGroups;
+  registries: Registries;
+  secrets: Secrets;
+  rolloutStore: RolloutStore;
+  healthProbe: HealthProbe;
+  notifier?: Notifier;
+  clock: Clock;
+  logger: Logger;
+  options?: Partial<DomainOptions>;
+}
+
+export function optionsOf(deps: DomainDeps): DomainOptions {
+  return { ...DEFAULT_OPTIONS, ...deps.options };
+}
+
+export function findApp(config: AppsConfig, name: string): AppConfig | undefined {
+  return config.apps.find((a) => a.name === name);
+}
+
+/** A point in time to stop by (epoch ms). */
+export interface Budget {
+  deadline: number;
+}
+
+export function budgetFrom(clock: Clock, seconds: number): Budget {
+  return { deadline: clock.now() + seconds * 1000 };
+}

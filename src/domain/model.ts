@@ -1,0 +1,286 @@
+/**
+ * The stored shapes: one `AppState` row per app (every write a compare-and-swap on its ETag), history entries,
+ * reconcile results. All plain JSON: the store adapter serialises them as they are.
+ */
+
+/** Value of the `managed-by` tag on groups (and secrets) we create. */
+export const MANAGED_BY = 'aci-bluegreen';
+
+/** Tags on container groups we create. */
+export const GROUP_TAGS = Object.freeze({
+  app: 'app',
+  colour: 'colour',
+  digest: 'digest',
+  tag: 'tag',
+  rolloutId: 'rollout-id',
+  managedBy: 'managed-by',
+  /** ISO time the group was created by us; orphan removal measures its grace period from it. */
+  createdAt: 'created-at',
+});
+
+/** Tags on the Key Vault secrets we write; `ip` mirrors the value so listings need not fetch values. */
+export const SECRET_TAGS = Object.freeze({
+  ip: 'ip',
+  app: 'app',
+  colour: 'colour',
+  group: 'group',
+  resourceGroup: 'resource-group',
+  digest: 'digest',
+  managedBy: 'managed-by',
+});
+
+/** Tags people put on groups they want mirrored without a sidecar. */
+export const WATCH_TAGS = Object.freeze({
+  /** `ip-secret=<secret name>` */
+  secret: 'ip-secret',
+  /** optional `ip-secret-vault=<vault url>` (must be a vault named in APPS_CONFIG) */
+  vault: 'ip-secret-vault',
+});
+
+export type Colour = 'blue' | 'green';
+
+export function groupNameFor(app: string, colour: Colour): string {
+  return `${app}-${colour}`;
+}
+
+/** The ordered steps of a rollout. `succeeded` is the last; `failed`/`superseded` are outcomes, not steps. */
+export const ROLLOUT_STEPS = [
+  'accepted',
+  'cleaningIdle',
+  'creating',
+  'waitingRunning',
+  'healthGate',
+  'switching',
+  'draining',
+  'deletingOld',
+  'succeeded',
+] as const;
+export type RolloutStep = (typeof ROLLOUT_STEPS)[number];
+
+/** Steps after which callers may already use the new group: a newer push is queued, never superseding. */
+export const COMMITTED_STEPS: ReadonlySet<RolloutStep> = new Set([
+  'switching',
+  'draining',
+  'deletingOld',
+  'succeeded',
+]);
+
+export type RolloutState = 'inProgress' | 'succeeded' | 'failed' | 'superseded';
+
+export type FailureReason =
+  | 'RegistryNetworkRestricted'
+  | 'RegistryNotFound'
+  | 'ImagePullFailed'
+  | 'ContainerCrashed'
+  | 'ContainerExited'
+  | 'ProvisioningFailed'
+  | 'ProvisioningTimeout'
+  | 'HealthCheckFailed'
+  | 'SecureEnvMissing'
+  | 'GroupNameTaken'
+  | 'GroupLost'
+  | 'AzureError';
+
+/** One timeline entry. */
+export interface Condition {
+  step: RolloutStep | 'failed' | 'superseded' | 'queued';
+  /** ISO time. */
+  at: string;
+  message: string;
+}
+
+export interface RolloutError {
+  step: RolloutStep;
+  reason: FailureReason;
+  /** A sentence a person understands, e.g. "image pull failed: ...". */
+  message: string;
+}
+
+export interface Rollout {
+  id: string;
+  state: RolloutState;
+  /** Current step while inProgress; the step it stopped at otherwise. */
+  step: RolloutStep;
+  repository: string;
+  tag: string;
+  digest: string;
+  /** Registry login server from the event (checked against the registry). */
+  loginServer: string;
+  /** `loginServer/repository@digest`. */
+  image: string;
+  eventId: string;
+  eventTime: string;
+  colour: Colour;
+  resourceGroup: string;
+  /** The group this rollout creates: `{app}-{colour}`. */
+  group: string;
+  /** The group that served before the switch (set at the switch). */
+  fromGroup?: string;
+  fromResourceGroup?: string;
+  startedAt: string;
+  updatedAt: string;
+  finishedAt?: string;
+  createRequestedAt?: string;
+  runningAt?: string;
+  ip?: string;
+  healthStartedAt?: string;
+  healthSuccesses: number;
+  /** e.g. "GET http://10.0.0.4:8080/healthz → 503". */
+  lastHealth?: string;
+  switchedAt?: string;
+  drainUntil?: string;
+  deleteRequestedAt?: string;
+  /** Re-creations after the group vanished or was replaced (bounded). */
+  recreations: number;
+  /** Consecutive transient errors at the current step. */
+  transient?: { since: string; attempts: number; lastError: string };
+  /** What the current step is waiting for (not a timeline entry: it changes every poll). */
+  waiting?: { step: RolloutStep; since: string; message: string };
+  error?: RolloutError;
+  supersededBy?: string;
+  timeline: Condition[];
+}
+
+export interface ActiveDeployment {
+  group: string;
+  resourceGroup: string;
+  /** 'adopted' for a group taken over with `adoptGroup`. */
+  colour: Colour | 'adopted';
+  digest?: string;
+  tag?: string;
+  image?: string;
+  rolloutId?: string;
+  since: string;
+}
+
+/** A group to delete once `notBefore` passes (cleanup of failed/superseded rollouts). */
+export interface PendingDeletion {
+  resourceGroup: string;
+  group: string;
+  /** Only delete while the group still carries this rollout id (a newer rollout may reuse the name). */
+  rolloutId?: string;
+  notBefore: string;
+  reason: string;
+  requestedAt?: string;
+}
+
+/** A push that arrived after the current rollout's switch; it starts when that rollout finishes. */
+export interface QueuedPush {
+  eventId: string;
+  eventTime: string;
+  repository: string;
+  tag: string;
+  digest: string;
+  loginServer: string;
+  receivedAt: string;
+}
+
+export interface RecentRollout {
+  rolloutId: string;
+  digest: string;
+  tag: string;
+  state: RolloutState;
+  startedAt: string;
+  finishedAt?: string;
+}
+
+export interface HistoryEntry {
+  app: string;
+  rolloutId: string;
+  digest: string;
+  tag: string;
+  outcome: Exclude<RolloutState, 'inProgress'>;
+  reason?: FailureReason;
+  message?: string;
+  colour: Colour;
+  group: string;
+  fromGroup?: string;
+  startedAt: string;
+  finishedAt: string;
+  durationMs: number;
+  timeline: Condition[];
+}
+
+export type RolloutNotificationType =
+  'rollout.started' | 'rollout.succeeded' | 'rollout.failed' | 'rollout.superseded';
+
+export interface RolloutNotification {
+  type: RolloutNotificationType;
+  /** Unique per notification (CloudEvents id). */
+  id: string;
+  app: string;
+  rolloutId: string;
+  digest: string;
+  tag: string;
+  group: string;
+  at: string;
+  message?: string;
+}
+
+/** Work to do after a state write: history rows to append, notifications to publish (at least once). */
+export type OutboxItem =
+  { kind: 'history'; entry: HistoryEntry } | { kind: 'notify'; event: RolloutNotification };
+
+export interface AppState {
+  schemaVersion: 1;
+  app: string;
+  active?: ActiveDeployment;
+  /** The current rollout, or the last one when none is in progress. */
+  rollout?: Rollout;
+  queued?: QueuedPush;
+  /** eventTime of the newest push that started or queued a rollout: older events are stale. */
+  lastAppliedEventTime?: string;
+  /** Registry login server, once learnt (status shows it). */
+  registryLoginServer?: string;
+  pendingDeletions: PendingDeletion[];
+  /** Newest first, bounded; used to ignore duplicates without reading history. */
+  recent: RecentRollout[];
+  outbox: OutboxItem[];
+  lastRestartAt?: string;
+  updatedAt: string;
+}
+
+export interface StoredAppState {
+  app: string;
+  state: AppState;
+  etag: string;
+}
+
+export interface ReconcileChange {
+  kind: 'secret' | 'groupDeleted' | 'groupRestarted' | 'rollout' | 'adopted';
+  target: string;
+  message: string;
+}
+
+export interface ReconcileIssue {
+  scope: 'resourceGroup' | 'vault' | 'secret' | 'group' | 'rollout' | 'app' | 'watch' | 'store';
+  target: string;
+  message: string;
+  retryable?: boolean;
+}
+
+export interface ReconcileResult {
+  at: string;
+  durationMs: number;
+  changed: ReconcileChange[];
+  errors: ReconcileIssue[];
+  /** Findings that are not our failures: drift, a stopped active group, a missing group, orphans in grace. */
+  warnings: ReconcileIssue[];
+  /** Throttled calls seen this tick (429 or throttling codes), retried or not. */
+  throttled: number;
+  budgetExhausted: boolean;
+  counts: { resourceGroups: number; groups: number; vaults: number; secretsChecked: number; writes: number };
+}
+
+export const TIMELINE_MAX = 40;
+export const RECENT_MAX = 25;
+
+export function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+export function ms(isoTime: string | undefined): number | undefined {
+  if (isoTime === undefined) return undefined;
+  const v = Date.parse(isoTime);
+  return Number.isNaN(v) ? undefined : v;
+}

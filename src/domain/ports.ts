@@ -1,0 +1,208 @@
+/**
+ * What the domain needs from the outside world. One adapter per Azure service implements each interface;
+ * the domain never imports an SDK. Designed for few round trips: one paged list per resource group, one paged
+ * listing of secret properties per vault.
+ *
+ * Error contract for every adapter method: throw `TransientError` (429 with or without Retry-After, 5xx,
+ * timeouts, connection errors), `TerminalError`/`NotFoundError` (4xx) or `ConflictError` (store only).
+ * `toDomainError(what, { statusCode, code, message, retryAfterMs })` in ./errors.ts does the mapping from the
+ * classification table. Methods documented as "404 → undefined / done" must not throw on 404.
+ */
+import type {
+  AppState,
+  HistoryEntry,
+  ReconcileResult,
+  RolloutNotification,
+  StoredAppState,
+} from './model.js';
+
+// ---------------------------------------------------------------- Container Instances
+
+export interface ContainerEvent {
+  name?: string;
+  message?: string;
+  type?: string;
+  count?: number;
+  firstTimestamp?: string;
+  lastTimestamp?: string;
+}
+
+export interface ContainerStateView {
+  /** Running | Waiting | Terminated */
+  state?: string;
+  exitCode?: number;
+  detailStatus?: string;
+  startTime?: string;
+  finishTime?: string;
+}
+
+export interface ContainerView {
+  name: string;
+  image: string;
+  restartCount?: number;
+  currentState?: ContainerStateView;
+  previousState?: ContainerStateView;
+  events: ContainerEvent[];
+}
+
+/** A container group as listed (`listByResourceGroup` items carry the instance view, as ARM returns it). */
+export interface ContainerGroupView {
+  id?: string;
+  name: string;
+  resourceGroup: string;
+  location?: string;
+  tags: Record<string, string>;
+  /** Pending | Creating | Succeeded | Failed | Unhealthy | Repairing | Deleting | Updating | Canceled */
+  provisioningState?: string;
+  /** instanceView.state: Running | Stopped | Pending | Succeeded | Failed */
+  state?: string;
+  /** Private IP (`properties.ipAddress.ip`). */
+  ip?: string;
+  containers: ContainerView[];
+  /** Group-level instanceView events. */
+  events: ContainerEvent[];
+}
+
+export interface ContainerSpec {
+  name: string;
+  image: string;
+  cpu: number;
+  memoryInGB: number;
+  ports: number[];
+  command?: string[];
+  env: Record<string, string>;
+  /** Values go to `secureValue`; never logged, never stored in rollout state. */
+  secureEnv: Record<string, string>;
+}
+
+/** Everything needed for `PUT containerGroups/{name}`. */
+export interface ContainerGroupSpec {
+  name: string;
+  location: string;
+  tags: Record<string, string>;
+  osType: 'Linux' | 'Windows';
+  restartPolicy: 'Always' | 'OnFailure' | 'Never';
+  /** `subnetIds: [{ id }]`, `ipAddress: { type: 'Private', ports }`. */
+  subnetId: string;
+  /** TCP ports on the private IP (union of container ports). */
+  ports: number[];
+  /** `imageRegistryCredentials: [{ server, identity }]`; when `identity` is set it is also assigned to the group
+   * (`identity: { type: 'UserAssigned', userAssignedIdentities: { [identity]: {} } }`). */
+  registry: { server: string; identity?: string };
+  containers: ContainerSpec[];
+}
+
+export interface ContainerGroups {
+  /** All groups of a resource group, following nextLink (one paged list). A missing resource group → []. */
+  listByResourceGroup(resourceGroup: string): Promise<ContainerGroupView[]>;
+  /** One group with its instance view. 404 → undefined. */
+  get(resourceGroup: string, name: string): Promise<ContainerGroupView | undefined>;
+  /** Start the create (PUT) and return once ARM accepted it, without waiting for the LRO: the domain polls
+   * with get/list across steps and ticks. */
+  beginCreate(resourceGroup: string, spec: ContainerGroupSpec): Promise<void>;
+  /** Start deleting; may return before the deletion finishes. 404 → done (idempotent). */
+  delete(resourceGroup: string, name: string): Promise<void>;
+  /** Start a restart (the IP may change). 404 → NotFoundError. */
+  restart(resourceGroup: string, name: string): Promise<void>;
+}
+
+// ---------------------------------------------------------------- Container Registry
+
+export interface RegistryInfo {
+  id: string;
+  name: string;
+  loginServer: string;
+  /** 'Enabled' | 'Disabled' (ARM `properties.publicNetworkAccess`). */
+  publicNetworkAccess?: string;
+  /** 'Allow' | 'Deny' (`properties.networkRuleSet.defaultAction`, Premium only). */
+  networkRuleSetDefaultAction?: string;
+  sku?: string;
+  anonymousPullEnabled?: boolean;
+}
+
+export interface Registries {
+  /** `GET` the registry by resource id. 404 → NotFoundError. */
+  get(resourceId: string): Promise<RegistryInfo>;
+}
+
+// ---------------------------------------------------------------- Key Vault secrets
+
+export interface SecretProperties {
+  name: string;
+  tags: Record<string, string>;
+  updatedOn?: Date;
+  enabled?: boolean;
+}
+
+export interface Secrets {
+  /** Properties of all secrets in the vault (one paged `listPropertiesOfSecrets`), keyed by secret name.
+   * Values are not fetched: the mirrored IP is in the `ip` tag. */
+  listIpSecrets(vaultUrl: string): Promise<Map<string, SecretProperties>>;
+  /** Latest value. 404 → undefined. */
+  getValue(vaultUrl: string, name: string): Promise<string | undefined>;
+  /** New version with this value and these tags (replaces the tag set). */
+  set(vaultUrl: string, name: string, value: string, tags: Record<string, string>): Promise<void>;
+}
+
+// ---------------------------------------------------------------- Rollout store (Table storage, ETag CAS)
+
+export interface RolloutStore {
+  /** The app's row. Not found → undefined. */
+  get(app: string): Promise<{ state: AppState; etag: string } | undefined>;
+  /** Insert; throws ConflictError when the row exists. Returns the new ETag. */
+  create(app: string, state: AppState): Promise<string>;
+  /** Replace if the ETag still matches; throws ConflictError otherwise. Returns the new ETag. */
+  replace(app: string, state: AppState, etag: string): Promise<string>;
+  /** All apps' rows (one query). */
+  list(): Promise<StoredAppState[]>;
+  /** Upsert keyed by (app, rolloutId): safe to call twice. */
+  appendHistory(app: string, entry: HistoryEntry): Promise<void>;
+  /** Newest first (by finishedAt). */
+  listHistory(app: string, limit: number): Promise<HistoryEntry[]>;
+  recordReconcile(result: ReconcileResult): Promise<void>;
+  getLastReconcile(): Promise<ReconcileResult | undefined>;
+}
+
+// ---------------------------------------------------------------- health, notifications, time, logs
+
+export interface HealthResult {
+  /** True for a 2xx answer. The domain applies the app's `expectedStatus` range to `status` itself. */
+  ok: boolean;
+  status?: number;
+  /** Connection error / timeout text when there was no HTTP answer. */
+  error?: string;
+  /** First ~200 characters of the body, for failure messages. */
+  bodySnippet?: string;
+  durationMs?: number;
+}
+
+export interface HealthProbe {
+  /** HTTP GET with a timeout. Never throws: failures are `{ ok: false, error }`. */
+  check(url: string, timeoutMs: number): Promise<HealthResult>;
+}
+
+export interface Notifier {
+  /** Publish a CloudEvent (type `AciBlueGreen.${event.type}`, source `/apps/${app}`). May throw; the domain
+   * logs and drops failed notifications. */
+  publish(event: RolloutNotification): Promise<void>;
+}
+
+export interface Clock {
+  /** Epoch milliseconds. */
+  now(): number;
+  sleep(ms: number): Promise<void>;
+}
+
+export interface Logger {
+  debug(message: string, properties?: Record<string, unknown>): void;
+  info(message: string, properties?: Record<string, unknown>): void;
+  warn(message: string, properties?: Record<string, unknown>): void;
+  error(message: string, properties?: Record<string, unknown>): void;
+}
+
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms))),
+};
+
+export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };

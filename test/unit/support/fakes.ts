@@ -1,0 +1,691 @@
+/**
+ * In-memory fakes of the domain ports for pure domain tests. They model only what the domain observes:
+ * groups that come up after a while (or fail to pull / crash / answer 503), secrets with tags, an ETag store.
+ * The integration project tests the real adapters against the emulator.
+ */
+import { parseAppsConfig, type AppsConfig } from '../../../src/config/appsConfig.js';
+import type { DomainDeps, DomainOptions } from '../../../src/domain/deps.js';
+import { ConflictError, NotFoundError, TransientError } from '../../../src/domain/errors.js';
+import type {
+  AppState,
+  HistoryEntry,
+  ReconcileResult,
+  RolloutNotification,
+  StoredAppState,
+} from '../../../src/domain/model.js';
+import type {
+  Clock,
+  ContainerGroupSpec,
+  ContainerGroupView,
+  ContainerGroups,
+  HealthProbe,
+  HealthResult,
+  Logger,
+  Notifier,
+  RegistryInfo,
+  Registries,
+  RolloutStore,
+  SecretProperties,
+  Secrets,
+} from '../../../src/domain/ports.js';
+import { parseRegistryEvent, type ImagePushedEvent } from '../../../src/events/imagePushed.js';
+
+export const SUB = '00000000-0000-0000-0000-000000000001';
+export const REGISTRY_ID = `/subscriptions/${SUB}/resourceGroups/rg-platform/providers/Microsoft.ContainerRegistry/registries/contoso`;
+export const LOCKED_ID = `/subscriptions/${SUB}/resourceGroups/rg-platform/providers/Microsoft.ContainerRegistry/registries/locked`;
+export const SUBNET_ID = `/subscriptions/${SUB}/resourceGroups/rg-network/providers/Microsoft.Network/virtualNetworks/vnet-apps/subnets/aci`;
+export const IDENTITY_ID = `/subscriptions/${SUB}/resourceGroups/rg-platform/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-acr-pull`;
+export const VAULT = 'https://kv-apps.vault.azure.net';
+export const T0 = Date.parse('2026-11-21T10:00:00.000Z');
+
+export function digestOf(n: number | string): string {
+  const hex = typeof n === 'number' ? n.toString(16) : Buffer.from(n).toString('hex');
+  return `sha256:${hex.padStart(64, '0').slice(-64)}`;
+}
+
+// ---------------------------------------------------------------- config
+
+export function webApp(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    name: 'web',
+    registry: { resourceId: REGISTRY_ID },
+    repository: 'web',
+    tagPolicy: { type: 'semver', range: '>=1.0.0', allowDowngrade: false },
+    resourceGroup: 'rg-apps',
+    location: 'westeurope',
+    subnetId: SUBNET_ID,
+    adoptGroup: null,
+    template: {
+      osType: 'Linux',
+      imagePullIdentity: IDENTITY_ID,
+      containers: [
+        {
+          name: 'web',
+          cpu: 0.5,
+          memoryInGB: 1,
+          ports: [8080],
+          env: { LOG_LEVEL: 'info' },
+          secureEnvFromKeyVault: { DB_PASSWORD: { vaultUrl: VAULT, secretName: 'web-db-password' } },
+        },
+      ],
+    },
+    health: {
+      port: 8080,
+      path: '/healthz',
+      expectedStatus: [200, 299],
+      consecutiveSuccesses: 3,
+      intervalSeconds: 2,
+      timeoutSeconds: 120,
+    },
+    secret: { vaultUrl: VAULT, name: 'web-ip' },
+    drainSeconds: 30,
+    keepFailed: false,
+    provisioningTimeoutSeconds: 600,
+    ...overrides,
+  };
+}
+
+export function makeConfig(
+  apps: Array<Record<string, unknown>> = [webApp()],
+  extra: Record<string, unknown> = {},
+): AppsConfig {
+  return parseAppsConfig({ apps, ...extra });
+}
+
+// ---------------------------------------------------------------- clock, logger
+
+export class FakeClock implements Clock {
+  constructor(public t = T0) {}
+  now(): number {
+    return this.t;
+  }
+  async sleep(ms: number): Promise<void> {
+    this.t += Math.max(0, ms);
+    await new Promise((r) => setImmediate(r));
+  }
+  advance(ms: number): void {
+    this.t += ms;
+  }
+}
+
+export class MemoryLogger implements Logger {
+  lines: string[] = [];
+  debug(m: string): void {
+    this.lines.push(`debug ${m}`);
+  }
+  info(m: string): void {
+    this.lines.push(`info ${m}`);
+  }
+  warn(m: string): void {
+    this.lines.push(`warn ${m}`);
+  }
+  error(m: string): void {
+    this.lines.push(`error ${m}`);
+  }
+}
+
+// ---------------------------------------------------------------- container groups
+
+export type Behaviour = 'ok' | 'pullFail' | 'crash' | 'unhealthy' | 'slow' | 'exit';
+
+interface SimGroup {
+  rg: string;
+  name: string;
+  tags: Record<string, string>;
+  images: Array<{ name: string; image: string }>;
+  createdAt: number;
+  behaviour: Behaviour;
+  ip?: string;
+  /** set for seeded groups: fixed state */
+  fixedState?: string;
+  deletingUntil?: number;
+  location: string;
+}
+
+const tick = () => new Promise((r) => setImmediate(r));
+
+export class FakeContainerGroups implements ContainerGroups {
+  groups = new Map<string, SimGroup>();
+  calls = { list: 0, get: 0, create: 0, delete: 0, restart: 0 };
+  createdSpecs: ContainerGroupSpec[] = [];
+  /** Behaviour chosen per created group, by image digest. */
+  behaviourByDigest = new Map<string, Behaviour>();
+  startupMs = 4_000;
+  deleteMs = 0;
+  private ipSeq = 10;
+  listErrors = new Map<string, Error>();
+  /** Throw this from the next call of the named method (once). */
+  failNext: Partial<Record<keyof FakeContainerGroups['calls'], Error>> = {};
+
+  constructor(private clock: Clock) {}
+
+  private key(rg: string, name: string) {
+    return `${rg.toLowerCase()}/${name}`;
+  }
+
+  private nextIp(): string {
+    return `10.0.0.${this.ipSeq++}`;
+  }
+
+  private maybeFail(op: keyof FakeContainerGroups['calls']): void {
+    const e = this.failNext[op];
+    if (e) {
+      delete this.failNext[op];
+      throw e;
+    }
+  }
+
+  /** A group that exists outside our rollouts (adopted, watched, legacy). */
+  seed(
+    rg: string,
+    name: string,
+    opts: { tags?: Record<string, string>; image?: string; ip?: string; state?: string } = {},
+  ): void {
+    this.groups.set(this.key(rg, name), {
+      rg,
+      name,
+      tags: opts.tags ?? {},
+      images: [{ name: name.split('-')[0] ?? name, image: opts.image ?? 'contoso.azurecr.io/legacy:1.0.0' }],
+      createdAt: this.clock.now() - 3_600_000,
+      behaviour: 'ok',
+      ...(opts.ip !== undefined ? { ip: opts.ip } : { ip: this.nextIp() }),
+      fixedState: opts.state ?? 'Running',
+      location: 'westeurope',
+    });
+  }
+
+  /** Platform maintenance: a new IP. */
+  maintenance(rg: string, name: string): string {
+    const g = this.groups.get(this.key(rg, name))!;
+    g.ip = this.nextIp();
+    return g.ip;
+  }
+
+  stop(rg: string, name: string): void {
+    const g = this.groups.get(this.key(rg, name))!;
+    g.fixedState = 'Stopped';
+    delete g.ip;
+  }
+
+  find(rg: string, name: string): SimGroup | undefined {
+    return this.groups.get(this.key(rg, name));
+  }
+
+  names(): string[] {
+    return [...this.groups.values()].map((g) => g.name).sort();
+  }
+
+  groupByIp(ip: string): SimGroup | undefined {
+    return [...this.groups.values()].find((g) => g.ip === ip);
+  }
+
+  private view(g: SimGroup): ContainerGroupView {
+    const now = this.clock.now();
+    const base = {
+      name: g.name,
+      resourceGroup: g.rg,
+      location: g.location,
+      tags: { ...g.tags },
+      id: `/subscriptions/${SUB}/resourceGroups/${g.rg}/providers/Microsoft.ContainerInstance/containerGroups/${g.name}`,
+      events: [],
+    };
+    if (g.deletingUntil !== undefined)
+      return { ...base, provisioningState: 'Deleting', state: 'Running', containers: [] };
+    if (g.fixedState) {
+      const running = g.fixedState === 'Running';
+      return {
+        ...base,
+        provisioningState: 'Succeeded',
+        state: g.fixedState,
+        ...(g.ip ? { ip: g.ip } : {}),
+        containers: g.images.map((c) => ({
+          name: c.name,
+          image: c.image,
+          restartCount: 0,
+          currentState: { state: running ? 'Running' : 'Terminated', ...(running ? {} : { exitCode: 0 }) },
+          events: [],
+        })),
+      };
+    }
+    const age = now - g.createdAt;
+    const up = age >= this.startupMs && g.behaviour !== 'slow';
+    const containers = g.images.map((c) => {
+      if (g.behaviour === 'pullFail' && age >= 1_000)
+        return {
+          name: c.name,
+          image: c.image,
+          restartCount: 0,
+          currentState: { state: 'Waiting', detailStatus: 'ErrImagePull' },
+          events: [
+            {
+              name: 'Pulling',
+              message: `pulling image "${c.image}"`,
+              type: 'Normal',
+              count: 1,
+              lastTimestamp: new Date(g.createdAt).toISOString(),
+            },
+            {
+              name: 'Failed',
+              message: `Failed to pull image "${c.image}": rpc error: code = NotFound desc = manifest unknown`,
+              type: 'Warning',
+              count: 2,
+              lastTimestamp: new Date(g.createdAt + 1_000).toISOString(),
+            },
+          ],
+        };
+      if (g.behaviour === 'crash' && up) {
+        const restarts = Math.min(10, Math.floor((age - this.startupMs) / 2_000) + 1);
+        return {
+          name: c.name,
+          image: c.image,
+          restartCount: restarts,
+          currentState: { state: 'Terminated', exitCode: 1, detailStatus: 'Error' },
+          previousState: { state: 'Terminated', exitCode: 1 },
+          events: [{ name: 'Killing', message: 'Killing container', type: 'Normal', count: restarts }],
+        };
+      }
+      return {
+        name: c.name,
+        image: c.image,
+        restartCount: 0,
+        currentState: up ? { state: 'Running' } : { state: 'Waiting', detailStatus: 'ContainerCreating' },
+        events: up ? [{ name: 'Started', message: 'Started container', type: 'Normal', count: 1 }] : [],
+      };
+    });
+    if (g.behaviour === 'exit' && up)
+      return {
+        ...base,
+        provisioningState: 'Succeeded',
+        state: 'Succeeded',
+        containers: containers.map((c) => ({ ...c, currentState: { state: 'Terminated', exitCode: 0 } })),
+      };
+    if (up && !g.ip) g.ip = this.nextIp();
+    return {
+      ...base,
+      provisioningState: up ? 'Succeeded' : 'Creating',
+      state: up ? 'Running' : 'Pending',
+      ...(up && g.ip ? { ip: g.ip } : {}),
+      containers,
+    };
+  }
+
+  private gc(): void {
+    const now = this.clock.now();
+    for (const [k, g] of this.groups)
+      if (g.deletingUntil !== undefined && g.deletingUntil <= now) this.groups.delete(k);
+  }
+
+  async listByResourceGroup(rg: string): Promise<ContainerGroupView[]> {
+    await tick();
+    this.calls.list++;
+    this.maybeFail('list');
+    const err = this.listErrors.get(rg.toLowerCase());
+    if (err) throw err;
+    this.gc();
+    return [...this.groups.values()]
+      .filter((g) => g.rg.toLowerCase() === rg.toLowerCase())
+      .map((g) => this.view(g));
+  }
+
+  async get(rg: string, name: string): Promise<ContainerGroupView | undefined> {
+    await tick();
+    this.calls.get++;
+    this.maybeFail('get');
+    this.gc();
+    const g = this.groups.get(this.key(rg, name));
+    return g ? this.view(g) : undefined;
+  }
+
+  async beginCreate(rg: string, spec: ContainerGroupSpec): Promise<void> {
+    await tick();
+    this.calls.create++;
+    this.maybeFail('create');
+    this.gc();
+    const existing = this.groups.get(this.key(rg, spec.name));
+    if (existing?.deletingUntil !== undefined)
+      throw new TransientError('ContainerGroupTransitioning', {
+        statusCode: 409,
+        code: 'ContainerGroupTransitioning',
+      });
+    this.createdSpecs.push(structuredClone(spec));
+    const appImage = spec.containers[0]!.image;
+    const digest = /@(sha256:[0-9a-f]+)/.exec(appImage)?.[1] ?? '';
+    this.groups.set(this.key(rg, spec.name), {
+      rg,
+      name: spec.name,
+      tags: { ...spec.tags },
+      images: spec.containers.map((c) => ({ name: c.name, image: c.image })),
+      createdAt: this.clock.now(),
+      behaviour: this.behaviourByDigest.get(digest) ?? 'ok',
+      location: spec.location,
+    });
+  }
+
+  async delete(rg: string, name: string): Promise<void> {
+    await tick();
+    this.calls.delete++;
+    this.maybeFail('delete');
+    const g = this.groups.get(this.key(rg, name));
+    if (!g) return;
+    if (this.deleteMs <= 0) this.groups.delete(this.key(rg, name));
+    else g.deletingUntil ??= this.clock.now() + this.deleteMs;
+  }
+
+  async restart(rg: string, name: string): Promise<void> {
+    await tick();
+    this.calls.restart++;
+    this.maybeFail('restart');
+    const g = this.groups.get(this.key(rg, name));
+    if (!g) throw new NotFoundError(`group ${name} not found`, { statusCode: 404, code: 'ResourceNotFound' });
+    g.fixedState = 'Running';
+    g.ip = this.nextIp();
+  }
+}
+
+// ---------------------------------------------------------------- registries
+
+export class FakeRegistries implements Registries {
+  calls = 0;
+  registries = new Map<string, RegistryInfo>([
+    [
+      REGISTRY_ID.toLowerCase(),
+      {
+        id: REGISTRY_ID,
+        name: 'contoso',
+        loginServer: 'contoso.azurecr.io',
+        publicNetworkAccess: 'Enabled',
+        networkRuleSetDefaultAction: 'Allow',
+      },
+    ],
+    [
+      LOCKED_ID.toLowerCase(),
+      { id: LOCKED_ID, name: 'locked', loginServer: 'locked.azurecr.io', publicNetworkAccess: 'Disabled' },
+    ],
+  ]);
+  async get(id: string): Promise<RegistryInfo> {
+    await tick();
+    this.calls++;
+    const r = this.registries.get(id.toLowerCase());
+    if (!r)
+      throw new NotFoundError(`registry ${id} not found`, { statusCode: 404, code: 'ResourceNotFound' });
+    return { ...r };
+  }
+}
+
+// ---------------------------------------------------------------- secrets
+
+interface SimSecret {
+  name: string;
+  value: string;
+  tags: Record<string, string>;
+  versions: number;
+  updatedOn: Date;
+}
+
+export class FakeSecrets implements Secrets {
+  vaults = new Map<string, Map<string, SimSecret>>();
+  calls = { list: 0, get: 0, set: 0 };
+  /** Return an error to throw for a call, or undefined. Called for every call. */
+  fault: ((op: 'list' | 'get' | 'set', vault: string, name?: string) => Error | undefined) | undefined;
+
+  constructor(private clock: Clock) {}
+
+  private vault(url: string): Map<string, SimSecret> {
+    let v = this.vaults.get(url);
+    if (!v) this.vaults.set(url, (v = new Map()));
+    return v;
+  }
+
+  seed(vaultUrl: string, name: string, value: string, tags: Record<string, string> = {}): void {
+    this.vault(vaultUrl).set(name.toLowerCase(), {
+      name,
+      value,
+      tags,
+      versions: 1,
+      updatedOn: new Date(this.clock.now()),
+    });
+  }
+
+  value(vaultUrl: string, name: string): string | undefined {
+    return this.vaults.get(vaultUrl)?.get(name.toLowerCase())?.value;
+  }
+
+  secret(vaultUrl: string, name: string): SimSecret | undefined {
+    return this.vaults.get(vaultUrl)?.get(name.toLowerCase());
+  }
+
+  async listIpSecrets(vaultUrl: string): Promise<Map<string, SecretProperties>> {
+    await tick();
+    this.calls.list++;
+    const f = this.fault?.('list', vaultUrl);
+    if (f) throw f;
+    return new Map(
+      [...this.vault(vaultUrl).values()].map((s) => [
+        s.name,
+        { name: s.name, tags: { ...s.tags }, updatedOn: s.updatedOn, enabled: true },
+      ]),
+    );
+  }
+
+  async getValue(vaultUrl: string, name: string): Promise<string | undefined> {
+    await tick();
+    this.calls.get++;
+    const f = this.fault?.('get', vaultUrl, name);
+    if (f) throw f;
+    return this.vault(vaultUrl).get(name.toLowerCase())?.value;
+  }
+
+  async set(vaultUrl: string, name: string, value: string, tags: Record<string, string>): Promise<void> {
+    await tick();
+    this.calls.set++;
+    const f = this.fault?.('set', vaultUrl, name);
+    if (f) throw f;
+    const v = this.vault(vaultUrl);
+    const prev = v.get(name.toLowerCase());
+    v.set(name.toLowerCase(), {
+      name,
+      value,
+      tags: { ...tags },
+      versions: (prev?.versions ?? 0) + 1,
+      updatedOn: new Date(this.clock.now()),
+    });
+  }
+}
+
+// ---------------------------------------------------------------- rollout store
+
+export class FakeRolloutStore implements RolloutStore {
+  rows = new Map<string, { json: string; etag: string }>();
+  history = new Map<string, Map<string, HistoryEntry>>();
+  reconciles: ReconcileResult[] = [];
+  writes = 0;
+  private seq = 0;
+  /** Called before a replace/create is applied; throw to simulate a crash or a lost write. */
+  beforeWrite: ((app: string, state: AppState) => void) | undefined;
+  /** Called after a replace/create is applied; throw to simulate a crash right after the write. */
+  afterWrite: ((app: string, state: AppState) => void) | undefined;
+
+  private etag(): string {
+    return `W/"${++this.seq}"`;
+  }
+
+  async get(app: string): Promise<{ state: AppState; etag: string } | undefined> {
+    await tick();
+    const row = this.rows.get(app);
+    return row ? { state: JSON.parse(row.json) as AppState, etag: row.etag } : undefined;
+  }
+
+  async create(app: string, state: AppState): Promise<string> {
+    await tick();
+    this.beforeWrite?.(app, state);
+    if (this.rows.has(app))
+      throw new ConflictError(`row ${app} exists`, { statusCode: 409, code: 'EntityAlreadyExists' });
+    const etag = this.etag();
+    this.rows.set(app, { json: JSON.stringify(state), etag });
+    this.writes++;
+    this.afterWrite?.(app, state);
+    return etag;
+  }
+
+  async replace(app: string, state: AppState, etag: string): Promise<string> {
+    await tick();
+    this.beforeWrite?.(app, state);
+    const row = this.rows.get(app);
+    if (!row || row.etag !== etag)
+      throw new ConflictError(`etag mismatch for ${app}`, {
+        statusCode: 412,
+        code: 'UpdateConditionNotSatisfied',
+      });
+    const next = this.etag();
+    this.rows.set(app, { json: JSON.stringify(state), etag: next });
+    this.writes++;
+    this.afterWrite?.(app, state);
+    return next;
+  }
+
+  async list(): Promise<StoredAppState[]> {
+    await tick();
+    return [...this.rows].map(([app, row]) => ({
+      app,
+      state: JSON.parse(row.json) as AppState,
+      etag: row.etag,
+    }));
+  }
+
+  async appendHistory(app: string, entry: HistoryEntry): Promise<void> {
+    await tick();
+    let h = this.history.get(app);
+    if (!h) this.history.set(app, (h = new Map()));
+    h.set(entry.rolloutId, structuredClone(entry));
+  }
+
+  async listHistory(app: string, limit: number): Promise<HistoryEntry[]> {
+    await tick();
+    return [...(this.history.get(app)?.values() ?? [])]
+      .sort((a, b) => b.finishedAt.localeCompare(a.finishedAt))
+      .slice(0, limit);
+  }
+
+  async recordReconcile(result: ReconcileResult): Promise<void> {
+    await tick();
+    this.reconciles.push(structuredClone(result));
+  }
+
+  async getLastReconcile(): Promise<ReconcileResult | undefined> {
+    return this.reconciles.at(-1);
+  }
+
+  state(app: string): AppState | undefined {
+    const row = this.rows.get(app);
+    return row ? (JSON.parse(row.json) as AppState) : undefined;
+  }
+}
+
+// ---------------------------------------------------------------- health, notifier
+
+export class FakeHealthProbe implements HealthProbe {
+  calls: string[] = [];
+  constructor(private groups: FakeContainerGroups) {}
+  async check(url: string): Promise<HealthResult> {
+    await tick();
+    this.calls.push(url);
+    const ip = new URL(url).hostname;
+    const g = this.groups.groupByIp(ip);
+    if (!g) return { ok: false, error: 'connect ECONNREFUSED' };
+    if (g.behaviour === 'unhealthy') return { ok: false, status: 503, bodySnippet: '{"status":"starting"}' };
+    return { ok: true, status: 200 };
+  }
+}
+
+export class FakeNotifier implements Notifier {
+  events: RolloutNotification[] = [];
+  async publish(e: RolloutNotification): Promise<void> {
+    this.events.push(e);
+  }
+}
+
+// ---------------------------------------------------------------- world
+
+export interface World {
+  clock: FakeClock;
+  logger: MemoryLogger;
+  groups: FakeContainerGroups;
+  registries: FakeRegistries;
+  secrets: FakeSecrets;
+  store: FakeRolloutStore;
+  probe: FakeHealthProbe;
+  notifier: FakeNotifier;
+  deps: DomainDeps;
+}
+
+export function makeWorld(config: AppsConfig = makeConfig(), options: Partial<DomainOptions> = {}): World {
+  const clock = new FakeClock();
+  const logger = new MemoryLogger();
+  const groups = new FakeContainerGroups(clock);
+  const registries = new FakeRegistries();
+  const secrets = new FakeSecrets(clock);
+  const store = new FakeRolloutStore();
+  const probe = new FakeHealthProbe(groups);
+  const notifier = new FakeNotifier();
+  secrets.seed(VAULT, 'web-db-password', 's3cr3t-db-password');
+  const deps: DomainDeps = {
+    config,
+    containerGroups: groups,
+    registries,
+    secrets,
+    rolloutStore: store,
+    healthProbe: probe,
+    notifier,
+    clock,
+    logger,
+    options: { retryBaseMs: 100, ...options },
+  };
+  return { clock, logger, groups, registries, secrets, store, probe, notifier, deps };
+}
+
+/** Same fakes, fresh deps object (a new function instance after a crash). */
+export function restartedDeps(w: World): DomainDeps {
+  return { ...w.deps };
+}
+
+let eventSeq = 0;
+
+export function pushEvent(opts: {
+  tag: string;
+  digest: string;
+  at?: number;
+  repository?: string;
+  host?: string;
+  topic?: string;
+  id?: string;
+}): ImagePushedEvent {
+  const raw = {
+    id: opts.id ?? `evt-${++eventSeq}`,
+    topic: opts.topic ?? REGISTRY_ID,
+    subject: `${opts.repository ?? 'web'}:${opts.tag}`,
+    eventType: 'Microsoft.ContainerRegistry.ImagePushed',
+    eventTime: new Date(opts.at ?? T0).toISOString(),
+    dataVersion: '2.0',
+    metadataVersion: '1',
+    data: {
+      id: 'x',
+      timestamp: new Date(opts.at ?? T0).toISOString(),
+      action: 'push',
+      target: {
+        mediaType: 'application/vnd.docker.distribution.manifest.v2+json',
+        digest: opts.digest,
+        repository: opts.repository ?? 'web',
+        tag: opts.tag,
+      },
+      request: { id: 'r', host: opts.host ?? 'contoso.azurecr.io', method: 'PUT' },
+    },
+  };
+  const parsed = parseRegistryEvent(raw);
+  if (parsed.kind !== 'imagePushed') throw new Error(`test event did not parse: ${JSON.stringify(parsed)}`);
+  return parsed;
+}
+
+/** A deadline `seconds` from the world's clock. */
+export function budget(w: World, seconds: number): { deadline: number } {
+  return { deadline: w.clock.now() + seconds * 1000 };
+}
