@@ -150,26 +150,16 @@ export async function startEmulator(input: StartOptions = {}): Promise<EmulatorH
     const header = String(req.headers['authorization'] ?? '');
     const token = /^Bearer\s+(.+)$/i.exec(header)?.[1];
     if (route.auth === 'keyvault') {
-      if (!token) {
-        // Key Vault's challenge: the SDK's first request carries no token and learns where to get one.
-        const challenge = `Bearer authorization="https://login.windows.net/${options.tenantId}", resource="https://vault.localhost"`;
-        throw new EmulatorHttpError(
-          401,
-          'Unauthorized',
-          'AKV10000: Request is missing a Bearer or PoP token.',
-          'keyvault',
-          {
-            'www-authenticate': challenge,
-          },
-        );
-      }
+      // Key Vault's challenge, sent with every 401: the SDK's first request carries no token and learns where
+      // to get one; a client holding a bad token can start over.
+      const challenge = `Bearer authorization="https://login.windows.net/${options.tenantId}", resource="https://vault.localhost"`;
+      const rejected = (message: string) =>
+        new EmulatorHttpError(401, 'Unauthorized', message, 'keyvault', { 'www-authenticate': challenge });
+      if (!token) throw rejected('AKV10000: Request is missing a Bearer or PoP token.');
       const verified = ctx.tokens.verify(token);
-      if (!verified.ok)
-        throw keyVaultError(401, 'Unauthorized', `AKV10022: Invalid token: ${verified.reason}`);
+      if (!verified.ok) throw rejected(`AKV10022: Invalid token: ${verified.reason}`);
       if (!VAULT_AUDIENCES.has(verified.claims.aud)) {
-        throw keyVaultError(
-          401,
-          'Unauthorized',
+        throw rejected(
           `AKV10022: Invalid audience. Expected https://vault.localhost, found: ${verified.claims.aud}.`,
         );
       }
@@ -355,14 +345,16 @@ export async function startEmulator(input: StartOptions = {}): Promise<EmulatorH
         };
         if (vaultName) emuReq.vaultName = vaultName;
         const serviceKind = route.auth === 'none' ? 'control' : route.auth;
-        const fired =
-          serviceKind === 'control'
-            ? []
-            : faults.pick({ operation, method, path: url.pathname, service: serviceKind });
-        if (fired.length) faultNote = fired.map((f) => f.kind).join(',');
         try {
           authenticate(route, emuReq);
           checkApiVersion(route, emuReq);
+          // Faults hit only calls that would reach the service, so Key Vault's unauthenticated challenge round
+          // trip does not use one up.
+          const fired =
+            serviceKind === 'control'
+              ? []
+              : faults.pick({ operation, method, path: url.pathname, service: serviceKind });
+          if (fired.length) faultNote = fired.map((f) => f.kind).join(',');
           response = (await applyFaults(fired, route, res)) ?? (await route.handler(emuReq));
         } catch (err) {
           if (err instanceof EmulatorHttpError) response = errorResponse(err, requestId);
