@@ -140,7 +140,7 @@ export interface EventGridState {
 }
 
 /** How many finished deliveries, dead letters and received events per topic are kept. */
-export const HISTORY_LIMIT = 2000;
+export const HISTORY_LIMIT = 1000;
 
 export function emptyState(): EventGridState {
   return {
