@@ -45,7 +45,8 @@ export class ServiceStartError extends Error {
 }
 
 const OUTPUT_LINES = 200;
-const live = new Set<ChildProcess>();
+/** Every child started here that has not exited yet, with its exit. */
+const live = new Map<ChildProcess, Promise<ExitInfo>>();
 let exitHookInstalled = false;
 
 function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
@@ -65,8 +66,18 @@ function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
   process.on('exit', () => {
-    for (const child of live) killGroup(child, 'SIGKILL');
+    for (const child of live.keys()) killGroup(child, 'SIGKILL');
   });
+}
+
+/** Stops every child still running (ready or not): SIGTERM to each group, SIGKILL after `graceMs`. */
+export async function stopAllServices(graceMs = 8000): Promise<void> {
+  const entries = [...live.entries()];
+  for (const [child] of entries) killGroup(child, 'SIGTERM');
+  const timer = setTimeout(() => entries.forEach(([child]) => killGroup(child, 'SIGKILL')), graceMs);
+  await Promise.all(entries.map(([, exited]) => exited));
+  clearTimeout(timer);
+  for (const [child] of entries) killGroup(child, 'SIGKILL');
 }
 
 export function startService<T>(options: ServiceOptions<T>): Promise<Service<T>> {
@@ -77,16 +88,21 @@ export function startService<T>(options: ServiceOptions<T>): Promise<Service<T>>
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  live.add(child);
   const output: string[] = [];
   let running = true;
   const exited = new Promise<ExitInfo>((resolve) => {
-    child.once('exit', (code, signal) => {
+    const done = (info: ExitInfo) => {
       running = false;
       live.delete(child);
-      resolve({ code, signal });
+      resolve(info);
+    };
+    child.once('exit', (code, signal) => done({ code, signal }));
+    // A command that cannot be spawned emits 'error' and never 'exit'.
+    child.once('error', () => {
+      if (child.pid === undefined) done({ code: null, signal: null });
     });
   });
+  live.set(child, exited);
   const print =
     options.onLine ??
     ((line: string, stream: 'stdout' | 'stderr') =>

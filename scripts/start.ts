@@ -1,0 +1,224 @@
+/**
+ * `npm start`: the whole local stack, each part its own process — Azurite (table/blob/queue, data in
+ * .local/azurite), the Azure emulator (state in .local/emulator) and the local functions host running this app
+ * with the sample configuration — then the registry's Event Grid subscription to the host's webhook,
+ * `.local/stack.json`, and a "try this" line. Runs until Ctrl-C / SIGTERM, which stops every process; if one of
+ * them dies, the others are stopped too.
+ *
+ *   --reset              forget emulator state and Azurite data first
+ *   --app-dir DIR        the function app to host (default: this repository)
+ *   --fast               emulator with short provisioning and Event Grid retry timings
+ *   --host-port N        default 7071        --emulator-port N   default 7443
+ *   --azurite-port N     blob N, queue N+1, table N+2; default 10000
+ *
+ * Settings generated here (endpoints, identity, CA, storage, APPS_CONFIG, RECONCILE_SCHEDULE) go to the host in
+ * its environment, so they win over local.settings.json; APPS_CONFIG and RECONCILE_SCHEDULE set in the
+ * environment of `npm start` win over the sample's.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { installLocalhostResolver } from '../emulator/src/localhostDns.js';
+import { mergeStackFile } from '../host/src/stackFile.js';
+import { watchLauncher } from './lib/launcherWatch.js';
+import {
+  seedSampleData,
+  startAzurite,
+  startEmulatorProcess,
+  startHostProcess,
+  subscribeWebhook,
+  type AzuriteReady,
+  type EmulatorReady,
+  type HostReady,
+} from './lib/localStack.js';
+import { azuriteConnectionString, localStackAppSettings, sampleAppsConfig } from './lib/sampleConfig.js';
+import { stopAllServices, type Service } from './lib/services.js';
+
+const { values: args } = parseArgs({
+  options: {
+    reset: { type: 'boolean', default: false },
+    fast: { type: 'boolean', default: false },
+    'host-port': { type: 'string', default: '7071' },
+    'emulator-port': { type: 'string', default: '7443' },
+    'azurite-port': { type: 'string', default: '10000' },
+    'app-dir': { type: 'string', default: '.' },
+  },
+});
+
+const port = (name: string, value: string): number => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 65535) {
+    console.error(`--${name} must be a TCP port number, got '${value}'.`);
+    process.exit(2);
+  }
+  return n;
+};
+const hostPort = port('host-port', args['host-port']);
+const emulatorPort = port('emulator-port', args['emulator-port']);
+const azuritePort = port('azurite-port', args['azurite-port']);
+
+const root = process.cwd();
+const localDir = path.join(root, '.local');
+const stackFile = path.join(localDir, 'stack.json');
+const say = (message: string) => console.log(`[start] ${message}`);
+
+installLocalhostResolver();
+fs.mkdirSync(localDir, { recursive: true });
+// A stack.json from an earlier run would describe processes that no longer exist.
+fs.rmSync(stackFile, { force: true });
+if (args.reset) {
+  fs.rmSync(path.join(localDir, 'azurite'), { recursive: true, force: true });
+  fs.rmSync(path.join(localDir, 'host', 'timers'), { recursive: true, force: true });
+}
+
+const started: Service<unknown>[] = [];
+let stopping: Promise<void> | undefined;
+const stopAll = (reason: string, exitCode: number): Promise<void> =>
+  (stopping ??= (async () => {
+    say(`${reason}: stopping the local stack...`);
+    // The host first, so no invocation runs against a stopped emulator; then the rest.
+    const host = started.find((s) => s.name === 'host');
+    if (host) await host.stop(8000);
+    await stopAllServices(8000);
+    if (fs.existsSync(stackFile))
+      mergeStackFile(stackFile, { ready: false, stoppedAt: new Date().toISOString() });
+    say('stopped.');
+    process.exit(exitCode);
+  })());
+
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.on(signal, () => {
+    if (stopping) return;
+    void stopAll(signal, 0);
+  });
+}
+watchLauncher((pid) => void stopAll(`launcher process ${pid} exited`, 0));
+
+function supervise(service: Service<unknown>): void {
+  started.push(service);
+  void service.exited.then(({ code, signal }) => {
+    if (!stopping) void stopAll(`${service.name} exited unexpectedly (code ${code}, signal ${signal})`, 1);
+  });
+}
+
+try {
+  say(`starting Azurite (data in .local/azurite)...`);
+  const azurite = await startAzurite({
+    rootDir: root,
+    location: path.join(localDir, 'azurite'),
+    blobPort: azuritePort,
+    queuePort: azuritePort + 1,
+    tablePort: azuritePort + 2,
+  });
+  supervise(azurite);
+  const storage: AzuriteReady = azurite.ready;
+
+  say(`starting the emulator (state in .local/emulator)...`);
+  const emulator = await startEmulatorProcess({
+    rootDir: root,
+    port: emulatorPort,
+    stateDir: path.join(localDir, 'emulator'),
+    reset: args.reset,
+    fast: args.fast,
+  });
+  supervise(emulator);
+  const emu: EmulatorReady = emulator.ready;
+  const ca = fs.readFileSync(emu.caCertPath);
+
+  try {
+    const created = await seedSampleData({ ...emu, ca });
+    if (created.length) say(`sample data created: ${created.join(', ')}`);
+  } catch (err) {
+    say(`warning: could not create the sample data: ${(err as Error).message}`);
+  }
+
+  const storageConnectionString = azuriteConnectionString(storage);
+  const settings = localStackAppSettings(
+    { ...emu, storageConnectionString },
+    { appsConfig: sampleAppsConfig(emu) },
+  );
+  for (const name of ['APPS_CONFIG', 'RECONCILE_SCHEDULE']) {
+    const own = process.env[name];
+    if (own !== undefined) {
+      settings[name] = own;
+      say(`${name} comes from your environment, not the sample.`);
+    }
+  }
+
+  say(`starting the functions host on port ${hostPort}...`);
+  const host = await startHostProcess({
+    rootDir: root,
+    appDir: path.resolve(args['app-dir']),
+    port: hostPort,
+    stateDir: path.join(localDir, 'host'),
+    env: { ...process.env, ...settings },
+  });
+  supervise(host);
+  const fx: HostReady = host.ready;
+
+  let subscription: Record<string, unknown> | null = null;
+  const functionName = 'onImagePushed';
+  const registryName = String(emu['registryName'] ?? 'contoso');
+  if (fx.functions.some((f) => f.name === functionName && f.trigger === 'eventGridTrigger')) {
+    try {
+      subscription = await subscribeWebhook({
+        emulatorUrl: emu.emulatorUrl,
+        ca,
+        registryName,
+        name: 'functions-onimagepushed',
+        endpointUrl: `${fx.baseUrl}/runtime/webhooks/eventgrid?functionName=${functionName}&code=${fx.systemKey}`,
+        includedEventTypes: ['Microsoft.ContainerRegistry.ImagePushed'],
+      });
+      say(`registry '${registryName}' delivers ImagePushed events to ${functionName}.`);
+    } catch (err) {
+      say(`warning: ${(err as Error).message}`);
+    }
+  } else {
+    say(`warning: the app registers no Event Grid function '${functionName}': no subscription created.`);
+  }
+
+  const stack = mergeStackFile(stackFile, {
+    ...emu,
+    functionsBaseUrl: fx.baseUrl,
+    functionKey: fx.functionKey,
+    systemKey: fx.systemKey,
+    masterKey: fx.masterKey,
+    tableEndpoint: storage.tableEndpoint,
+    blobEndpoint: storage.blobEndpoint,
+    queueEndpoint: storage.queueEndpoint,
+    storageConnectionString,
+    eventGridSubscription: subscription,
+    functions: fx.functions,
+    pids: { host: host.pid, emulator: emulator.pid, azurite: azurite.pid, start: process.pid },
+    startedAt: new Date().toISOString(),
+    ready: true,
+  });
+
+  const caPath = path.relative(root, emu.caCertPath) || emu.caCertPath;
+  console.log('');
+  console.log('Local stack ready:');
+  console.log(`  Functions host  ${fx.baseUrl}   (function key ${fx.functionKey})`);
+  for (const f of fx.functions) {
+    console.log(
+      `    ${f.name.padEnd(16)} ${f.trigger.padEnd(17)} ${f.route ?? f.schedule ?? ''}${f.error ? `  (in error: ${f.error})` : ''}`,
+    );
+  }
+  console.log(
+    `  Emulator        ${emu.emulatorUrl}   (ARM, Key Vault at ${emu.keyVaultUrlTemplate}, control API /_emulator/)`,
+  );
+  console.log(`  Azurite tables  ${storage.tableEndpoint}`);
+  console.log(`  CA certificate  ${caPath}   (export NODE_EXTRA_CA_CERTS=${caPath})`);
+  console.log(`  Stack file      ${path.relative(root, stackFile)}`);
+  console.log('');
+  console.log(
+    `Try this: curl -s --cacert ${caPath} -X POST ${emu.emulatorUrl}/_emulator/registries/${registryName}/push -H 'content-type: application/json' -d '{"repository":"web","tag":"1.1.0"}' && sleep 15 && curl -s '${fx.baseUrl}/api/status?code=${fx.functionKey}'`,
+  );
+  console.log('');
+  console.log(
+    `STACK_READY ${JSON.stringify({ stackFile, functionsBaseUrl: stack['functionsBaseUrl'], emulatorUrl: emu.emulatorUrl })}`,
+  );
+  say('running; Ctrl-C stops everything.');
+} catch (err) {
+  console.error(`[start] ${(err as Error).message}`);
+  await stopAll('start failed', 1);
+}
