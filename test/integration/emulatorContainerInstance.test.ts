@@ -219,6 +219,15 @@ describe('emulator: Azure Container Instances through @azure/arm-containerinstan
     expect(seeded.status).toBe(201);
     expect(seeded.body.created).toHaveLength(5);
     expect(new Set(seeded.body.created.map((c) => c.ip)).size).toBe(5);
+    // Like an Azure /24, an emulated subnet holds at most 251 groups: the seed refuses more up front.
+    const tooMany = await emulator.control<{ code: string }>('POST', '/_emulator/containerGroups/seed', {
+      resourceGroup: 'rg-paging',
+      count: 250,
+      namePrefix: 'overflow',
+      subnetId: SUBNET,
+      listen: false,
+    });
+    expect(tooMany).toMatchObject({ status: 409, body: { code: 'InsufficientSubnetSize' } });
 
     const before = await emulator.requestCounts();
     const byRg: ContainerGroup[] = [];

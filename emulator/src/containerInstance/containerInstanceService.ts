@@ -840,7 +840,28 @@ export function containerInstanceService(ctx: EmulatorContext): EmulatorService 
       );
     }
     if (typeof prefix !== 'string') throw controlError(400, 'BadRequest', 'namePrefix must be a string.');
-    const subnetId = typeof body['subnetId'] === 'string' ? body['subnetId'] : undefined;
+    const subnetRaw = body['subnetIds'] ?? body['subnetId'];
+    const subnets = (Array.isArray(subnetRaw) ? subnetRaw : subnetRaw === undefined ? [] : [subnetRaw]).map(
+      String,
+    );
+    // Refuse up front what Azure would fail group by group: a /24 subnet holds at most 251 groups.
+    const perSubnet = new Map<string, number>();
+    for (let i = 0; i < count; i++) {
+      const id = subnets[i % Math.max(1, subnets.length)];
+      if (id) perSubnet.set(id, (perSubnet.get(id) ?? 0) + 1);
+    }
+    for (const [id, wanted] of perSubnet) {
+      const range = subnetRange(id);
+      const used = Object.values(st().groups).filter((g) => g.ip && range.contains(g.ip)).length;
+      const free = [...range.hosts()].length - used;
+      if (wanted > free) {
+        throw controlError(
+          409,
+          'InsufficientSubnetSize',
+          `Subnet '${id}' (${range.cidr}) has ${free} free addresses for ${wanted} groups; like an Azure /24 it holds at most 251. Pass several ids in "subnetIds" (round-robin) or none (public addresses).`,
+        );
+      }
+    }
     const image =
       typeof body['image'] === 'string' ? body['image'] : 'mcr.microsoft.com/azuredocs/aci-helloworld:latest';
     const port = typeof body['port'] === 'number' ? body['port'] : 8080;
@@ -855,6 +876,7 @@ export function containerInstanceService(ctx: EmulatorContext): EmulatorService 
     const skipped: string[] = [];
     for (let i = startIndex; i < startIndex + count; i++) {
       const name = `${prefix}-${i}`;
+      const subnetId = subnets[(i - startIndex) % Math.max(1, subnets.length)];
       const put = {
         location,
         ...(tags ? { tags } : {}),
