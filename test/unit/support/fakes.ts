@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 /**
  * In-memory fakes of the domain ports for pure domain tests. They model only what the domain observes:
  * groups that come up after a while (or fail to pull / crash / answer 503), secrets with tags, an ETag store.
@@ -38,9 +39,9 @@ export const IDENTITY_ID = `/subscriptions/${SUB}/resourceGroups/rg-platform/pro
 export const VAULT = 'https://kv-apps.vault.azure.net';
 export const T0 = Date.parse('2026-11-21T10:00:00.000Z');
 
+/** A realistic digest, stable per `n`. */
 export function digestOf(n: number | string): string {
-  const hex = typeof n === 'number' ? n.toString(16) : Buffer.from(n).toString('hex');
-  return `sha256:${hex.padStart(64, '0').slice(-64)}`;
+  return `sha256:${createHash('sha256').update(String(n)).digest('hex')}`;
 }
 
 // ---------------------------------------------------------------- config
@@ -95,13 +96,18 @@ export function makeConfig(
 // ---------------------------------------------------------------- clock, logger
 
 export class FakeClock implements Clock {
+  /** Called after every sleep: tests check invariants at every point a real run could be observed. */
+  onSleep: (() => void) | undefined;
+  slept = 0;
   constructor(public t = T0) {}
   now(): number {
     return this.t;
   }
   async sleep(ms: number): Promise<void> {
     this.t += Math.max(0, ms);
+    this.slept += Math.max(0, ms);
     await new Promise((r) => setImmediate(r));
+    this.onSleep?.();
   }
   advance(ms: number): void {
     this.t += ms;
@@ -213,6 +219,19 @@ export class FakeContainerGroups implements ContainerGroups {
 
   names(): string[] {
     return [...this.groups.values()].map((g) => g.name).sort();
+  }
+
+  /** The group as `get` would show it, without counting a call. */
+  peek(rg: string, name: string): ContainerGroupView | undefined {
+    this.gc();
+    const g = this.groups.get(this.key(rg, name));
+    return g ? this.view(g) : undefined;
+  }
+
+  peekByIp(ip: string): ContainerGroupView | undefined {
+    this.gc();
+    const g = this.groupByIp(ip);
+    return g ? this.view(g) : undefined;
   }
 
   groupByIp(ip: string): SimGroup | undefined {

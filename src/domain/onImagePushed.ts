@@ -1,0 +1,152 @@
+/**
+ * An ImagePushed event is a nudge: check it is ours, decide against the stored state (CAS), then advance the
+ * rollout within the event budget. Only TransientErrors escape (so Event Grid redelivers); everything else is
+ * an outcome with a reason, answered 2xx by the binding.
+ */
+import { sameResourceId, type AppConfig } from '../config/appsConfig.js';
+import type { ImagePushedEvent, ParsedEvent } from '../events/imagePushed.js';
+import type { Budget, DomainDeps } from './deps.js';
+import { ConflictError, NotFoundError, TerminalError, TransientError, errorMessage } from './errors.js';
+import { applyPush, decidePush, type PushIntent } from './pushDecision.js';
+import { advance, initialState, type AdvanceResult } from './rollout.js';
+import { checkTagAllowed } from './tagPolicy.js';
+
+export interface PushResult {
+  /**
+   * started: a rollout began · superseded: it began and replaced the one in flight · queued: it starts after
+   * the current rollout (already switched) finishes · ignored: duplicate or stale · rejected: not for us /
+   * not allowed / malformed.
+   */
+  outcome: 'started' | 'superseded' | 'queued' | 'ignored' | 'rejected';
+  reason: string;
+  app?: string;
+  rolloutId?: string;
+  eventId?: string;
+  /** How far the rollout got within the budget (without the state). */
+  advance?: Omit<AdvanceResult, 'state'>;
+}
+
+const MAX_CAS_ATTEMPTS = 8;
+
+function matchApp(deps: DomainDeps, event: ImagePushedEvent): { app: AppConfig } | { rejected: string } {
+  const { config } = deps;
+  const refused = config.refusedApps.find(
+    (a) =>
+      a.registryResourceId !== undefined &&
+      sameResourceId(a.registryResourceId, event.topic) &&
+      a.repository === event.repository,
+  );
+  const byTopic = config.apps.filter((a) => sameResourceId(a.registry.resourceId, event.topic));
+  const app = byTopic.find((a) => a.repository === event.repository);
+  if (app) return { app };
+  if (refused) return { rejected: `app ${refused.name} has config errors: ${refused.errors.join('; ')}` };
+  if (byTopic.length === 0) return { rejected: `no app is configured for registry ${event.topic}` };
+  return { rejected: `repository ${event.repository} is not configured for registry ${event.topic}` };
+}
+
+export async function handleImagePushed(
+  event: ImagePushedEvent,
+  deps: DomainDeps,
+  budget: Budget,
+): Promise<PushResult> {
+  const { logger, clock } = deps;
+  const base = { eventId: event.id };
+  const done = (r: PushResult): PushResult => {
+    const line = `ImagePushed ${event.repository}:${event.tag} (${event.id}): ${r.outcome}: ${r.reason}`;
+    if (r.outcome === 'rejected' || r.outcome === 'ignored') logger.info(line);
+    else logger.info(line, { app: r.app, rolloutId: r.rolloutId });
+    return r;
+  };
+
+  const match = matchApp(deps, event);
+  if ('rejected' in match) return done({ ...base, outcome: 'rejected', reason: match.rejected });
+  const { app } = match;
+  const appBase = { ...base, app: app.name };
+
+  const tagOk = checkTagAllowed(app.tagPolicy, event.tag);
+  if (!tagOk.allowed) return done({ ...appBase, outcome: 'rejected', reason: tagOk.reason });
+
+  let loginServer: string;
+  try {
+    loginServer = (await deps.registries.get(app.registry.resourceId)).loginServer.toLowerCase();
+  } catch (e) {
+    if (e instanceof NotFoundError || e instanceof TerminalError)
+      return done({
+        ...appBase,
+        outcome: 'rejected',
+        reason: `registry ${app.registry.name}: ${errorMessage(e)}`,
+      });
+    throw e;
+  }
+  if (loginServer !== event.registryLoginServer.toLowerCase())
+    return done({
+      ...appBase,
+      outcome: 'rejected',
+      reason: `login server ${event.registryLoginServer} does not match registry ${app.registry.name} (${loginServer})`,
+    });
+
+  const intent: PushIntent = {
+    eventId: event.id,
+    eventTime: event.eventTime,
+    repository: event.repository,
+    tag: event.tag,
+    digest: event.digest,
+    loginServer,
+  };
+
+  let outcome: PushResult | undefined;
+  for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS && !outcome; attempt++) {
+    const now = clock.now();
+    const held = await deps.rolloutStore.get(app.name);
+    const state = held?.state ?? (await initialState(app, deps, now));
+    const decision = decidePush(state, intent, app);
+    if (decision.action === 'ignore')
+      return done({ ...appBase, outcome: 'ignored', reason: decision.reason });
+    const next = applyPush(state, intent, decision, app, now);
+    try {
+      if (held) await deps.rolloutStore.replace(app.name, next.state, held.etag);
+      else await deps.rolloutStore.create(app.name, next.state);
+    } catch (e) {
+      if (e instanceof ConflictError) {
+        logger.debug(`${app.name}: concurrent update while deciding on ${event.id}; re-reading`);
+        continue;
+      }
+      throw e;
+    }
+    const kind =
+      decision.action === 'start' ? 'started' : decision.action === 'supersede' ? 'superseded' : 'queued';
+    outcome = {
+      ...appBase,
+      outcome: kind,
+      reason: decision.reason,
+      ...(next.rolloutId ? { rolloutId: next.rolloutId } : {}),
+    };
+  }
+  if (!outcome)
+    throw new TransientError(`${app.name}: state kept changing under ${MAX_CAS_ATTEMPTS} attempts; retry`);
+
+  try {
+    const { state: _state, ...progress } = await advance(app.name, deps, budget);
+    outcome.advance = progress;
+  } catch (e) {
+    // The decision is stored; the reconcile timer resumes the rollout.
+    logger.warn(`${app.name}: advancing after the event failed: ${errorMessage(e)}`);
+  }
+  return done(outcome);
+}
+
+/** Entry point for a parsed event of any kind. */
+export async function handleRegistryEvent(
+  parsed: ParsedEvent,
+  deps: DomainDeps,
+  budget: Budget,
+): Promise<PushResult> {
+  if (parsed.kind === 'imagePushed') return handleImagePushed(parsed, deps, budget);
+  const result: PushResult = {
+    outcome: parsed.kind === 'ignored' ? 'ignored' : 'rejected',
+    reason: parsed.kind === 'ignored' ? parsed.reason : `malformed event: ${parsed.reason}`,
+    ...(parsed.id ? { eventId: parsed.id } : {}),
+  };
+  deps.logger.info(`event ${parsed.id ?? '(no id)'}: ${result.outcome}: ${result.reason}`);
+  return result;
+}

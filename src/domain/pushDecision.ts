@@ -1,0 +1,279 @@
+/**
+ * What a (valid, allowed) push means for an app's stored state: start a rollout, supersede the one in flight,
+ * queue behind one that has already switched, or ignore it as a duplicate / stale event. Pure: the caller
+ * writes the result with a compare-and-swap, so concurrent deliveries decide against the same record.
+ */
+import type { AppConfig } from '../config/appsConfig.js';
+import {
+  COMMITTED_STEPS,
+  RECENT_MAX,
+  TIMELINE_MAX,
+  groupNameFor,
+  iso,
+  ms,
+  type ActiveDeployment,
+  type AppState,
+  type Colour,
+  type HistoryEntry,
+  type OutboxItem,
+  type QueuedPush,
+  type Rollout,
+  type RolloutNotificationType,
+} from './model.js';
+import { checkNotDowngrade, type VersionRef } from './tagPolicy.js';
+
+export interface PushIntent {
+  eventId: string;
+  eventTime: string;
+  repository: string;
+  tag: string;
+  digest: string;
+  loginServer: string;
+}
+
+export type PushDecision =
+  | { action: 'ignore'; reason: string }
+  | { action: 'start'; reason: string }
+  | { action: 'supersede'; reason: string }
+  | { action: 'queue'; reason: string };
+
+export function inProgress(state: AppState | undefined): Rollout | undefined {
+  const r = state?.rollout;
+  return r && r.state === 'inProgress' ? r : undefined;
+}
+
+export function decidePush(state: AppState | undefined, push: PushIntent, app: AppConfig): PushDecision {
+  const short = push.digest.slice(7, 19);
+  const current = inProgress(state);
+  const active = state?.active;
+  const queued = state?.queued;
+
+  // Duplicates: same digest as what serves, what is being rolled out, or what waits.
+  if (active?.digest === push.digest)
+    return {
+      action: 'ignore',
+      reason: `duplicate: digest ${short} (${push.tag}) is already active in ${active.group}`,
+    };
+  if (current?.digest === push.digest)
+    return {
+      action: 'ignore',
+      reason: `duplicate: digest ${short} is already being rolled out (${current.id})`,
+    };
+  if (queued?.digest === push.digest)
+    return { action: 'ignore', reason: `duplicate: digest ${short} is already queued` };
+  const seen = state?.recent.find((r) => r.digest === push.digest);
+  if (seen) {
+    const fresh = (ms(push.eventTime) ?? 0) > (ms(seen.startedAt) ?? 0);
+    if (!(app.force && fresh))
+      return {
+        action: 'ignore',
+        reason: `duplicate: digest ${short} was already rolled out in ${seen.rolloutId} (${seen.state})${app.force ? '' : '; set "force" to redeploy it'}`,
+      };
+  }
+
+  // Stale: older than what we last acted on, or a lower version than what serves / is in flight / waits.
+  const last = ms(state?.lastAppliedEventTime);
+  const t = ms(push.eventTime) ?? 0;
+  if (last !== undefined && t < last)
+    return {
+      action: 'ignore',
+      reason: `stale: event time ${push.eventTime} is older than the last applied event (${state?.lastAppliedEventTime})`,
+    };
+  const against: VersionRef[] = [];
+  if (active?.tag) against.push({ label: 'active', tag: active.tag });
+  if (current) against.push({ label: 'in-flight', tag: current.tag });
+  if (queued) against.push({ label: 'queued', tag: queued.tag });
+  const down = checkNotDowngrade(app.tagPolicy, app.force, push.tag, against);
+  if (!down.allowed) return { action: 'ignore', reason: down.reason };
+
+  if (!current) return { action: 'start', reason: `rollout of ${push.tag} (${short}) started` };
+  if (COMMITTED_STEPS.has(current.step))
+    return {
+      action: 'queue',
+      reason: `queued: rollout ${current.id} has already switched (${current.step}); ${push.tag} starts when it finishes`,
+    };
+  return {
+    action: 'supersede',
+    reason: `${push.tag} supersedes the rollout of ${current.tag} (${current.id})`,
+  };
+}
+
+/** Sortable and readable: start time (ms) and the digest's first 12 hex digits, as `docker images` shows. */
+export function rolloutId(push: PushIntent, now: number): string {
+  return `${iso(now).replace(/[-:.]/g, '')}-${push.digest.slice(7, 19)}`;
+}
+
+export function newAppState(app: string, now: number, active?: ActiveDeployment): AppState {
+  return {
+    schemaVersion: 1,
+    app,
+    ...(active ? { active } : {}),
+    pendingDeletions: [],
+    recent: [],
+    outbox: [],
+    updatedAt: iso(now),
+  };
+}
+
+/** The colour the next rollout uses: whichever of `{app}-blue`/`{app}-green` is not serving. */
+export function idleColour(app: string, active: ActiveDeployment | undefined): Colour {
+  if (!active) return 'blue';
+  if (active.group === groupNameFor(app, 'blue')) return 'green';
+  if (active.group === groupNameFor(app, 'green')) return 'blue';
+  return 'blue';
+}
+
+export function addCondition(
+  r: Rollout,
+  step: Rollout['timeline'][number]['step'],
+  at: number,
+  message: string,
+): void {
+  r.timeline.push({ step, at: iso(at), message });
+  if (r.timeline.length > TIMELINE_MAX) r.timeline.splice(1, r.timeline.length - TIMELINE_MAX);
+}
+
+export function notification(
+  state: AppState,
+  r: Rollout,
+  type: RolloutNotificationType,
+  now: number,
+  message?: string,
+): OutboxItem {
+  return {
+    kind: 'notify',
+    event: {
+      type,
+      id: `${r.id}.${type}`,
+      app: state.app,
+      rolloutId: r.id,
+      digest: r.digest,
+      tag: r.tag,
+      group: r.group,
+      at: iso(now),
+      ...(message ? { message } : {}),
+    },
+  };
+}
+
+/** Mark a rollout finished (any outcome): recent list, history and notification go to the outbox. */
+export function closeRollout(
+  state: AppState,
+  r: Rollout,
+  outcome: 'succeeded' | 'failed' | 'superseded',
+  now: number,
+  message?: string,
+): void {
+  r.state = outcome;
+  r.finishedAt = iso(now);
+  r.updatedAt = iso(now);
+  delete r.waiting;
+  delete r.transient;
+  state.recent = [
+    {
+      rolloutId: r.id,
+      digest: r.digest,
+      tag: r.tag,
+      state: outcome,
+      startedAt: r.startedAt,
+      finishedAt: r.finishedAt,
+    },
+    ...state.recent.filter((x) => x.rolloutId !== r.id),
+  ].slice(0, RECENT_MAX);
+  const entry: HistoryEntry = {
+    app: state.app,
+    rolloutId: r.id,
+    digest: r.digest,
+    tag: r.tag,
+    outcome,
+    ...(r.error ? { reason: r.error.reason, message: r.error.message } : message ? { message } : {}),
+    colour: r.colour,
+    group: r.group,
+    ...(r.fromGroup ? { fromGroup: r.fromGroup } : {}),
+    startedAt: r.startedAt,
+    finishedAt: r.finishedAt,
+    durationMs: now - (ms(r.startedAt) ?? now),
+    timeline: r.timeline,
+  };
+  state.outbox.push({ kind: 'history', entry });
+  state.outbox.push(notification(state, r, `rollout.${outcome}`, now, r.error?.message ?? message));
+}
+
+function startRollout(
+  state: AppState,
+  push: PushIntent,
+  app: AppConfig,
+  now: number,
+  reason: string,
+): Rollout {
+  const colour = idleColour(app.name, state.active);
+  const r: Rollout = {
+    id: rolloutId(push, now),
+    state: 'inProgress',
+    step: 'accepted',
+    repository: push.repository,
+    tag: push.tag,
+    digest: push.digest,
+    loginServer: push.loginServer,
+    image: `${push.loginServer}/${push.repository}@${push.digest}`,
+    eventId: push.eventId,
+    eventTime: push.eventTime,
+    colour,
+    resourceGroup: app.resourceGroup,
+    group: groupNameFor(app.name, colour),
+    startedAt: iso(now),
+    updatedAt: iso(now),
+    healthSuccesses: 0,
+    recreations: 0,
+    timeline: [],
+  };
+  addCondition(r, 'accepted', now, `${reason}; target ${r.group}, image ${r.image}`);
+  state.rollout = r;
+  state.lastAppliedEventTime = maxTime(state.lastAppliedEventTime, push.eventTime);
+  state.outbox.push(notification(state, r, 'rollout.started', now));
+  return r;
+}
+
+function maxTime(a: string | undefined, b: string): string {
+  return a !== undefined && (ms(a) ?? 0) > (ms(b) ?? 0) ? a : b;
+}
+
+/**
+ * Apply a decision to a copy of the state. Returns the new state and the id of the rollout started (if any).
+ * For 'ignore' the state is returned unchanged.
+ */
+export function applyPush(
+  stateIn: AppState,
+  push: PushIntent,
+  decision: PushDecision,
+  app: AppConfig,
+  now: number,
+): { state: AppState; rolloutId?: string } {
+  if (decision.action === 'ignore') return { state: stateIn };
+  const state = structuredClone(stateIn);
+  state.updatedAt = iso(now);
+  if (decision.action === 'queue') {
+    const q: QueuedPush = { ...push, receivedAt: iso(now) };
+    state.queued = q;
+    state.lastAppliedEventTime = maxTime(state.lastAppliedEventTime, push.eventTime);
+    if (state.rollout) addCondition(state.rollout, 'queued', now, decision.reason);
+    return { state };
+  }
+  if (decision.action === 'supersede') {
+    const old = state.rollout!;
+    const r = rolloutId(push, now);
+    old.supersededBy = r;
+    addCondition(old, 'superseded', now, `superseded by ${push.tag} (${r})`);
+    closeRollout(state, old, 'superseded', now, `superseded by ${push.tag} (${r})`);
+    // Its group (if created) is removed; guarded by its rollout id, as the new rollout reuses the name.
+    state.pendingDeletions.push({
+      resourceGroup: old.resourceGroup,
+      group: old.group,
+      rolloutId: old.id,
+      notBefore: iso(now),
+      reason: `superseded rollout ${old.id}`,
+    });
+  }
+  const r = startRollout(state, push, app, now, decision.reason);
+  return { state, rolloutId: r.id };
+}

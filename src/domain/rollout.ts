@@ -1,0 +1,720 @@
+/**
+ * The blue/green rollout: an ordered list of idempotent steps over one stored record, level-triggered like a
+ * Kubernetes controller. Each step decides from the stored record plus what Azure shows now, acts, and says
+ * "next step" or "wait until"; `advance` writes the record with a compare-and-swap after every step, so a
+ * crash between any two steps resumes where it stopped, and two instances never both move one rollout.
+ *
+ *   accepted → cleaningIdle → creating → waitingRunning → healthGate → switching → draining → deletingOld
+ *   → succeeded          (or: failed with a reason; superseded by a newer push)
+ */
+import type { AppConfig } from '../config/appsConfig.js';
+import { findApp, optionsOf, type Budget, type DomainDeps, type DomainOptions } from './deps.js';
+import { ConflictError, NotFoundError, TerminalError, TransientError, errorMessage } from './errors.js';
+import { diagnoseGroup } from './groupDiagnosis.js';
+import { appContainerNames, buildGroupSpec, type SecureEnvValues } from './groupSpec.js';
+import {
+  COMMITTED_STEPS,
+  GROUP_TAGS,
+  MANAGED_BY,
+  SECRET_TAGS,
+  iso,
+  ms,
+  type ActiveDeployment,
+  type AppState,
+  type FailureReason,
+  type Rollout,
+  type RolloutState,
+  type RolloutStep,
+} from './model.js';
+import type { ContainerGroupView } from './ports.js';
+import {
+  addCondition,
+  applyPush,
+  closeRollout,
+  decidePush,
+  inProgress,
+  newAppState,
+} from './pushDecision.js';
+import { digestOfImage, tagOfImage } from './tagPolicy.js';
+
+// ---------------------------------------------------------------- step plumbing
+
+interface StepContext {
+  app: AppConfig;
+  deps: DomainDeps;
+  opts: DomainOptions;
+  /** Draft copy of the stored state; steps mutate it, `advance` writes it. */
+  state: AppState;
+  r: Rollout;
+  now: number;
+  deadline: number;
+}
+
+type StepResult = { kind: 'continue' } | { kind: 'wait'; untilMs: number };
+
+type Step = (ctx: StepContext) => Promise<StepResult>;
+
+function goto(ctx: StepContext, next: RolloutStep, message: string): StepResult {
+  addCondition(ctx.r, ctx.r.step, ctx.now, message);
+  ctx.r.step = next;
+  ctx.r.updatedAt = iso(ctx.now);
+  delete ctx.r.waiting;
+  delete ctx.r.transient;
+  return { kind: 'continue' };
+}
+
+function waitFor(ctx: StepContext, delayMs: number, message: string): StepResult {
+  const w = ctx.r.waiting;
+  ctx.r.waiting = { step: ctx.r.step, since: w && w.step === ctx.r.step ? w.since : iso(ctx.now), message };
+  return { kind: 'wait', untilMs: ctx.now + Math.max(0, delayMs) };
+}
+
+/** Fail the rollout: record the reason, schedule the new group's removal (unless keepFailed), keep the old. */
+export function failRollout(
+  state: AppState,
+  app: AppConfig,
+  reason: FailureReason,
+  message: string,
+  now: number,
+): void {
+  const r = state.rollout;
+  if (!r || r.state !== 'inProgress') return;
+  r.error = { step: r.step, reason, message };
+  addCondition(r, 'failed', now, message);
+  const mayExist = r.step !== 'accepted';
+  if (mayExist && !app.keepFailed) {
+    state.pendingDeletions.push({
+      resourceGroup: r.resourceGroup,
+      group: r.group,
+      rolloutId: r.id,
+      notBefore: iso(now),
+      reason: `failed rollout ${r.id}`,
+    });
+  }
+  closeRollout(state, r, 'failed', now);
+}
+
+function fail(ctx: StepContext, reason: FailureReason, message: string): StepResult {
+  failRollout(ctx.state, ctx.app, reason, message, ctx.now);
+  return { kind: 'continue' };
+}
+
+function succeed(ctx: StepContext, message: string): StepResult {
+  addCondition(ctx.r, ctx.r.step, ctx.now, message);
+  ctx.r.step = 'succeeded';
+  closeRollout(ctx.state, ctx.r, 'succeeded', ctx.now, message);
+  return { kind: 'continue' };
+}
+
+function ours(g: ContainerGroupView, r: Rollout): boolean {
+  return g.tags[GROUP_TAGS.rolloutId] === r.id;
+}
+
+function seconds(msValue: number): string {
+  return `${Math.round(msValue / 1000)} s`;
+}
+
+// ---------------------------------------------------------------- steps
+
+const accepted: Step = async (ctx) => {
+  const { r, app } = ctx;
+  let registry;
+  try {
+    registry = await ctx.deps.registries.get(app.registry.resourceId);
+  } catch (e) {
+    if (e instanceof NotFoundError)
+      return fail(
+        ctx,
+        'RegistryNotFound',
+        `registry ${app.registry.resourceId} not found: ${errorMessage(e)}`,
+      );
+    throw e;
+  }
+  ctx.state.registryLoginServer = registry.loginServer.toLowerCase();
+  const restricted: string[] = [];
+  if (registry.publicNetworkAccess?.toLowerCase() === 'disabled')
+    restricted.push('public network access is Disabled');
+  if (registry.networkRuleSetDefaultAction?.toLowerCase() === 'deny')
+    restricted.push('its network rule set denies by default (firewall)');
+  if (restricted.length > 0)
+    return fail(
+      ctx,
+      'RegistryNetworkRestricted',
+      `registry ${registry.name} is network-restricted (${restricted.join('; ')}). Azure Container Instances ` +
+        `cannot pull images from a network-restricted registry (private endpoint or firewall), even when the ` +
+        `group runs in a VNet: the pull fails. Allow public network access on ${registry.loginServer}, or push ` +
+        `the image to a registry ACI can reach.`,
+    );
+  if (registry.loginServer.toLowerCase() !== r.loginServer.toLowerCase())
+    return fail(
+      ctx,
+      'AzureError',
+      `event login server ${r.loginServer} does not match registry ${registry.name} (${registry.loginServer})`,
+    );
+  return goto(ctx, 'cleaningIdle', `registry ${registry.loginServer} reachable by ACI; target ${r.group}`);
+};
+
+const cleaningIdle: Step = async (ctx) => {
+  const { r } = ctx;
+  const g = await ctx.deps.containerGroups.get(r.resourceGroup, r.group);
+  if (!g) return goto(ctx, 'creating', `no leftover ${r.group}`);
+  if (ours(g, r)) return goto(ctx, 'waitingRunning', `${r.group} already created by this rollout`);
+  if (ctx.state.active?.group === r.group)
+    return fail(ctx, 'GroupNameTaken', `${r.group} is the active group; refusing to replace it`);
+  if (g.tags[GROUP_TAGS.managedBy] !== MANAGED_BY)
+    return fail(
+      ctx,
+      'GroupNameTaken',
+      `${r.group} exists in ${r.resourceGroup} and is not managed by us (no ${GROUP_TAGS.managedBy}=${MANAGED_BY} tag); refusing to delete it`,
+    );
+  const requested = ms(r.deleteRequestedAt);
+  if (
+    g.provisioningState !== 'Deleting' ||
+    requested === undefined ||
+    ctx.now - requested > ctx.opts.deleteReissueMs
+  ) {
+    await ctx.deps.containerGroups.delete(r.resourceGroup, r.group);
+    r.deleteRequestedAt = iso(ctx.now);
+  }
+  return waitFor(
+    ctx,
+    ctx.opts.pollIntervalMs,
+    `waiting for leftover ${r.group} (rollout ${g.tags[GROUP_TAGS.rolloutId] ?? '?'}) to be deleted`,
+  );
+};
+
+async function secureEnvValues(
+  ctx: StepContext,
+): Promise<{ ok: true; values: SecureEnvValues } | { ok: false; missing: string }> {
+  const out: SecureEnvValues = {};
+  for (const c of ctx.app.template.containers) {
+    for (const [name, ref] of Object.entries(c.secureEnvFromKeyVault)) {
+      const v = await ctx.deps.secrets.getValue(ref.vaultUrl, ref.secretName);
+      if (v === undefined)
+        return {
+          ok: false,
+          missing: `secure env ${c.name}.${name}: secret ${ref.secretName} not found in ${ref.vaultUrl}`,
+        };
+      (out[c.name] ??= {})[name] = v;
+    }
+  }
+  return { ok: true, values: out };
+}
+
+const creating: Step = async (ctx) => {
+  const { r } = ctx;
+  const g = await ctx.deps.containerGroups.get(r.resourceGroup, r.group);
+  if (g && ours(g, r)) return goto(ctx, 'waitingRunning', `${r.group} exists (created by this rollout)`);
+  if (g) return goto(ctx, 'cleaningIdle', `${r.group} was re-created by someone else; cleaning it`);
+  const secure = await secureEnvValues(ctx);
+  if (!secure.ok) return fail(ctx, 'SecureEnvMissing', secure.missing);
+  const spec = buildGroupSpec(ctx.app, r, secure.values, iso(ctx.now));
+  try {
+    await ctx.deps.containerGroups.beginCreate(r.resourceGroup, spec);
+  } catch (e) {
+    if (e instanceof TerminalError && e.code === 'InaccessibleImage')
+      return fail(ctx, 'ImagePullFailed', `image pull failed: ${errorMessage(e)}`);
+    throw e;
+  }
+  r.createRequestedAt = iso(ctx.now);
+  return goto(ctx, 'waitingRunning', `create requested for ${r.group} (${r.image})`);
+};
+
+/** The group vanished or was replaced under us: start over from cleaning, a bounded number of times. */
+function recreate(ctx: StepContext, why: string): StepResult {
+  if (ctx.r.recreations >= 2)
+    return fail(ctx, 'GroupLost', `${why}; gave up after ${ctx.r.recreations} re-creations`);
+  ctx.r.recreations += 1;
+  delete ctx.r.createRequestedAt;
+  delete ctx.r.healthStartedAt;
+  ctx.r.healthSuccesses = 0;
+  return goto(ctx, 'cleaningIdle', `${why}; re-creating it`);
+}
+
+const waitingRunning: Step = async (ctx) => {
+  const { r, app } = ctx;
+  const g = await ctx.deps.containerGroups.get(r.resourceGroup, r.group);
+  if (!g) return recreate(ctx, `${r.group} disappeared before it was Running`);
+  if (!ours(g, r)) return recreate(ctx, `${r.group} belongs to another rollout`);
+  r.createRequestedAt ??= iso(ctx.now);
+  const d = diagnoseGroup(g, app.health.maxRestarts);
+  if (d.phase === 'failed') return fail(ctx, d.reason, d.message);
+  if (d.phase === 'running') {
+    r.runningAt = iso(ctx.now);
+    r.ip = d.ip;
+    return goto(ctx, 'healthGate', `${r.group} Running at ${d.ip}`);
+  }
+  const elapsed = ctx.now - (ms(r.createRequestedAt) ?? ctx.now);
+  if (elapsed >= app.provisioningTimeoutSeconds * 1000)
+    return fail(
+      ctx,
+      'ProvisioningTimeout',
+      `provisioning timeout: ${r.group} not Running after ${seconds(elapsed)} (${d.detail})`,
+    );
+  return waitFor(ctx, ctx.opts.pollIntervalMs, `waiting for ${r.group} to be Running: ${d.detail}`);
+};
+
+function healthUrl(app: AppConfig, ip: string): string {
+  return `http://${ip}:${app.health.port}${app.health.path}`;
+}
+
+const healthGate: Step = async (ctx) => {
+  const { r, app, opts } = ctx;
+  const h = app.health;
+  const g = await ctx.deps.containerGroups.get(r.resourceGroup, r.group);
+  if (!g) return recreate(ctx, `${r.group} disappeared during the health gate`);
+  if (!ours(g, r)) return recreate(ctx, `${r.group} belongs to another rollout`);
+  const d = diagnoseGroup(g, h.maxRestarts);
+  if (d.phase === 'failed') return fail(ctx, d.reason, d.message);
+  r.healthStartedAt ??= iso(ctx.now);
+  const ip = d.phase === 'running' ? d.ip : (g.ip ?? r.ip);
+  if (d.phase === 'running' && ip) {
+    r.ip = ip;
+    const timeoutMs = Math.min(
+      opts.probeTimeoutMaxMs,
+      Math.max(1_000, h.intervalSeconds * 1000),
+      ctx.deadline - ctx.now,
+    );
+    if (timeoutMs < 200) return { kind: 'wait', untilMs: ctx.deadline };
+    const url = healthUrl(app, ip);
+    const res = await ctx.deps.healthProbe.check(url, timeoutMs);
+    const [lo, hi] = h.expectedStatus;
+    const passed = res.status !== undefined && res.status >= lo && res.status <= hi;
+    const answer =
+      res.status !== undefined
+        ? `${res.status}${!passed && res.bodySnippet ? ` (${res.bodySnippet.slice(0, 120)})` : ''}`
+        : (res.error ?? 'no answer');
+    r.lastHealth = `GET ${url} → ${answer}`;
+    r.healthSuccesses = passed ? r.healthSuccesses + 1 : 0;
+    if (r.healthSuccesses >= h.consecutiveSuccesses)
+      return goto(
+        ctx,
+        'switching',
+        `health gate passed: ${h.consecutiveSuccesses} consecutive ${r.lastHealth}`,
+      );
+  } else {
+    r.healthSuccesses = 0;
+    r.lastHealth = `${r.group} not Running: ${d.phase === 'pending' ? d.detail : ''}`;
+  }
+  const after = ctx.deps.clock.now() - (ms(r.healthStartedAt) ?? ctx.now);
+  if (after >= h.timeoutSeconds * 1000)
+    return fail(ctx, 'HealthCheckFailed', `health check failed: ${r.lastHealth} after ${seconds(after)}`);
+  return waitFor(
+    ctx,
+    h.intervalSeconds * 1000,
+    `health ${r.healthSuccesses}/${h.consecutiveSuccesses}: ${r.lastHealth ?? 'not probed yet'}`,
+  );
+};
+
+/** Tags of an app's IP secret. Reconcile compares them too, so switch and reconcile agree. */
+export function appSecretTags(app: AppConfig, active: ActiveDeployment, ip: string): Record<string, string> {
+  return {
+    [SECRET_TAGS.ip]: ip,
+    [SECRET_TAGS.app]: app.name,
+    [SECRET_TAGS.colour]: active.colour,
+    [SECRET_TAGS.group]: active.group,
+    [SECRET_TAGS.resourceGroup]: active.resourceGroup,
+    [SECRET_TAGS.digest]: active.digest ?? '',
+    [SECRET_TAGS.managedBy]: MANAGED_BY,
+  };
+}
+
+const switching: Step = async (ctx) => {
+  const { r, app, state } = ctx;
+  const g = await ctx.deps.containerGroups.get(r.resourceGroup, r.group);
+  if (!g || !ours(g, r)) return fail(ctx, 'GroupLost', `${r.group} disappeared before the switch`);
+  const d = diagnoseGroup(g, app.health.maxRestarts);
+  if (d.phase === 'failed') return fail(ctx, d.reason, d.message);
+  if (d.phase !== 'running')
+    return fail(ctx, 'GroupLost', `${r.group} is no longer Running at switch time (${d.detail})`);
+  const next: ActiveDeployment = {
+    group: r.group,
+    resourceGroup: r.resourceGroup,
+    colour: r.colour,
+    digest: r.digest,
+    tag: r.tag,
+    image: r.image,
+    rolloutId: r.id,
+    since: iso(ctx.now),
+  };
+  await ctx.deps.secrets.set(app.secret.vaultUrl, app.secret.name, d.ip, appSecretTags(app, next, d.ip));
+  const old = state.active;
+  state.active = next;
+  r.ip = d.ip;
+  r.switchedAt = iso(ctx.now);
+  delete r.deleteRequestedAt;
+  if (old && !(old.group === r.group && old.resourceGroup === r.resourceGroup)) {
+    r.fromGroup = old.group;
+    r.fromResourceGroup = old.resourceGroup;
+    r.drainUntil = iso(ctx.now + app.drainSeconds * 1000);
+    return goto(
+      ctx,
+      'draining',
+      `secret ${app.secret.name} = ${d.ip} (${r.group}); ${old.group} drains for ${app.drainSeconds} s`,
+    );
+  }
+  return succeed(ctx, `secret ${app.secret.name} = ${d.ip} (${r.group}); no previous group to drain`);
+};
+
+const draining: Step = async (ctx) => {
+  const until = ms(ctx.r.drainUntil) ?? ctx.now;
+  if (ctx.now < until)
+    return waitFor(ctx, until - ctx.now, `draining ${ctx.r.fromGroup} until ${ctx.r.drainUntil}`);
+  return goto(ctx, 'deletingOld', `drain of ${ctx.r.fromGroup} over`);
+};
+
+const deletingOld: Step = async (ctx) => {
+  const { r, state } = ctx;
+  const rg = r.fromResourceGroup ?? r.resourceGroup;
+  const name = r.fromGroup;
+  if (!name || state.active?.group === name) return succeed(ctx, 'nothing to delete');
+  const g = await ctx.deps.containerGroups.get(rg, name);
+  if (!g) return succeed(ctx, `${name} deleted`);
+  const requested = ms(r.deleteRequestedAt);
+  if (
+    g.provisioningState !== 'Deleting' ||
+    requested === undefined ||
+    ctx.now - requested > ctx.opts.deleteReissueMs
+  ) {
+    await ctx.deps.containerGroups.delete(rg, name);
+    r.deleteRequestedAt = iso(ctx.now);
+  }
+  return waitFor(ctx, ctx.opts.pollIntervalMs, `waiting for ${name} to be deleted`);
+};
+
+const STEPS: Record<Exclude<RolloutStep, 'succeeded'>, Step> = {
+  accepted,
+  cleaningIdle,
+  creating,
+  waitingRunning,
+  healthGate,
+  switching,
+  draining,
+  deletingOld,
+};
+
+// ---------------------------------------------------------------- advance
+
+export interface AdvanceResult {
+  app: string;
+  /**
+   * idle: nothing in progress · finished: the rollout reached an outcome · waiting: blocked until `waitUntil`
+   * (beyond the budget) · budgetSpent · conflict: another instance moved it meanwhile · noApp: not configured.
+   */
+  status: 'idle' | 'finished' | 'waiting' | 'budgetSpent' | 'conflict' | 'noApp';
+  message: string;
+  rolloutId?: string;
+  rolloutState?: RolloutState;
+  step?: RolloutStep;
+  waitUntil?: string;
+  /** Set when advance stopped on an error it could not classify as a step outcome (store down, ...). */
+  error?: string;
+  /** The last state read or written (callers use it instead of re-reading). */
+  state?: AppState;
+}
+
+interface Held {
+  state: AppState;
+  etag: string;
+}
+
+function same(a: AppState, b: AppState): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+async function save(deps: DomainDeps, held: Held, draft: AppState): Promise<Held> {
+  if (same(held.state, draft)) return held;
+  draft.updatedAt = iso(deps.clock.now());
+  const etag = await deps.rolloutStore.replace(draft.app, draft, held.etag);
+  return { state: draft, etag };
+}
+
+/** Append history and publish notifications left in the outbox, then remove them (at least once). */
+async function flushOutbox(deps: DomainDeps, held: Held): Promise<Held> {
+  if (held.state.outbox.length === 0) return held;
+  const done = new Set<number>();
+  for (const [i, item] of held.state.outbox.entries()) {
+    try {
+      if (item.kind === 'history') await deps.rolloutStore.appendHistory(held.state.app, item.entry);
+      else await deps.notifier?.publish(item.event);
+      done.add(i);
+    } catch (e) {
+      if (item.kind === 'notify') {
+        deps.logger.warn(`notification ${item.event.type} for ${item.event.app} dropped: ${errorMessage(e)}`);
+        done.add(i);
+      } else {
+        deps.logger.warn(`history for ${held.state.app} not written yet: ${errorMessage(e)}`);
+      }
+    }
+  }
+  const draft = structuredClone(held.state);
+  draft.outbox = held.state.outbox.filter((_, i) => !done.has(i));
+  return save(deps, held, draft);
+}
+
+/** Delete groups of failed/superseded rollouts whose time has come; drop entries once the group is gone. */
+async function processPendingDeletions(deps: DomainDeps, held: Held, now: number): Promise<Held> {
+  const opts = optionsOf(deps);
+  const due = held.state.pendingDeletions.filter((p) => (ms(p.notBefore) ?? 0) <= now);
+  if (due.length === 0) return held;
+  const draft = structuredClone(held.state);
+  const keep = [];
+  for (const p of draft.pendingDeletions) {
+    if ((ms(p.notBefore) ?? 0) > now) {
+      keep.push(p);
+      continue;
+    }
+    if (draft.active?.group === p.group && draft.active.resourceGroup === p.resourceGroup) continue;
+    try {
+      const g = await deps.containerGroups.get(p.resourceGroup, p.group);
+      if (!g) continue;
+      if (p.rolloutId && g.tags[GROUP_TAGS.rolloutId] !== p.rolloutId) continue; // name reused by a newer rollout
+      const requested = ms(p.requestedAt);
+      if (
+        g.provisioningState !== 'Deleting' ||
+        requested === undefined ||
+        now - requested > opts.deleteReissueMs
+      ) {
+        await deps.containerGroups.delete(p.resourceGroup, p.group);
+        p.requestedAt = iso(now);
+        deps.logger.info(`deleting ${p.resourceGroup}/${p.group} (${p.reason})`);
+      }
+      keep.push(p);
+    } catch (e) {
+      if (e instanceof TerminalError) {
+        deps.logger.warn(`cannot delete ${p.resourceGroup}/${p.group} (${p.reason}): ${errorMessage(e)}`);
+        continue;
+      }
+      keep.push(p);
+    }
+  }
+  draft.pendingDeletions = keep;
+  return save(deps, held, draft);
+}
+
+/** A queued push starts once the rollout before it has finished (re-checked against the new state). */
+function startQueued(app: AppConfig, state: AppState, now: number): AppState {
+  const q = state.queued!;
+  const base = structuredClone(state);
+  delete base.queued;
+  const decision = decidePush(base, q, app);
+  if (decision.action === 'ignore') {
+    if (base.rollout)
+      addCondition(base.rollout, 'queued', now, `queued ${q.tag} dropped: ${decision.reason}`);
+    return base;
+  }
+  return applyPush(base, q, decision, app, now).state;
+}
+
+function result(
+  held: Held | undefined,
+  app: string,
+  status: AdvanceResult['status'],
+  message: string,
+  waitUntil?: number,
+): AdvanceResult {
+  const r = held?.state.rollout;
+  return {
+    app,
+    status,
+    message,
+    ...(r ? { rolloutId: r.id, rolloutState: r.state, step: r.step } : {}),
+    ...(waitUntil !== undefined ? { waitUntil: iso(waitUntil) } : {}),
+    ...(held ? { state: held.state } : {}),
+  };
+}
+
+/** Seed an app's state (adopting `adoptGroup` as the active group when it exists). */
+export async function initialState(app: AppConfig, deps: DomainDeps, now: number): Promise<AppState> {
+  if (!app.adoptGroup) return newAppState(app.name, now);
+  const g = await deps.containerGroups.get(app.resourceGroup, app.adoptGroup);
+  if (!g) {
+    deps.logger.warn(
+      `${app.name}: adoptGroup ${app.resourceGroup}/${app.adoptGroup} not found; nothing to adopt`,
+    );
+    return newAppState(app.name, now);
+  }
+  return newAppState(app.name, now, adoptedActive(app, g, now));
+}
+
+export function adoptedActive(app: AppConfig, g: ContainerGroupView, now: number): ActiveDeployment {
+  const names = appContainerNames(app);
+  const image = (g.containers.find((c) => names.includes(c.name)) ?? g.containers[0])?.image;
+  const colour =
+    g.name === `${app.name}-blue` ? 'blue' : g.name === `${app.name}-green` ? 'green' : 'adopted';
+  const digest = g.tags[GROUP_TAGS.digest] ?? (image ? digestOfImage(image) : undefined);
+  const tag = g.tags[GROUP_TAGS.tag] ?? (image ? tagOfImage(image) : undefined);
+  return {
+    group: g.name,
+    resourceGroup: app.resourceGroup,
+    colour,
+    ...(digest ? { digest } : {}),
+    ...(tag ? { tag } : {}),
+    ...(image ? { image } : {}),
+    since: iso(now),
+  };
+}
+
+/** Does this state need `advance` (for reconcile)? */
+export function needsAdvance(state: AppState, now: number): boolean {
+  return (
+    inProgress(state) !== undefined ||
+    state.queued !== undefined ||
+    state.outbox.length > 0 ||
+    state.pendingDeletions.some((p) => (ms(p.notBefore) ?? 0) <= now)
+  );
+}
+
+const MAX_ITERATIONS = 500;
+
+/**
+ * Move the app's rollout forward until it finishes, must wait past the budget, or the budget is spent.
+ * Writes after every step (CAS). On a conflict it re-reads: if the same rollout is still at the same step
+ * (someone changed something else, e.g. queued a push) it carries on, otherwise it stops: another instance
+ * owns the rollout now.
+ */
+export async function advance(appName: string, deps: DomainDeps, budget: Budget): Promise<AdvanceResult> {
+  const app = findApp(deps.config, appName);
+  if (!app)
+    return {
+      app: appName,
+      status: 'noApp',
+      message: `app ${appName} is not configured (or has config errors)`,
+    };
+  const opts = optionsOf(deps);
+  const { clock, logger } = deps;
+  let held: Held | undefined = await deps.rolloutStore.get(appName);
+  if (!held) return { app: appName, status: 'idle', message: 'no rollout recorded' };
+
+  let housekeeping = true;
+  for (let i = 0; i < MAX_ITERATIONS; i++) {
+    const now = clock.now();
+    if (now >= budget.deadline - opts.deadlineMarginMs)
+      return result(held, appName, 'budgetSpent', 'time budget spent');
+    try {
+      if (housekeeping) {
+        held = await flushOutbox(deps, held);
+        held = await processPendingDeletions(deps, held, now);
+        housekeeping = false;
+      }
+      const current = inProgress(held.state);
+      if (!current) {
+        if (held.state.queued) {
+          held = await save(deps, held, startQueued(app, held.state, now));
+          housekeeping = true;
+          continue;
+        }
+        const last = held.state.rollout;
+        return result(
+          held,
+          appName,
+          last ? 'finished' : 'idle',
+          last ? `rollout ${last.id} ${last.state}` : 'nothing to do',
+        );
+      }
+
+      const draft = structuredClone(held.state);
+      const ctx: StepContext = {
+        app,
+        deps,
+        opts,
+        state: draft,
+        r: draft.rollout!,
+        now,
+        deadline: budget.deadline,
+      };
+      const stepBefore = current.step;
+      let outcome: StepResult;
+      let toWrite = draft;
+      try {
+        outcome = await STEPS[stepBefore as Exclude<RolloutStep, 'succeeded'>](ctx);
+      } catch (e) {
+        if (e instanceof ConflictError) throw e;
+        toWrite = structuredClone(held.state);
+        outcome = onStepError(app, toWrite, e, now, opts, deps);
+      }
+      try {
+        held = await save(deps, held, toWrite);
+      } catch (e) {
+        if (!(e instanceof ConflictError)) throw e;
+        const fresh = await deps.rolloutStore.get(appName);
+        if (!fresh) return result(held, appName, 'conflict', 'state row vanished');
+        const fr = fresh.state.rollout;
+        held = fresh;
+        if (!fr || fr.id !== current.id || fr.step !== stepBefore || fr.state !== 'inProgress')
+          return result(held, appName, 'conflict', 'another instance advanced this rollout');
+        logger.debug(`${appName}: state changed meanwhile (same step); continuing`);
+        continue;
+      }
+      if (held.state.rollout?.state !== 'inProgress') housekeeping = true;
+      if (outcome.kind === 'wait') {
+        const until = outcome.untilMs;
+        const nowAfter = clock.now();
+        if (until >= budget.deadline - opts.deadlineMarginMs) {
+          if (housekeeping) {
+            held = await flushOutbox(deps, held);
+            housekeeping = false;
+          }
+          return result(held, appName, 'waiting', held.state.rollout?.waiting?.message ?? 'waiting', until);
+        }
+        if (until > nowAfter) await clock.sleep(until - nowAfter);
+      }
+    } catch (e) {
+      if (e instanceof ConflictError) {
+        const fresh = await deps.rolloutStore.get(appName);
+        if (fresh) held = fresh;
+        return result(held, appName, 'conflict', `another instance changed the state: ${errorMessage(e)}`);
+      }
+      // Store or housekeeping failure: leave it for the next run.
+      logger.warn(`${appName}: advance stopped: ${errorMessage(e)}`);
+      return {
+        ...result(held, appName, 'waiting', `stopped on error: ${errorMessage(e)}`),
+        error: errorMessage(e),
+      };
+    }
+  }
+  return result(held, appName, 'budgetSpent', 'iteration limit reached');
+}
+
+function onStepError(
+  app: AppConfig,
+  state: AppState,
+  e: unknown,
+  now: number,
+  opts: DomainOptions,
+  deps: DomainDeps,
+): StepResult {
+  const r = state.rollout!;
+  const message = errorMessage(e);
+  const committed = COMMITTED_STEPS.has(r.step);
+  if (e instanceof TerminalError) {
+    if (committed) {
+      // The new group already serves; an old group we cannot delete is reported, not a failed rollout.
+      addCondition(r, r.step, now, `could not finish ${r.step}: ${message}; left for reconcile`);
+      r.step = 'succeeded';
+      closeRollout(state, r, 'succeeded', now, `succeeded; ${message}`);
+      return { kind: 'continue' };
+    }
+    failRollout(state, app, 'AzureError', `${r.step}: ${message}`, now);
+    return { kind: 'continue' };
+  }
+  if (!(e instanceof TransientError))
+    deps.logger.error(`${app.name}: unexpected error in ${r.step}: ${message}`);
+  const since = ms(r.transient?.since) ?? now;
+  const attempts = (r.transient?.attempts ?? 0) + 1;
+  r.transient = { since: iso(since), attempts, lastError: message };
+  if (attempts === 1) addCondition(r, r.step, now, `transient error, retrying: ${message}`);
+  if (!committed && now - since >= opts.transientGiveUpMs) {
+    failRollout(
+      state,
+      app,
+      'AzureError',
+      `Azure error persisted for ${seconds(now - since)} (${attempts} attempts): ${message}`,
+      now,
+    );
+    return { kind: 'continue' };
+  }
+  const retryAfter = e instanceof TransientError ? e.retryAfterMs : undefined;
+  const backoff = retryAfter ?? Math.min(60_000, opts.pollIntervalMs * 2 ** Math.min(attempts - 1, 5));
+  return { kind: 'wait', untilMs: now + backoff };
+}
