@@ -1,0 +1,250 @@
+/**
+ * Which secret mirrors which group's IP: managed apps (secret = active group's IP) and watched groups (tag
+ * `ip-secret=<name>` [+ `ip-secret-vault=<url>`] in the watched/app resource groups, plus `watch.groups`).
+ * Shared by reconcile (to write) and status (to show inSync), so both agree.
+ */
+import { normaliseVaultUrl, type AppConfig, type AppsConfig } from '../config/appsConfig.js';
+import {
+  MANAGED_BY,
+  SECRET_TAGS,
+  WATCH_TAGS,
+  type ActiveDeployment,
+  type AppState,
+  type ReconcileIssue,
+} from './model.js';
+import type { ContainerGroupView, SecretProperties } from './ports.js';
+import { appSecretTags } from './rollout.js';
+
+export type Listing<T> = { ok: true; value: T } | { ok: false; error: string };
+
+/** Resource groups keyed by lower-case name. */
+export type GroupListings = Map<string, Listing<ContainerGroupView[]>>;
+/** Vault secret listings keyed by normalised vault URL, inner map keyed by lower-case secret name. */
+export type SecretListings = Map<string, Listing<Map<string, SecretProperties>>>;
+
+export interface SecretTarget {
+  vaultUrl: string;
+  secretName: string;
+  kind: 'app' | 'watched';
+  source: 'app' | 'tag' | 'config';
+  app?: AppConfig;
+  active?: ActiveDeployment;
+  resourceGroup: string;
+  groupName: string;
+  /** undefined when the group was not in the (successful) listing. */
+  group?: ContainerGroupView;
+  /** false when the resource group could not be listed (nothing can be said about the group). */
+  listed: boolean;
+  desiredTags(ip: string): Record<string, string>;
+}
+
+export const rgKey = (rg: string) => rg.toLowerCase();
+export const secretKey = (vaultUrl: string, name: string) => `${vaultUrl}|${name.toLowerCase()}`;
+
+/** Every resource group reconcile lists: apps' ∪ watch.resourceGroups ∪ watch.groups'. */
+export function resourceGroupsToList(config: AppsConfig): string[] {
+  const out = new Map<string, string>();
+  for (const rg of [
+    ...config.apps.map((a) => a.resourceGroup),
+    ...config.watch.resourceGroups,
+    ...config.watch.groups.map((g) => g.resourceGroup),
+  ])
+    if (!out.has(rgKey(rg))) out.set(rgKey(rg), rg);
+  return [...out.values()];
+}
+
+/** Resource groups whose groups' `ip-secret` tags are honoured. */
+function tagScannedGroups(config: AppsConfig): Set<string> {
+  return new Set([...config.apps.map((a) => a.resourceGroup), ...config.watch.resourceGroups].map(rgKey));
+}
+
+/** Vaults a tag may name: those in APPS_CONFIG (a tag must not steer writes to an arbitrary vault). */
+export function allowedVaults(config: AppsConfig): Set<string> {
+  return new Set([
+    ...config.apps.map((a) => a.secret.vaultUrl),
+    ...(config.watch.vaultUrl ? [config.watch.vaultUrl] : []),
+    ...config.watch.groups.flatMap((g) => (g.vaultUrl ? [g.vaultUrl] : [])),
+  ]);
+}
+
+function find(
+  listings: GroupListings,
+  rg: string,
+  name: string,
+): { listed: boolean; group?: ContainerGroupView } {
+  const l = listings.get(rgKey(rg));
+  if (!l || !l.ok) return { listed: false };
+  const group = l.value.find((g) => g.name === name);
+  return group ? { listed: true, group } : { listed: true };
+}
+
+function watchedTags(rg: string, name: string) {
+  return (ip: string) => ({
+    [SECRET_TAGS.ip]: ip,
+    [SECRET_TAGS.group]: name,
+    [SECRET_TAGS.resourceGroup]: rg,
+    [SECRET_TAGS.managedBy]: MANAGED_BY,
+  });
+}
+
+export function resolveSecretTargets(
+  config: AppsConfig,
+  states: ReadonlyMap<string, AppState>,
+  listings: GroupListings,
+): { targets: SecretTarget[]; problems: ReconcileIssue[] } {
+  const problems: ReconcileIssue[] = [];
+  const byKey = new Map<string, SecretTarget>();
+  const conflicted = new Set<string>();
+  const vaults = allowedVaults(config);
+
+  for (const app of config.apps) {
+    const active = states.get(app.name)?.active;
+    if (!active) continue;
+    const found = find(listings, active.resourceGroup, active.group);
+    byKey.set(secretKey(app.secret.vaultUrl, app.secret.name), {
+      vaultUrl: app.secret.vaultUrl,
+      secretName: app.secret.name,
+      kind: 'app',
+      source: 'app',
+      app,
+      active,
+      resourceGroup: active.resourceGroup,
+      groupName: active.group,
+      ...found,
+      desiredTags: (ip) => appSecretTags(app, active, ip),
+    });
+  }
+  const appKeys = new Set(config.apps.map((a) => secretKey(a.secret.vaultUrl, a.secret.name)));
+
+  const addWatched = (t: SecretTarget) => {
+    const key = secretKey(t.vaultUrl, t.secretName);
+    if (appKeys.has(key)) {
+      problems.push({
+        scope: 'watch',
+        target: `${t.resourceGroup}/${t.groupName}`,
+        message: `secret ${t.secretName} in ${t.vaultUrl} belongs to a managed app; not mirroring ${t.groupName} into it`,
+      });
+      return;
+    }
+    const existing = byKey.get(key);
+    if (existing && !(existing.resourceGroup === t.resourceGroup && existing.groupName === t.groupName)) {
+      conflicted.add(key);
+      problems.push({
+        scope: 'watch',
+        target: `${t.resourceGroup}/${t.groupName}`,
+        message: `secret ${t.secretName} in ${t.vaultUrl} is claimed by ${existing.resourceGroup}/${existing.groupName} and ${t.resourceGroup}/${t.groupName}; neither is written`,
+      });
+      return;
+    }
+    if (!existing) byKey.set(key, t);
+  };
+
+  // Config-listed groups first (they name their vault explicitly).
+  for (const w of config.watch.groups) {
+    const vaultUrl = w.vaultUrl ?? config.watch.vaultUrl;
+    if (!vaultUrl) continue; // refused by config validation
+    addWatched({
+      vaultUrl,
+      secretName: w.secretName,
+      kind: 'watched',
+      source: 'config',
+      resourceGroup: w.resourceGroup,
+      groupName: w.name,
+      ...find(listings, w.resourceGroup, w.name),
+      desiredTags: watchedTags(w.resourceGroup, w.name),
+    });
+  }
+
+  const scanned = tagScannedGroups(config);
+  for (const [rg, listing] of listings) {
+    if (!scanned.has(rg) || !listing.ok) continue;
+    for (const g of listing.value) {
+      const secretName = g.tags[WATCH_TAGS.secret];
+      if (!secretName) continue;
+      const where = `${g.resourceGroup}/${g.name}`;
+      if (!/^[0-9a-zA-Z-]{1,127}$/.test(secretName)) {
+        problems.push({
+          scope: 'watch',
+          target: where,
+          message: `tag ${WATCH_TAGS.secret}="${secretName}" is not a valid secret name`,
+        });
+        continue;
+      }
+      let vaultUrl = config.watch.vaultUrl;
+      const tagVault = g.tags[WATCH_TAGS.vault];
+      if (tagVault) {
+        try {
+          vaultUrl = normaliseVaultUrl(tagVault);
+        } catch {
+          problems.push({
+            scope: 'watch',
+            target: where,
+            message: `tag ${WATCH_TAGS.vault}="${tagVault}" is not a URL`,
+          });
+          continue;
+        }
+        if (!vaults.has(vaultUrl)) {
+          problems.push({
+            scope: 'watch',
+            target: where,
+            message: `tag ${WATCH_TAGS.vault}=${vaultUrl} names a vault that is not in APPS_CONFIG; ignored`,
+          });
+          continue;
+        }
+      }
+      if (!vaultUrl) {
+        problems.push({
+          scope: 'watch',
+          target: where,
+          message: `tagged ${WATCH_TAGS.secret}=${secretName} but no vault: add tag ${WATCH_TAGS.vault} or set watch.vaultUrl`,
+        });
+        continue;
+      }
+      addWatched({
+        vaultUrl,
+        secretName,
+        kind: 'watched',
+        source: 'tag',
+        resourceGroup: g.resourceGroup,
+        groupName: g.name,
+        listed: true,
+        group: g,
+        desiredTags: watchedTags(g.resourceGroup, g.name),
+      });
+    }
+  }
+  for (const key of conflicted) byKey.delete(key);
+  return { targets: [...byKey.values()], problems };
+}
+
+/** Does the secret already hold what we would write? (Compares our tags only; `ip` mirrors the value.) */
+export function secretInSync(props: SecretProperties | undefined, desired: Record<string, string>): boolean {
+  if (!props) return false;
+  return Object.entries(desired).every(([k, v]) => props.tags[k] === v);
+}
+
+/** The IP we would write, or why we would not (never blank a secret). */
+export function usableIp(t: SecretTarget): { ip: string } | { problem: string } {
+  const where = `${t.resourceGroup}/${t.groupName}`;
+  if (!t.group) return { problem: `${where} not found; secret ${t.secretName} left unchanged` };
+  if (t.group.state !== undefined && t.group.state !== 'Running')
+    return { problem: `${where} is ${t.group.state}, not Running; secret ${t.secretName} left unchanged` };
+  if (!t.group.ip) return { problem: `${where} has no IP; secret ${t.secretName} left unchanged` };
+  return { ip: t.group.ip };
+}
+
+export function vaultsOf(targets: ReadonlyArray<SecretTarget>): string[] {
+  return [...new Set(targets.map((t) => t.vaultUrl))];
+}
+
+export function secretProps(secrets: SecretListings, t: SecretTarget): Listing<SecretProperties | undefined> {
+  const l = secrets.get(t.vaultUrl);
+  if (!l) return { ok: false, error: 'vault not listed' };
+  if (!l.ok) return l;
+  return { ok: true, value: l.value.get(t.secretName.toLowerCase()) };
+}
+
+/** Index a vault listing by lower-case name (Key Vault names are case-insensitive). */
+export function indexSecrets(m: Map<string, SecretProperties>): Map<string, SecretProperties> {
+  return new Map([...m].map(([name, p]) => [name.toLowerCase(), p]));
+}

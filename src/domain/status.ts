@@ -1,0 +1,422 @@
+/**
+ * The status document (`GET /api/status`, design.md) from stored state + one list per resource group + one
+ * secret-properties listing per vault. It never contains secret values or secure environment values: it
+ * reads no values at all, and rollout state never holds them.
+ */
+import type { AppConfig, ConfigError } from '../config/appsConfig.js';
+import { mapLimit } from './concurrency.js';
+import type { DomainDeps } from './deps.js';
+import { errorMessage } from './errors.js';
+import {
+  SECRET_TAGS,
+  ms,
+  iso,
+  type AppState,
+  type Condition,
+  type FailureReason,
+  type HistoryEntry,
+  type ReconcileChange,
+  type ReconcileIssue,
+  type ReconcileResult,
+  type RolloutState,
+  type RolloutStep,
+} from './model.js';
+import type { ContainerGroupView } from './ports.js';
+import {
+  indexSecrets,
+  resolveSecretTargets,
+  resourceGroupsToList,
+  rgKey,
+  secretInSync,
+  secretProps,
+  usableIp,
+  vaultsOf,
+  type GroupListings,
+  type SecretListings,
+  type SecretTarget,
+} from './secretTargets.js';
+
+export interface StatusCondition {
+  type: 'Available' | 'SecretInSync' | 'Progressing' | 'Degraded';
+  status: 'True' | 'False' | 'Unknown';
+  reason: string;
+  message: string;
+}
+
+export interface RolloutStatus {
+  id: string;
+  state: RolloutState;
+  step: RolloutStep;
+  error: string | null;
+  reason: FailureReason | null;
+  tag: string;
+  digest: string;
+  group: string;
+  colour: string;
+  startedAt: string;
+  updatedAt: string;
+  finishedAt: string | null;
+  durationMs: number;
+  waiting: string | null;
+  lastHealth: string | null;
+  timeline: Condition[];
+}
+
+export interface HistoryStatus {
+  rolloutId: string;
+  tag: string;
+  digest: string;
+  outcome: HistoryEntry['outcome'];
+  reason: string | null;
+  message: string | null;
+  group: string;
+  startedAt: string;
+  finishedAt: string;
+  durationMs: number;
+}
+
+export interface AppStatus {
+  name: string;
+  /** Login server when known (learnt at the first rollout), else the registry name. */
+  registry: string;
+  registryResourceId: string;
+  repository: string;
+  resourceGroup: string;
+  activeColor: string | null;
+  activeGroup: string | null;
+  ip: string | null;
+  digest: string | null;
+  tag: string | null;
+  groupState: string | null;
+  provisioningState: string | null;
+  secret: { name: string; vaultUrl: string; inSync: boolean; ip: string | null; problem: string | null };
+  rollout: RolloutStatus | null;
+  queued: { tag: string; digest: string; receivedAt: string } | null;
+  pendingDeletions: Array<{ group: string; notBefore: string; reason: string }>;
+  history: HistoryStatus[];
+  conditions: StatusCondition[];
+  /** Reconcile warnings about this app's groups (drift, not Running). */
+  warnings: string[];
+}
+
+export interface WatchedStatus {
+  resourceGroup: string;
+  name: string;
+  ip: string | null;
+  secret: string;
+  vaultUrl: string;
+  inSync: boolean;
+  source: 'tag' | 'config';
+  state: string | null;
+  problem: string | null;
+}
+
+export interface StatusDocument {
+  generatedAt: string;
+  apps: AppStatus[];
+  watched: WatchedStatus[];
+  lastReconcile: {
+    at: string;
+    durationMs: number;
+    changed: ReconcileChange[];
+    errors: ReconcileIssue[];
+    warnings: ReconcileIssue[];
+    throttled: number;
+  } | null;
+  configErrors: ConfigError[];
+  /** Apps refused by config validation (not deployed until fixed). */
+  refusedApps: Array<{ name: string; errors: string[] }>;
+  /** Problems reading the data this document is built from. */
+  errors: string[];
+}
+
+export interface StatusInput {
+  config: DomainDeps['config'];
+  states: ReadonlyMap<string, AppState>;
+  history: ReadonlyMap<string, HistoryEntry[]>;
+  listings: GroupListings;
+  secrets: SecretListings;
+  lastReconcile?: ReconcileResult;
+  now: number;
+  errors?: string[];
+  /** Only this app (and no watched groups). */
+  app?: string;
+}
+
+function rolloutStatus(state: AppState, now: number): RolloutStatus | null {
+  const r = state.rollout;
+  if (!r) return null;
+  const started = ms(r.startedAt) ?? now;
+  return {
+    id: r.id,
+    state: r.state,
+    step: r.step,
+    error: r.error?.message ?? null,
+    reason: r.error?.reason ?? null,
+    tag: r.tag,
+    digest: r.digest,
+    group: r.group,
+    colour: r.colour,
+    startedAt: r.startedAt,
+    updatedAt: r.updatedAt,
+    finishedAt: r.finishedAt ?? null,
+    durationMs: (ms(r.finishedAt) ?? now) - started,
+    waiting: r.waiting?.message ?? null,
+    lastHealth: r.lastHealth ?? null,
+    timeline: r.timeline,
+  };
+}
+
+function historyStatus(h: HistoryEntry): HistoryStatus {
+  return {
+    rolloutId: h.rolloutId,
+    tag: h.tag,
+    digest: h.digest,
+    outcome: h.outcome,
+    reason: h.reason ?? null,
+    message: h.message ?? null,
+    group: h.group,
+    startedAt: h.startedAt,
+    finishedAt: h.finishedAt,
+    durationMs: h.durationMs,
+  };
+}
+
+function secretState(
+  t: SecretTarget | undefined,
+  secrets: SecretListings,
+): { inSync: boolean; ip: string | null; problem: string | null } {
+  if (!t) return { inSync: false, ip: null, problem: 'no active group yet' };
+  const props = secretProps(secrets, t);
+  if (!props.ok) return { inSync: false, ip: null, problem: `vault listing failed: ${props.error}` };
+  const ip = props.value?.tags[SECRET_TAGS.ip] ?? null;
+  if (!t.listed) return { inSync: false, ip, problem: 'resource group listing failed' };
+  const usable = usableIp(t);
+  if ('problem' in usable) return { inSync: false, ip, problem: usable.problem };
+  const inSync = secretInSync(props.value, t.desiredTags(usable.ip));
+  return { inSync, ip, problem: props.value ? null : 'secret does not exist yet' };
+}
+
+function conditions(app: AppStatus, state: AppState | undefined): StatusCondition[] {
+  const out: StatusCondition[] = [];
+  if (!state?.active)
+    out.push({
+      type: 'Available',
+      status: 'False',
+      reason: 'NoActiveGroup',
+      message: 'nothing deployed yet',
+    });
+  else if (app.groupState === null)
+    out.push({
+      type: 'Available',
+      status: 'Unknown',
+      reason: 'GroupNotListed',
+      message: `${app.activeGroup} not found or not listed`,
+    });
+  else
+    out.push({
+      type: 'Available',
+      status: app.groupState === 'Running' ? 'True' : 'False',
+      reason: app.groupState === 'Running' ? 'Running' : 'NotRunning',
+      message: `${app.activeGroup} is ${app.groupState}`,
+    });
+  out.push({
+    type: 'SecretInSync',
+    status: app.secret.inSync ? 'True' : 'False',
+    reason: app.secret.inSync ? 'InSync' : 'OutOfSync',
+    message:
+      app.secret.problem ??
+      (app.secret.inSync ? `${app.secret.name} = ${app.ip}` : `${app.secret.name} differs from ${app.ip}`),
+  });
+  const r = state?.rollout;
+  out.push({
+    type: 'Progressing',
+    status: r?.state === 'inProgress' ? 'True' : 'False',
+    reason: r?.state === 'inProgress' ? r.step : (r?.state ?? 'NoRollout'),
+    message: r ? `${r.id} (${r.tag})` : 'no rollout yet',
+  });
+  out.push({
+    type: 'Degraded',
+    status: r?.state === 'failed' ? 'True' : 'False',
+    reason: r?.error?.reason ?? 'None',
+    message: r?.error?.message ?? '',
+  });
+  return out;
+}
+
+function appStatus(app: AppConfig, input: StatusInput, target: SecretTarget | undefined): AppStatus {
+  const state = input.states.get(app.name);
+  const active = state?.active;
+  const group: ContainerGroupView | undefined = target?.group;
+  const secret = secretState(target, input.secrets);
+  const warnings = (input.lastReconcile?.warnings ?? [])
+    .filter((w) => active && w.target === `${active.resourceGroup}/${active.group}`)
+    .map((w) => w.message);
+  const status: AppStatus = {
+    name: app.name,
+    registry: state?.registryLoginServer ?? app.registry.name,
+    registryResourceId: app.registry.resourceId,
+    repository: app.repository,
+    resourceGroup: app.resourceGroup,
+    activeColor: active?.colour ?? null,
+    activeGroup: active?.group ?? null,
+    ip: group?.ip ?? null,
+    digest: active?.digest ?? null,
+    tag: active?.tag ?? null,
+    groupState: group?.state ?? null,
+    provisioningState: group?.provisioningState ?? null,
+    secret: { name: app.secret.name, vaultUrl: app.secret.vaultUrl, ...secret },
+    rollout: state ? rolloutStatus(state, input.now) : null,
+    queued: state?.queued
+      ? { tag: state.queued.tag, digest: state.queued.digest, receivedAt: state.queued.receivedAt }
+      : null,
+    pendingDeletions: (state?.pendingDeletions ?? []).map((p) => ({
+      group: p.group,
+      notBefore: p.notBefore,
+      reason: p.reason,
+    })),
+    history: (input.history.get(app.name) ?? []).map(historyStatus),
+    conditions: [],
+    warnings,
+  };
+  status.conditions = conditions(status, state);
+  return status;
+}
+
+/** Pure: build the document from what was read. */
+export function buildStatus(input: StatusInput): StatusDocument {
+  const { config } = input;
+  const { targets } = resolveSecretTargets(config, input.states, input.listings);
+  const appTargets = new Map(targets.filter((t) => t.kind === 'app' && t.app).map((t) => [t.app!.name, t]));
+  const apps = config.apps
+    .filter((a) => input.app === undefined || a.name === input.app)
+    .map((a) => appStatus(a, input, appTargets.get(a.name)));
+  const watched: WatchedStatus[] =
+    input.app !== undefined
+      ? []
+      : targets
+          .filter((t) => t.kind === 'watched')
+          .map((t) => {
+            const s = secretState(t, input.secrets);
+            return {
+              resourceGroup: t.resourceGroup,
+              name: t.groupName,
+              ip: t.group?.ip ?? null,
+              secret: t.secretName,
+              vaultUrl: t.vaultUrl,
+              inSync: s.inSync,
+              source: t.source === 'tag' ? 'tag' : 'config',
+              state: t.group?.state ?? null,
+              problem: s.problem,
+            };
+          });
+  const lr = input.lastReconcile;
+  return {
+    generatedAt: iso(input.now),
+    apps,
+    watched,
+    lastReconcile: lr
+      ? {
+          at: lr.at,
+          durationMs: lr.durationMs,
+          changed: lr.changed,
+          errors: lr.errors,
+          warnings: lr.warnings,
+          throttled: lr.throttled,
+        }
+      : null,
+    configErrors: config.errors,
+    refusedApps: config.refusedApps.map((r) => ({ name: r.name, errors: r.errors })),
+    errors: input.errors ?? [],
+  };
+}
+
+export interface CollectOptions {
+  /** Only this app: lists only its resource group and vault. */
+  app?: string;
+  historyLimit?: number;
+}
+
+/** Read what status needs (one list per resource group, one listing per vault) and build the document. */
+export async function collectStatus(deps: DomainDeps, options: CollectOptions = {}): Promise<StatusDocument> {
+  const { config, rolloutStore } = deps;
+  const errors: string[] = [];
+  const apps = config.apps.filter((a) => options.app === undefined || a.name === options.app);
+  const states = new Map<string, AppState>();
+  try {
+    for (const s of await rolloutStore.list()) states.set(s.app, s.state);
+  } catch (e) {
+    errors.push(`rollout state: ${errorMessage(e)}`);
+  }
+  const rgs =
+    options.app === undefined
+      ? resourceGroupsToList(config)
+      : [
+          ...new Set(
+            apps.flatMap((a) => [
+              a.resourceGroup,
+              states.get(a.name)?.active?.resourceGroup ?? a.resourceGroup,
+            ]),
+          ),
+        ];
+  const listings: GroupListings = new Map();
+  const lists = await mapLimit(rgs, 4, (rg) => deps.containerGroups.listByResourceGroup(rg));
+  lists.forEach((r, i) => {
+    const rg = rgs[i]!;
+    if (r.ok) listings.set(rgKey(rg), { ok: true, value: r.value });
+    else {
+      listings.set(rgKey(rg), { ok: false, error: errorMessage(r.error) });
+      errors.push(`resource group ${rg}: ${errorMessage(r.error)}`);
+    }
+  });
+  const scopedConfig =
+    options.app === undefined ? config : { ...config, apps, watch: { resourceGroups: [], groups: [] } };
+  const { targets } = resolveSecretTargets(scopedConfig, states, listings);
+  const vaults = vaultsOf(targets);
+  const secrets: SecretListings = new Map();
+  const vaultLists = await mapLimit(vaults, 4, (v) => deps.secrets.listIpSecrets(v));
+  vaultLists.forEach((r, i) => {
+    const v = vaults[i]!;
+    if (r.ok) secrets.set(v, { ok: true, value: indexSecrets(r.value) });
+    else {
+      secrets.set(v, { ok: false, error: errorMessage(r.error) });
+      errors.push(`vault ${v}: ${errorMessage(r.error)}`);
+    }
+  });
+  const history = new Map<string, HistoryEntry[]>();
+  const limit = options.historyLimit ?? 10;
+  const hist = await mapLimit(apps, 4, (a) => rolloutStore.listHistory(a.name, limit));
+  hist.forEach((r, i) => {
+    const a = apps[i]!;
+    if (r.ok) history.set(a.name, r.value);
+    else errors.push(`history of ${a.name}: ${errorMessage(r.error)}`);
+  });
+  let lastReconcile: ReconcileResult | undefined;
+  try {
+    lastReconcile = await rolloutStore.getLastReconcile();
+  } catch (e) {
+    errors.push(`last reconcile: ${errorMessage(e)}`);
+  }
+  return buildStatus({
+    config: scopedConfig,
+    states,
+    history,
+    listings,
+    secrets,
+    ...(lastReconcile ? { lastReconcile } : {}),
+    now: deps.clock.now(),
+    errors,
+    ...(options.app !== undefined ? { app: options.app } : {}),
+  });
+}
+
+/** Find one app in a document: the app, a refused app's errors, or undefined (→ 404). */
+export function selectApp(
+  doc: StatusDocument,
+  name: string,
+): { kind: 'app'; app: AppStatus } | { kind: 'refused'; name: string; errors: string[] } | undefined {
+  const app = doc.apps.find((a) => a.name === name);
+  if (app) return { kind: 'app', app };
+  const refused = doc.refusedApps.find((r) => r.name === name);
+  return refused ? { kind: 'refused', ...refused } : undefined;
+}

@@ -1,0 +1,327 @@
+import { describe, expect, it } from 'vitest';
+import { TransientError } from '../../src/domain/errors.js';
+import { GROUP_TAGS, MANAGED_BY, type ReconcileResult } from '../../src/domain/model.js';
+import { reconcile } from '../../src/domain/reconcile.js';
+import { VAULT, budget, makeConfig, makeWorld, webApp, type World } from './support/fakes.js';
+import { assertServing, deployInitial, push, watchServing } from './support/scenario.js';
+
+const KV2 = 'https://kv-legacy.vault.azure.net';
+
+function tick(w: World, seconds = 60): Promise<ReconcileResult> {
+  return reconcile({ ...w.deps }, budget(w, seconds));
+}
+
+function resetCalls(w: World) {
+  w.groups.calls = { list: 0, get: 0, create: 0, delete: 0, restart: 0 };
+  w.secrets.calls = { list: 0, get: 0, set: 0 };
+}
+
+describe('reconcile: managed apps', () => {
+  it('an IP change after maintenance is written within one tick; the next tick writes nothing', async () => {
+    const w = makeWorld();
+    await deployInitial(w);
+    const newIp = w.groups.maintenance('rg-apps', 'web-blue');
+    resetCalls(w);
+    const r = await tick(w);
+    expect(w.secrets.value(VAULT, 'web-ip')).toBe(newIp);
+    expect(w.secrets.secret(VAULT, 'web-ip')!.tags).toMatchObject({
+      ip: newIp,
+      group: 'web-blue',
+      colour: 'blue',
+    });
+    expect(r.changed).toEqual([
+      {
+        kind: 'secret',
+        target: `${VAULT}/secrets/web-ip`,
+        message: expect.stringMatching(
+          new RegExp(`^web-ip: [\\d.]+ → ${newIp.replace(/\./g, '\\.')} \\(rg-apps/web-blue\\)$`),
+        ),
+      },
+    ]);
+    expect(r.errors).toEqual([]);
+    expect(w.groups.calls).toMatchObject({ list: 1, get: 0 });
+    expect(w.secrets.calls).toEqual({ list: 1, get: 0, set: 1 });
+
+    resetCalls(w);
+    const r2 = await tick(w);
+    expect(r2.changed).toEqual([]);
+    expect(w.secrets.calls).toEqual({ list: 1, get: 0, set: 0 });
+    expect(w.groups.calls.get).toBe(0);
+    expect(w.store.reconciles.at(-1)).toMatchObject({ changed: [], errors: [], throttled: 0 });
+  });
+
+  it('never blanks a secret: a stopped or missing active group is reported and the secret left alone', async () => {
+    const w = makeWorld();
+    await deployInitial(w);
+    const ip = w.secrets.value(VAULT, 'web-ip');
+    w.groups.stop('rg-apps', 'web-blue');
+    const r = await tick(w);
+    expect(w.secrets.value(VAULT, 'web-ip')).toBe(ip);
+    expect(r.warnings.map((x) => x.message)).toEqual(
+      expect.arrayContaining([
+        'rg-apps/web-blue is Stopped, not Running; secret web-ip left unchanged',
+        'active group rg-apps/web-blue is Stopped, not Running',
+      ]),
+    );
+    expect(w.groups.calls.restart).toBe(0);
+
+    w.groups.groups.clear();
+    const r2 = await tick(w);
+    expect(w.secrets.value(VAULT, 'web-ip')).toBe(ip);
+    expect(r2.warnings.map((x) => x.message)).toContain(
+      'rg-apps/web-blue not found; secret web-ip left unchanged',
+    );
+    expect(w.secrets.calls.set).toBe(1); // only the switch's write
+  });
+
+  it('restartUnhealthy restarts a stopped active group once per cooldown, and the next tick repairs the IP', async () => {
+    const w = makeWorld(makeConfig([webApp({ restartUnhealthy: true })]));
+    await deployInitial(w);
+    w.groups.stop('rg-apps', 'web-blue');
+    const r = await tick(w);
+    expect(r.changed).toContainEqual({
+      kind: 'groupRestarted',
+      target: 'rg-apps/web-blue',
+      message: 'restarted rg-apps/web-blue (was Stopped)',
+    });
+    w.groups.stop('rg-apps', 'web-blue');
+    await tick(w);
+    expect(w.groups.calls.restart).toBe(1);
+    w.groups.groups.get('rg-apps/web-blue')!.fixedState = 'Running';
+    w.groups.maintenance('rg-apps', 'web-blue');
+    await tick(w);
+    assertServing(w);
+  });
+
+  it('reports drift when the active group runs another image', async () => {
+    const w = makeWorld();
+    await deployInitial(w);
+    w.groups.groups.get('rg-apps/web-blue')!.images[0]!.image = 'contoso.azurecr.io/web:hotfix';
+    const r = await tick(w);
+    expect(r.warnings.map((x) => x.message)).toContain(
+      `drift: rg-apps/web-blue runs contoso.azurecr.io/web:hotfix, the rollout recorded ${w.store.state('web')!.active!.image}`,
+    );
+  });
+
+  it('a secret without the ip tag has its value read once, then tags are kept', async () => {
+    const w = makeWorld();
+    await deployInitial(w);
+    const ip = w.secrets.value(VAULT, 'web-ip')!;
+    w.secrets.seed(VAULT, 'web-ip', ip); // written by hand, no tags
+    resetCalls(w);
+    const r = await tick(w);
+    expect(w.secrets.calls).toEqual({ list: 1, get: 1, set: 1 });
+    expect(r.changed[0]!.message).toBe(`web-ip: tags refreshed (${ip}, web-blue)`);
+    resetCalls(w);
+    await tick(w);
+    expect(w.secrets.calls).toEqual({ list: 1, get: 0, set: 0 });
+  });
+
+  it('adopts adoptGroup on the first tick and mirrors its IP', async () => {
+    const w = makeWorld(makeConfig([webApp({ adoptGroup: 'web-legacy' })]));
+    w.groups.seed('rg-apps', 'web-legacy', { image: 'contoso.azurecr.io/web:0.9.0' });
+    const r = await tick(w);
+    expect(r.changed.map((c) => c.kind)).toEqual(['adopted', 'secret']);
+    expect(w.store.state('web')!.active).toMatchObject({
+      group: 'web-legacy',
+      colour: 'adopted',
+      tag: '0.9.0',
+    });
+    expect(w.secrets.value(VAULT, 'web-ip')).toBe(w.groups.peek('rg-apps', 'web-legacy')!.ip);
+  });
+});
+
+describe('reconcile: watched groups (the sidecar, without a sidecar)', () => {
+  function watchConfig() {
+    return makeConfig([webApp()], {
+      watch: {
+        resourceGroups: ['rg-apps', 'rg-shared'],
+        vaultUrl: VAULT,
+        groups: [
+          {
+            resourceGroup: 'rg-legacy',
+            name: 'legacy-worker',
+            secretName: 'legacy-worker-ip',
+            vaultUrl: KV2,
+          },
+        ],
+      },
+    });
+  }
+
+  it('tagged and configured groups get their secrets created and kept in sync, writing only what is stale', async () => {
+    const w = makeWorld(watchConfig());
+    w.groups.seed('rg-shared', 'cache', { tags: { 'ip-secret': 'cache-ip' } });
+    w.groups.seed('rg-shared', 'queue', { tags: { 'ip-secret': 'queue-ip', 'ip-secret-vault': `${KV2}/` } });
+    w.groups.seed('rg-shared', 'untagged');
+    w.groups.seed('rg-legacy', 'legacy-worker');
+    w.groups.seed('rg-legacy', 'tagged-but-not-watched', { tags: { 'ip-secret': 'nope' } });
+    const r = await tick(w);
+    expect(r.errors).toEqual([]);
+    const ip = (rg: string, n: string) => w.groups.peek(rg, n)!.ip;
+    expect(w.secrets.value(VAULT, 'cache-ip')).toBe(ip('rg-shared', 'cache'));
+    expect(w.secrets.value(KV2, 'queue-ip')).toBe(ip('rg-shared', 'queue'));
+    expect(w.secrets.value(KV2, 'legacy-worker-ip')).toBe(ip('rg-legacy', 'legacy-worker'));
+    expect(w.secrets.value(VAULT, 'nope')).toBeUndefined();
+    expect(w.secrets.secret(VAULT, 'cache-ip')!.tags).toEqual({
+      ip: ip('rg-shared', 'cache'),
+      group: 'cache',
+      'resource-group': 'rg-shared',
+      'managed-by': MANAGED_BY,
+    });
+    expect(r.changed).toHaveLength(3);
+    expect(w.groups.calls.list).toBe(3); // rg-apps, rg-shared, rg-legacy: one list each
+    expect(w.groups.calls.get).toBe(0);
+
+    resetCalls(w);
+    const newIp = w.groups.maintenance('rg-shared', 'cache');
+    const r2 = await tick(w);
+    expect(r2.changed.map((c) => c.target)).toEqual([`${VAULT}/secrets/cache-ip`]);
+    expect(w.secrets.value(VAULT, 'cache-ip')).toBe(newIp);
+    expect(w.secrets.calls).toEqual({ list: 2, get: 0, set: 1 });
+  });
+
+  it('refuses tags that point at unknown vaults, collide with an app secret, or claim one secret twice', async () => {
+    const w = makeWorld(watchConfig());
+    await deployInitial(w);
+    const webIp = w.secrets.value(VAULT, 'web-ip');
+    w.groups.seed('rg-shared', 'rogue', { tags: { 'ip-secret': 'web-ip' } });
+    w.groups.seed('rg-shared', 'elsewhere', {
+      tags: { 'ip-secret': 'x-ip', 'ip-secret-vault': 'https://kv-attacker.vault.azure.net' },
+    });
+    w.groups.seed('rg-shared', 'twin-a', { tags: { 'ip-secret': 'twin-ip' } });
+    w.groups.seed('rg-shared', 'twin-b', { tags: { 'ip-secret': 'twin-ip' } });
+    const r = await tick(w);
+    expect(w.secrets.value(VAULT, 'web-ip')).toBe(webIp);
+    expect(w.secrets.value(VAULT, 'twin-ip')).toBeUndefined();
+    expect(w.secrets.vaults.has('https://kv-attacker.vault.azure.net')).toBe(false);
+    const msgs = r.warnings.map((x) => x.message).join('\n');
+    expect(msgs).toContain('belongs to a managed app; not mirroring rogue into it');
+    expect(msgs).toContain('names a vault that is not in APPS_CONFIG; ignored');
+    expect(msgs).toContain('is claimed by rg-shared/twin-a and rg-shared/twin-b; neither is written');
+  });
+
+  it('one failing vault or resource group does not stop the rest', async () => {
+    const w = makeWorld(watchConfig());
+    w.groups.seed('rg-shared', 'cache', { tags: { 'ip-secret': 'cache-ip' } });
+    w.groups.seed('rg-legacy', 'legacy-worker');
+    w.secrets.fault = (op, vault) =>
+      op === 'list' && vault === KV2 ? new Error('403 Forbidden') : undefined;
+    w.groups.listErrors.set('rg-apps', new TransientError('list: 500', { statusCode: 500 }));
+    const r = await tick(w);
+    expect(w.secrets.value(VAULT, 'cache-ip')).toBeDefined();
+    expect(r.errors).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          scope: 'vault',
+          target: KV2,
+          message: 'listing secrets failed: 403 Forbidden',
+        }),
+        expect.objectContaining({ scope: 'resourceGroup', target: 'rg-apps', retryable: true }),
+      ]),
+    );
+  });
+
+  it('Key Vault throttling on half the calls (429 without Retry-After): ticks converge and report it', async () => {
+    const w = makeWorld(watchConfig());
+    for (let i = 0; i < 10; i++)
+      w.groups.seed('rg-shared', `svc-${i}`, { tags: { 'ip-secret': `svc-${i}-ip` } });
+    let n = 0;
+    w.secrets.fault = () =>
+      n++ % 2 === 0 ? new TransientError('Throttled', { statusCode: 429, code: 'Throttled' }) : undefined;
+    const results: ReconcileResult[] = [];
+    for (let i = 0; i < 5; i++) {
+      results.push(await tick(w));
+      w.clock.advance(60_000);
+    }
+    for (let i = 0; i < 10; i++)
+      expect(w.secrets.value(VAULT, `svc-${i}-ip`)).toBe(w.groups.peek('rg-shared', `svc-${i}`)!.ip);
+    expect(results[0]!.throttled).toBeGreaterThan(0);
+    expect(w.store.reconciles[0]!.throttled).toBe(results[0]!.throttled);
+    expect(results.at(-1)!.changed).toEqual([]);
+  });
+});
+
+describe('reconcile: rollouts and leftovers', () => {
+  it('resumes an interrupted rollout and deletes the drained group on time', async () => {
+    const w = makeWorld();
+    watchServing(w);
+    await deployInitial(w);
+    await push(w, '1.1.0', 2, 2); // host "killed" after 2 s: web-green coming up
+    expect(w.store.state('web')!.rollout!.step).toBe('waitingRunning');
+    w.clock.advance(5_000);
+    const r1 = await tick(w, 20);
+    expect(r1.changed.find((c) => c.kind === 'rollout')!.message).toMatch(
+      /waitingRunning → draining \(inProgress\)$/,
+    );
+    expect(w.groups.names()).toEqual(['web-blue', 'web-green']);
+    const drainUntil = Date.parse(w.store.state('web')!.rollout!.drainUntil!);
+    w.clock.t = drainUntil - 1_000;
+    await tick(w, 0.5);
+    expect(w.groups.names()).toEqual(['web-blue', 'web-green']);
+    w.clock.t = drainUntil + 1;
+    await tick(w, 5);
+    expect(w.groups.names()).toEqual(['web-green']);
+    expect(w.store.state('web')!.rollout!.state).toBe('succeeded');
+    assertServing(w);
+  });
+
+  it('removes orphans past the grace period, keeps young ones and other apps’ groups', async () => {
+    const w = makeWorld(makeConfig([webApp()], { reconcile: { orphanGraceSeconds: 600 } }));
+    await deployInitial(w);
+    const ours = (extra: Record<string, string>) => ({
+      tags: {
+        [GROUP_TAGS.managedBy]: MANAGED_BY,
+        [GROUP_TAGS.app]: 'web',
+        [GROUP_TAGS.rolloutId]: 'crashed',
+        ...extra,
+      },
+    });
+    w.groups.seed(
+      'rg-apps',
+      'web-green',
+      ours({ [GROUP_TAGS.createdAt]: new Date(w.clock.now() - 3_600_000).toISOString() }),
+    );
+    w.groups.seed(
+      'rg-apps',
+      'web-extra',
+      ours({ [GROUP_TAGS.createdAt]: new Date(w.clock.now() - 60_000).toISOString() }),
+    );
+    w.groups.seed('rg-apps', 'gone-app-blue', {
+      tags: {
+        [GROUP_TAGS.managedBy]: MANAGED_BY,
+        [GROUP_TAGS.app]: 'gone-app',
+        [GROUP_TAGS.createdAt]: '2020-01-01T00:00:00Z',
+      },
+    });
+    w.groups.seed('rg-apps', 'not-ours');
+    const r = await tick(w);
+    expect(w.groups.names()).toEqual(['gone-app-blue', 'not-ours', 'web-blue', 'web-extra']);
+    expect(r.changed).toContainEqual({
+      kind: 'groupDeleted',
+      target: 'rg-apps/web-green',
+      message: 'orphan rg-apps/web-green (rollout crashed) deleted',
+    });
+    expect(r.warnings.map((x) => x.message)).toContain(
+      'managed group of app "gone-app", which is not configured (or has config errors); left alone',
+    );
+    w.clock.advance(600_000);
+    await tick(w);
+    expect(w.groups.names()).toEqual(['gone-app-blue', 'not-ours', 'web-blue']);
+  });
+
+  it('never treats the groups of an in-flight rollout as orphans', async () => {
+    const w = makeWorld(makeConfig([webApp()], { reconcile: { orphanGraceSeconds: 0 } }));
+    await deployInitial(w);
+    await push(w, '1.1.0', 2, 2);
+    w.clock.advance(1_000);
+    // A long poll interval: the resumed rollout stays at waitingRunning while the orphan sweep runs.
+    const r = await reconcile(
+      { ...w.deps, options: { ...w.deps.options, pollIntervalMs: 600_000 } },
+      budget(w, 60),
+    );
+    expect(w.store.state('web')!.rollout!.step).toBe('waitingRunning');
+    expect(r.changed.filter((c) => c.kind === 'groupDeleted')).toEqual([]);
+    expect(w.groups.names()).toEqual(['web-blue', 'web-green']);
+  });
+});
