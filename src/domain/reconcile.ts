@@ -26,7 +26,7 @@ import {
   type ReconcileResult,
 } from './model.js';
 import type { ContainerGroupView } from './ports.js';
-import { inProgress } from './pushDecision.js';
+import { inProgress, newAppState } from './pushDecision.js';
 import { adoptedActive, advance, needsAdvance } from './rollout.js';
 import {
   indexSecrets,
@@ -127,46 +127,9 @@ export async function reconcile(deps: DomainDeps, budget: Budget): Promise<Recon
     }
   });
 
-  // ---- adoption: an app with adoptGroup and no state yet takes the listed group as its active one
-  for (const app of config.apps) {
-    if (!app.adoptGroup || states.has(app.name) || tick.errors.some((e) => e.scope === 'store')) continue;
-    const l = listings.get(rgKey(app.resourceGroup));
-    if (!l?.ok) continue;
-    const g = l.value.find((x) => x.name === app.adoptGroup);
-    if (!g) {
-      tick.warnings.push({
-        scope: 'app',
-        target: app.name,
-        message: `adoptGroup ${app.resourceGroup}/${app.adoptGroup} not found`,
-      });
-      continue;
-    }
-    const now = clock.now();
-    const state: AppState = {
-      schemaVersion: 1,
-      app: app.name,
-      active: adoptedActive(app, g, now),
-      pendingDeletions: [],
-      recent: [],
-      outbox: [],
-      updatedAt: iso(now),
-    };
-    try {
-      etags.set(app.name, await deps.rolloutStore.create(app.name, state));
-      states.set(app.name, state);
-      tick.changed.push({
-        kind: 'adopted',
-        target: app.name,
-        message: `adopted ${app.resourceGroup}/${g.name} as the active group`,
-      });
-    } catch (e) {
-      tick.warnings.push({
-        scope: 'app',
-        target: app.name,
-        message: `adoption deferred: ${errorMessage(e)}`,
-      });
-    }
-  }
+  // ---- adoption: an app with adoptGroup and nothing active yet takes the listed group as its active one
+  if (!tick.errors.some((e) => e.scope === 'store'))
+    for (const app of config.apps) await adopt(tick, app, listings, states, etags);
 
   // ---- secrets: targets, one listing per vault, write what is stale
   const { targets, problems } = resolveSecretTargets(config, states, listings);
@@ -256,6 +219,53 @@ export async function reconcile(deps: DomainDeps, budget: Budget): Promise<Recon
   if (result.errors.length > 0) logger.warn(summary, { errors: result.errors });
   else logger.info(summary);
   return result;
+}
+
+async function adopt(
+  tick: Tick,
+  app: AppConfig,
+  listings: GroupListings,
+  states: Map<string, AppState>,
+  etags: Map<string, string>,
+): Promise<void> {
+  const { deps } = tick;
+  const existing = states.get(app.name);
+  // Not while a rollout runs: its switch decides what is active.
+  if (!app.adoptGroup || existing?.active || inProgress(existing)) return;
+  const l = listings.get(rgKey(app.resourceGroup));
+  if (!l?.ok) return;
+  const g = l.value.find((x) => x.name === app.adoptGroup);
+  if (!g) {
+    tick.warnings.push({
+      scope: 'app',
+      target: app.name,
+      message: `adoptGroup ${app.resourceGroup}/${app.adoptGroup} not found`,
+    });
+    return;
+  }
+  const now = deps.clock.now();
+  const state: AppState = {
+    ...(existing ? structuredClone(existing) : newAppState(app.name, now)),
+    active: adoptedActive(app, g, now),
+    updatedAt: iso(now),
+  };
+  try {
+    const etag = etags.get(app.name);
+    etags.set(
+      app.name,
+      existing && etag
+        ? await deps.rolloutStore.replace(app.name, state, etag)
+        : await deps.rolloutStore.create(app.name, state),
+    );
+    states.set(app.name, state);
+    tick.changed.push({
+      kind: 'adopted',
+      target: app.name,
+      message: `adopted ${app.resourceGroup}/${g.name} as the active group`,
+    });
+  } catch (e) {
+    tick.warnings.push({ scope: 'app', target: app.name, message: `adoption deferred: ${errorMessage(e)}` });
+  }
 }
 
 async function syncSecrets(

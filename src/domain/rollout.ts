@@ -314,7 +314,7 @@ export function appSecretTags(app: AppConfig, active: ActiveDeployment, ip: stri
     [SECRET_TAGS.colour]: active.colour,
     [SECRET_TAGS.group]: active.group,
     [SECRET_TAGS.resourceGroup]: active.resourceGroup,
-    [SECRET_TAGS.digest]: active.digest ?? '',
+    ...(active.digest ? { [SECRET_TAGS.digest]: active.digest } : {}),
     [SECRET_TAGS.managedBy]: MANAGED_BY,
   };
 }

@@ -227,6 +227,8 @@ export function secretInSync(props: SecretProperties | undefined, desired: Recor
 export function usableIp(t: SecretTarget): { ip: string } | { problem: string } {
   const where = `${t.resourceGroup}/${t.groupName}`;
   if (!t.group) return { problem: `${where} not found; secret ${t.secretName} left unchanged` };
+  if (t.group.provisioningState === 'Deleting')
+    return { problem: `${where} is being deleted; secret ${t.secretName} left unchanged` };
   if (t.group.state !== undefined && t.group.state !== 'Running')
     return { problem: `${where} is ${t.group.state}, not Running; secret ${t.secretName} left unchanged` };
   if (!t.group.ip) return { problem: `${where} has no IP; secret ${t.secretName} left unchanged` };

@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { TransientError } from '../../src/domain/errors.js';
 import { GROUP_TAGS, MANAGED_BY, type ReconcileResult } from '../../src/domain/model.js';
 import { reconcile } from '../../src/domain/reconcile.js';
-import { VAULT, budget, makeConfig, makeWorld, webApp, type World } from './support/fakes.js';
-import { assertServing, deployInitial, push, watchServing } from './support/scenario.js';
+import { VAULT, budget, digestOf, makeConfig, makeWorld, webApp, type World } from './support/fakes.js';
+import { assertServing, deployInitial, push, settle, watchServing } from './support/scenario.js';
 
 const KV2 = 'https://kv-legacy.vault.azure.net';
 
@@ -128,6 +128,24 @@ describe('reconcile: managed apps', () => {
       tag: '0.9.0',
     });
     expect(w.secrets.value(VAULT, 'web-ip')).toBe(w.groups.peek('rg-apps', 'web-legacy')!.ip);
+  });
+});
+
+describe('reconcile: adoption after the fact', () => {
+  it('adopts a group that appears after the app was first seen (state without an active group)', async () => {
+    const w = makeWorld(makeConfig([webApp({ adoptGroup: 'web-legacy' })]));
+    const first = await tick(w);
+    expect(first.warnings.map((x) => x.message)).toContain('adoptGroup rg-apps/web-legacy not found');
+    expect(w.store.state('web')).toBeUndefined();
+    w.groups.behaviourByDigest.set(digestOf(1), 'pullFail');
+    await push(w, '1.0.0', 1);
+    await settle(w);
+    expect(w.store.state('web')!.active).toBeUndefined();
+    w.groups.seed('rg-apps', 'web-legacy', { image: 'contoso.azurecr.io/web:0.9.0' });
+    const r = await tick(w);
+    expect(r.changed.map((c) => c.kind)).toEqual(['adopted', 'secret']);
+    expect(w.store.state('web')!.active).toMatchObject({ group: 'web-legacy' });
+    expect(w.store.state('web')!.rollout!.state).toBe('failed');
   });
 });
 
