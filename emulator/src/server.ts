@@ -98,7 +98,6 @@ export async function startEmulator(input: StartOptions = {}): Promise<EmulatorH
   const state = new StateStore(options.stateDir);
   if (input.reset) state.reset();
   const core = state.slice('core', () => ({
-    signingKey: crypto.randomBytes(32).toString('base64'),
     identityHeader: crypto.randomUUID(),
   }));
   if (!options.identityHeader) options.identityHeader = core.identityHeader;
@@ -117,7 +116,7 @@ export async function startEmulator(input: StartOptions = {}): Promise<EmulatorH
     url: '',
     port: 0,
     state,
-    tokens: new TokenService(Buffer.from(core.signingKey, 'base64'), options.tenantId),
+    tokens: new TokenService(ensureSigningKey(options.caDir), options.tenantId),
     bus,
     log,
     vaultUrl: (name) => `https://${name}.vault.localhost:${ctx.port}`,
@@ -420,6 +419,29 @@ export async function startEmulator(input: StartOptions = {}): Promise<EmulatorH
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/**
+ * The token-signing key lives beside the CA, not in one emulator's state: like Entra ID, one issuer serves every
+ * emulator on the machine, so a token cached by a client (the identity SDK caches per process) stays valid when
+ * a test talks to a second emulator instance.
+ */
+function ensureSigningKey(caDir: string): Buffer {
+  const file = path.join(caDir, 'token-signing.key');
+  if (!fs.existsSync(file)) {
+    fs.mkdirSync(caDir, { recursive: true });
+    const tmp = `${file}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, crypto.randomBytes(32).toString('base64'), { mode: 0o600 });
+    try {
+      // link() publishes the complete file atomically and fails if another process got there first.
+      fs.linkSync(tmp, file);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    } finally {
+      fs.rmSync(tmp, { force: true });
+    }
+  }
+  return Buffer.from(fs.readFileSync(file, 'utf8').trim(), 'base64');
 }
 
 /** Merge `part` into a stack.json file (creating it), as `npm start` and `npm run emulator` both write it. */
