@@ -1,0 +1,71 @@
+/**
+ * Short-lived caches of the two live listings the status API reads (container groups per resource group,
+ * secret properties per vault), so a dashboard refreshing every second does not turn into ARM and Key Vault
+ * traffic. Concurrent callers share one in-flight call; failures are not cached. Everything else delegates.
+ */
+import type {
+  Clock,
+  ContainerGroupView,
+  ContainerGroups,
+  SecretProperties,
+  Secrets,
+} from '../domain/ports.js';
+
+class TtlCache<T> {
+  private readonly entries = new Map<string, { at: number; value: Promise<T> }>();
+
+  constructor(
+    private readonly ttlMs: number,
+    private readonly clock: Clock,
+  ) {}
+
+  get(key: string, load: () => Promise<T>): Promise<T> {
+    const now = this.clock.now();
+    const hit = this.entries.get(key);
+    if (hit && now - hit.at < this.ttlMs) return hit.value;
+    const value = load();
+    this.entries.set(key, { at: now, value });
+    value.catch(() => {
+      if (this.entries.get(key)?.value === value) this.entries.delete(key);
+    });
+    return value;
+  }
+}
+
+export class CachedContainerGroups implements ContainerGroups {
+  private readonly lists: TtlCache<ContainerGroupView[]>;
+
+  constructor(
+    private readonly inner: ContainerGroups,
+    ttlMs: number,
+    clock: Clock,
+  ) {
+    this.lists = new TtlCache(ttlMs, clock);
+  }
+
+  listByResourceGroup(resourceGroup: string): Promise<ContainerGroupView[]> {
+    return this.lists.get(resourceGroup.toLowerCase(), () => this.inner.listByResourceGroup(resourceGroup));
+  }
+  get: ContainerGroups['get'] = (rg, name) => this.inner.get(rg, name);
+  beginCreate: ContainerGroups['beginCreate'] = (rg, spec) => this.inner.beginCreate(rg, spec);
+  delete: ContainerGroups['delete'] = (rg, name) => this.inner.delete(rg, name);
+  restart: ContainerGroups['restart'] = (rg, name) => this.inner.restart(rg, name);
+}
+
+export class CachedSecrets implements Secrets {
+  private readonly lists: TtlCache<Map<string, SecretProperties>>;
+
+  constructor(
+    private readonly inner: Secrets,
+    ttlMs: number,
+    clock: Clock,
+  ) {
+    this.lists = new TtlCache(ttlMs, clock);
+  }
+
+  listIpSecrets(vaultUrl: string): Promise<Map<string, SecretProperties>> {
+    return this.lists.get(vaultUrl.toLowerCase(), () => this.inner.listIpSecrets(vaultUrl));
+  }
+  getValue: Secrets['getValue'] = (vaultUrl, name) => this.inner.getValue(vaultUrl, name);
+  set: Secrets['set'] = (vaultUrl, name, value, tags) => this.inner.set(vaultUrl, name, value, tags);
+}
