@@ -20,7 +20,7 @@ import {
   type Rollout,
   type RolloutNotificationType,
 } from './model.js';
-import { checkNotDowngrade, type VersionRef } from './tagPolicy.js';
+import { checkNotDowngrade, outranksAll, type VersionRef } from './tagPolicy.js';
 
 export interface PushIntent {
   eventId: string;
@@ -71,20 +71,21 @@ export function decidePush(state: AppState | undefined, push: PushIntent, app: A
       };
   }
 
-  // Stale: older than what we last acted on, or a lower version than what serves / is in flight / waits.
-  const last = ms(state?.lastAppliedEventTime);
-  const t = ms(push.eventTime) ?? 0;
-  if (last !== undefined && t < last)
-    return {
-      action: 'ignore',
-      reason: `stale: event time ${push.eventTime} is older than the last applied event (${state?.lastAppliedEventTime})`,
-    };
+  // Stale: a lower version than what serves / is in flight / waits, or (when versions do not decide) an
+  // event older than the last one acted on.
   const against: VersionRef[] = [];
   if (active?.tag) against.push({ label: 'active', tag: active.tag });
   if (current) against.push({ label: 'in-flight', tag: current.tag });
   if (queued) against.push({ label: 'queued', tag: queued.tag });
   const down = checkNotDowngrade(app.tagPolicy, app.force, push.tag, against);
   if (!down.allowed) return { action: 'ignore', reason: down.reason };
+  const last = ms(state?.lastAppliedEventTime);
+  const t = ms(push.eventTime) ?? 0;
+  if (last !== undefined && t < last && !outranksAll(app.tagPolicy, app.force, push.tag, against))
+    return {
+      action: 'ignore',
+      reason: `stale: event time ${push.eventTime} is older than the last applied event (${state?.lastAppliedEventTime})`,
+    };
 
   if (!current) return { action: 'start', reason: `rollout of ${push.tag} (${short}) started` };
   if (COMMITTED_STEPS.has(current.step))

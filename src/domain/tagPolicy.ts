@@ -62,6 +62,24 @@ export function checkNotDowngrade(
   return { allowed: true };
 }
 
+/**
+ * For a semver policy with downgrade protection, is `tag` strictly higher than every comparable version in
+ * `against` (and there is one)? Then version order, not event time, decides: the highest version wins however
+ * the events were ordered.
+ */
+export function outranksAll(
+  policy: TagPolicy,
+  force: boolean,
+  tag: string,
+  against: ReadonlyArray<VersionRef>,
+): boolean {
+  if (policy.type !== 'semver' || policy.allowDowngrade || force) return false;
+  const v = semverOf(tag);
+  if (!v) return false;
+  const others = against.map((r) => semverOf(r.tag)).filter((x): x is string => x !== null);
+  return others.length > 0 && others.every((o) => semver.gt(v, o));
+}
+
 /** Tag of an image reference like `registry/repo:1.2.3` (undefined for digests-only references). */
 export function tagOfImage(image: string): string | undefined {
   const at = image.indexOf('@');

@@ -167,7 +167,7 @@ describe('onImagePushed: duplicates and stale events', () => {
     const late = await handleImagePushed(e110, w.deps, budget(w, 20));
     expect(late).toMatchObject({
       outcome: 'ignored',
-      reason: `stale: event time ${e110.eventTime} is older than the last applied event (${e120.eventTime})`,
+      reason: 'stale: 1.1.0 is lower than the active version 1.2.0',
     });
     await settle(w, { gapMs: 30_000 });
     expect(w.store.state('web')!.active!.tag).toBe('1.2.0');
@@ -180,6 +180,43 @@ describe('onImagePushed: duplicates and stale events', () => {
     expect(lower).toMatchObject({
       outcome: 'ignored',
       reason: 'stale: 1.1.5 is lower than the active version 1.2.0',
+    });
+  });
+
+  it('with a semver policy the highest version wins, whatever the event order', async () => {
+    const w = makeWorld();
+    await deployInitial(w);
+    const t = w.clock.now();
+    const e130 = pushEvent({ tag: '1.3.0', digest: digestOf(5), at: t + 1 });
+    const e121 = pushEvent({ tag: '1.2.1', digest: digestOf(6), at: t + 2 }); // a later hotfix of an older line
+    expect((await handleImagePushed(e121, w.deps, budget(w, 2))).outcome).toBe('started');
+    expect((await handleImagePushed(e130, w.deps, budget(w, 2))).outcome).toBe('superseded');
+    expect((await handleImagePushed(e121, w.deps, budget(w, 2))).outcome).toBe('ignored');
+    await settle(w, { gapMs: 30_000 });
+    expect(w.store.state('web')!.active!.tag).toBe('1.3.0');
+  });
+
+  it('with a regex policy the newest event wins', async () => {
+    const w = makeWorld(makeConfig([webApp({ tagPolicy: { type: 'regex', pattern: 'main-\\d+' } })]));
+    const t = w.clock.now();
+    expect(
+      (
+        await handleImagePushed(
+          pushEvent({ tag: 'main-2', digest: digestOf(2), at: t + 2 }),
+          w.deps,
+          budget(w, 2),
+        )
+      ).outcome,
+    ).toBe('started');
+    expect(
+      await handleImagePushed(
+        pushEvent({ tag: 'main-9', digest: digestOf(9), at: t + 1 }),
+        w.deps,
+        budget(w, 2),
+      ),
+    ).toMatchObject({
+      outcome: 'ignored',
+      reason: expect.stringMatching(/^stale: event time/),
     });
   });
 

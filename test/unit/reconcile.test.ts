@@ -260,6 +260,30 @@ describe('reconcile: watched groups (the sidecar, without a sidecar)', () => {
   });
 });
 
+describe('reconcile: cost', () => {
+  it('300 watched groups in 3 resource groups, nothing stale: 3 lists, 1 vault listing, no GETs, no writes', async () => {
+    const rgs = ['rg-a', 'rg-b', 'rg-c'];
+    const w = makeWorld(makeConfig([], { watch: { resourceGroups: rgs, vaultUrl: VAULT, groups: [] } }));
+    for (const rg of rgs)
+      for (let i = 0; i < 100; i++)
+        w.groups.seed(rg, `${rg}-svc-${i}`, { tags: { 'ip-secret': `${rg}-svc-${i}-ip` } });
+    const first = await tick(w);
+    expect(first.counts).toMatchObject({
+      resourceGroups: 3,
+      groups: 300,
+      vaults: 1,
+      secretsChecked: 300,
+      writes: 300,
+    });
+    resetCalls(w);
+    const second = await tick(w);
+    expect(second.changed).toEqual([]);
+    expect(second.counts.writes).toBe(0);
+    expect(w.groups.calls).toEqual({ list: 3, get: 0, create: 0, delete: 0, restart: 0 });
+    expect(w.secrets.calls).toEqual({ list: 1, get: 0, set: 0 });
+  });
+});
+
 describe('reconcile: rollouts and leftovers', () => {
   it('resumes an interrupted rollout and deletes the drained group on time', async () => {
     const w = makeWorld();
