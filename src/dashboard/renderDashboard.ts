@@ -169,6 +169,12 @@ function timelineTable(r: RolloutStatus, now: number): SafeHtml {
     (c) => markup`<tr data-testid="timeline-entry" data-step="${c.step}">
 <td>${STEP_LABELS[c.step] ?? c.step}</td><td><time datetime="${c.at}">${formatClock(c.at)}</time></td><td>${since(Date.parse(c.at))}</td><td>${c.message}</td></tr>`,
   );
+  // The domain records steps, not always the outcome: close a finished rollout's timeline with it.
+  if (r.state !== 'inProgress' && r.finishedAt && !r.timeline.some((c) => c.step === r.state)) {
+    const outcome = r.error ? `${STATE_LABELS[r.state]}: ${r.error}` : `rollout ${STATE_LABELS[r.state]}`;
+    rows.push(markup`<tr data-testid="timeline-finished" data-step="${r.state}">
+<td>${STEP_LABELS[r.state]}</td><td><time datetime="${r.finishedAt}">${formatClock(r.finishedAt)}</time></td><td>${since(Date.parse(r.finishedAt))}</td><td>${outcome}</td></tr>`);
+  }
   if (r.state === 'inProgress' && r.waiting) {
     rows.push(markup`<tr data-testid="timeline-waiting" data-step="${r.step}">
 <td>${STEP_LABELS[r.step]}</td><td>now</td><td>${since(now)}</td><td>waiting: ${r.waiting}</td></tr>`);
@@ -225,7 +231,7 @@ function historyTable(history: HistoryStatus[], now: number): SafeHtml {
   });
   return markup`<table data-testid="history">
 <caption>Recent rollouts</caption>
-<thead><tr><th scope="col">Tag</th><th scope="col">Digest</th><th scope="col">Outcome</th><th scope="col">Reason</th><th scope="col">Finished</th><th scope="col">Duration</th><th scope="col">Group</th></tr></thead>
+<thead><tr><th scope="col">Tag</th><th scope="col">Digest</th><th scope="col">Outcome</th><th scope="col">Reason / details</th><th scope="col">Finished</th><th scope="col">Duration</th><th scope="col">Group</th></tr></thead>
 <tbody>${rows}</tbody>
 </table>`;
 }

@@ -251,10 +251,14 @@ describe('renderDashboard', () => {
 
   it('marks every step done for a succeeded rollout', () => {
     const page = renderDashboard(
-      doc({ apps: [app({ rollout: rollout({ state: 'succeeded', step: 'succeeded' }) })] }),
+      doc({
+        apps: [app({ rollout: rollout({ state: 'succeeded', step: 'succeeded', finishedAt: NOW }) })],
+      }),
     );
     expect(textOf(page, 'rollout-state')).toBe('succeeded');
     expect(countOf(page, 'data-status="done"')).toBe(9);
+    // Not recorded as a step by the domain: the timeline closes with the outcome at finishedAt.
+    expect(textOf(page, 'timeline-finished')).toBe('Succeeded10:01:00.000+1 min 00 srollout succeeded');
     expect(page).toContain('Last rollout');
   });
 
