@@ -114,6 +114,11 @@ async function pollPage(
   while (Date.now() < deadline) {
     try {
       const res = await page.goto(url, { waitUntil: 'domcontentloaded' });
+      if (res?.status() === 404) {
+        throw new Error(
+          'GET /api/dashboard → 404: the app registers no dashboard route (src/index.ts must import ./functions/dashboard.js)',
+        );
+      }
       if (res?.status() !== 200)
         throw new Error(`GET /api/dashboard → ${res?.status()}: ${await res?.text()}`);
       last = await snapshot(page);
