@@ -17,7 +17,7 @@ import { EventGridNotifier } from '../../src/adapters/notifier.js';
 import { RegistriesAdapter } from '../../src/adapters/registries.js';
 import { TableRolloutStore } from '../../src/adapters/rolloutStore.js';
 import { SecretsAdapter } from '../../src/adapters/secrets.js';
-import { ConflictError, NotFoundError, TransientError } from '../../src/domain/errors.js';
+import { ConflictError, NotFoundError, TerminalError, TransientError } from '../../src/domain/errors.js';
 import type { AppState, HistoryEntry, ReconcileResult } from '../../src/domain/model.js';
 import type { ContainerGroupSpec, ContainerGroupView } from '../../src/domain/ports.js';
 import { startAzurite, type TestAzurite } from './support/azurite.js';
@@ -51,6 +51,31 @@ async function waitFor<T>(
     await new Promise((r) => setTimeout(r, intervalMs));
   }
   throw new Error(`timed out waiting for ${what}`);
+}
+
+/** A spec for a public image (the emulator treats registries it does not emulate as public and healthy). */
+function seedSpec(name: string): ContainerGroupSpec {
+  return {
+    name,
+    location: 'westeurope',
+    tags: { app: 'web' },
+    osType: 'Linux',
+    restartPolicy: 'Always',
+    subnetId: SUBNET_ID,
+    ports: [8080],
+    registry: { server: 'contoso.azurecr.io' },
+    containers: [
+      {
+        name: 'web',
+        image: 'mcr.microsoft.com/azuredocs/aci-helloworld:latest',
+        cpu: 0.5,
+        memoryInGB: 1,
+        ports: [8080],
+        env: {},
+        secureEnv: {},
+      },
+    ],
+  };
 }
 
 async function caught(p: Promise<unknown>): Promise<unknown> {
@@ -230,6 +255,39 @@ describe('ContainerGroupsAdapter', () => {
         : undefined;
     });
     expect(failed.state).not.toBe('Running');
+  });
+
+  it('beginCreate returns when the PUT was accepted even if the first status poll fails; nothing polls afterwards', async () => {
+    const spec = seedSpec('web-poll');
+    await emulator.control('POST', '/_emulator/faults', {
+      kind: 'error',
+      status: 400,
+      code: 'BadRequest',
+      match: { operation: 'ContainerInstance_GetOperationStatus' },
+      count: 1,
+    });
+    const before = await emulator.requestCounts();
+    await groups.beginCreate('rg-apps', spec);
+    await new Promise((r) => setTimeout(r, 1_500));
+    const after = await emulator.requestCounts(before.lastSeq);
+    expect(after.counts['ContainerGroups_CreateOrUpdate']).toBe(1);
+    expect(after.counts['ContainerInstance_GetOperationStatus']).toBe(1);
+    expect(await groups.get('rg-apps', 'web-poll')).toBeDefined();
+    await emulator.control('DELETE', '/_emulator/faults');
+  });
+
+  it('a PUT refused because the image cannot be pulled (sync validation) is a TerminalError InaccessibleImage', async () => {
+    await emulator.control('POST', '/_emulator/containerGroups/options', { imageValidation: 'sync' });
+    try {
+      const spec = seedSpec('web-refused');
+      spec.containers[0]!.image = `contoso.azurecr.io/web@sha256:${'1'.repeat(64)}`;
+      const e = await caught(groups.beginCreate('rg-apps', spec));
+      expect(e).toBeInstanceOf(TerminalError);
+      expect((e as TerminalError).code).toBe('InaccessibleImage');
+      expect(await groups.get('rg-apps', 'web-refused')).toBeUndefined();
+    } finally {
+      await emulator.control('POST', '/_emulator/containerGroups/options', { imageValidation: 'async' });
+    }
   });
 
   it('delete is idempotent: deleting, deleted and never-existing groups all succeed', async () => {
