@@ -45,7 +45,11 @@ export interface ContainerView {
   events: ContainerEvent[];
 }
 
-/** A container group as listed (`listByResourceGroup` items carry the instance view, as ARM returns it). */
+/**
+ * A container group. `get` fills everything; `listByResourceGroup` items are what ARM lists, which has no
+ * instanceView: `state`, `events` and the containers' `currentState`/`restartCount`/`events` are then absent
+ * (leave them undefined/empty, never guess). The domain GETs a listed group only when it needs those.
+ */
 export interface ContainerGroupView {
   id?: string;
   name: string;
@@ -93,7 +97,8 @@ export interface ContainerGroupSpec {
 }
 
 export interface ContainerGroups {
-  /** All groups of a resource group, following nextLink (one paged list). A missing resource group → []. */
+  /** All groups of a resource group, following nextLink (one paged list; items without instance view).
+   * A missing resource group → []. */
   listByResourceGroup(resourceGroup: string): Promise<ContainerGroupView[]>;
   /** One group with its instance view. 404 → undefined. */
   get(resourceGroup: string, name: string): Promise<ContainerGroupView | undefined>;

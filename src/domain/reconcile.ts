@@ -134,6 +134,7 @@ export async function reconcile(deps: DomainDeps, budget: Budget): Promise<Recon
   // ---- secrets: targets, one listing per vault, write what is stale
   const { targets, problems } = resolveSecretTargets(config, states, listings);
   tick.warnings.push(...problems);
+  await inspectDoubtfulActiveGroups(tick, targets);
   const vaults = vaultsOf(targets);
   const secretListings: SecretListings = new Map();
   const vaultResults = await mapLimit(vaults, READ_CONCURRENCY, (v) =>
@@ -219,6 +220,31 @@ export async function reconcile(deps: DomainDeps, budget: Budget): Promise<Recon
   if (result.errors.length > 0) logger.warn(summary, { errors: result.errors });
   else logger.info(summary);
   return result;
+}
+
+/**
+ * ARM list responses carry no instanceView, so a listed group's state is unknown. An active group that lists
+ * with an IP and provisioningState Succeeded is taken as serving; only the doubtful ones (no IP, or not
+ * Succeeded) are read one by one, to report (and optionally restart) them precisely. Nothing stale → no GETs.
+ */
+async function inspectDoubtfulActiveGroups(tick: Tick, targets: SecretTarget[]): Promise<void> {
+  const doubtful = targets.filter(
+    (t) =>
+      t.kind === 'app' &&
+      t.group !== undefined &&
+      t.group.state === undefined &&
+      (!t.group.ip || t.group.provisioningState !== 'Succeeded'),
+  );
+  const got = await mapLimit(doubtful, READ_CONCURRENCY, (t) =>
+    retrying(tick, () => tick.deps.containerGroups.get(t.resourceGroup, t.groupName)),
+  );
+  got.forEach((r, i) => {
+    const t = doubtful[i]!;
+    if (r.ok) {
+      if (r.value) t.group = r.value;
+      else delete t.group;
+    } else note(tick, r.error);
+  });
 }
 
 async function adopt(

@@ -206,20 +206,30 @@ function conditions(app: AppStatus, state: AppState | undefined): StatusConditio
       reason: 'NoActiveGroup',
       message: 'nothing deployed yet',
     });
-  else if (app.groupState === null)
+  else if (app.provisioningState === null)
     out.push({
       type: 'Available',
       status: 'Unknown',
       reason: 'GroupNotListed',
       message: `${app.activeGroup} not found or not listed`,
     });
-  else
+  else if (app.groupState !== null)
     out.push({
       type: 'Available',
       status: app.groupState === 'Running' ? 'True' : 'False',
       reason: app.groupState === 'Running' ? 'Running' : 'NotRunning',
       message: `${app.activeGroup} is ${app.groupState}`,
     });
+  else {
+    // List responses carry no instance view: judge by provisioning state and IP.
+    const ok = app.ip !== null && app.provisioningState === 'Succeeded';
+    out.push({
+      type: 'Available',
+      status: ok ? 'True' : 'False',
+      reason: ok ? 'ProvisionedWithIp' : 'NoIp',
+      message: `${app.activeGroup}: provisioningState ${app.provisioningState ?? 'unknown'}, IP ${app.ip ?? 'none'}`,
+    });
+  }
   out.push({
     type: 'SecretInSync',
     status: app.secret.inSync ? 'True' : 'False',

@@ -43,7 +43,11 @@ describe('status', () => {
       ['1.0.0', 'succeeded'],
     ]);
     expect(app.history[0]!.durationMs).toBeGreaterThan(30_000);
-    expect(app.conditions.find((c) => c.type === 'Available')).toMatchObject({ status: 'True' });
+    expect(app.groupState).toBeNull();
+    expect(app.conditions.find((c) => c.type === 'Available')).toMatchObject({
+      status: 'True',
+      reason: 'ProvisionedWithIp',
+    });
     expect(app.conditions.find((c) => c.type === 'SecretInSync')).toMatchObject({ status: 'True' });
     expect(doc.watched).toEqual([
       {
@@ -54,7 +58,7 @@ describe('status', () => {
         vaultUrl: VAULT,
         inSync: true,
         source: 'tag',
-        state: 'Running',
+        state: null, // list responses carry no instance view
         problem: null,
       },
     ]);

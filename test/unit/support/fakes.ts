@@ -150,6 +150,16 @@ interface SimGroup {
 
 const tick = () => new Promise((r) => setImmediate(r));
 
+/** What a list item looks like: ARM leaves out instanceView. */
+function withoutInstanceView(v: ContainerGroupView): ContainerGroupView {
+  const { state: _state, ...rest } = v;
+  return {
+    ...rest,
+    events: [],
+    containers: v.containers.map((c) => ({ name: c.name, image: c.image, events: [] })),
+  };
+}
+
 export class FakeContainerGroups implements ContainerGroups {
   groups = new Map<string, SimGroup>();
   calls = { list: 0, get: 0, create: 0, delete: 0, restart: 0 };
@@ -160,6 +170,8 @@ export class FakeContainerGroups implements ContainerGroups {
   deleteMs = 0;
   private ipSeq = 10;
   listErrors = new Map<string, Error>();
+  /** ACI's list omits instanceView (group state, container states and events); set true to include it. */
+  listInstanceView = false;
   /** Throw this from the next call of the named method (once). */
   failNext: Partial<Record<keyof FakeContainerGroups['calls'], Error>> = {};
 
@@ -343,7 +355,7 @@ export class FakeContainerGroups implements ContainerGroups {
     this.gc();
     return [...this.groups.values()]
       .filter((g) => g.rg.toLowerCase() === rg.toLowerCase())
-      .map((g) => this.view(g));
+      .map((g) => (this.listInstanceView ? this.view(g) : withoutInstanceView(this.view(g))));
   }
 
   async get(rg: string, name: string): Promise<ContainerGroupView | undefined> {
