@@ -4,9 +4,19 @@
  * production composes it (`composeRuntime`) over the domain's in-memory fakes.
  */
 import fs from 'node:fs';
+import { DefaultAzureCredential } from '@azure/identity';
 import { HttpRequest, InvocationContext, type HttpResponseInit, type Timer } from '@azure/functions';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { composeRuntime, getRuntime, setRuntimeForTesting, type AppRuntime } from '../../src/composition.js';
+import {
+  composeRuntime,
+  createAdapters,
+  createTableClient,
+  getRuntime,
+  setRuntimeForTesting,
+  type AppRuntime,
+} from '../../src/composition.js';
+import { loadSettings } from '../../src/config/settings.js';
+import { silentLogger } from '../../src/domain/ports.js';
 import { TerminalError, TransientError } from '../../src/domain/errors.js';
 import type { DomainDeps } from '../../src/domain/deps.js';
 import { onImagePushed } from '../../src/functions/onImagePushed.js';
@@ -380,5 +390,65 @@ describe('status', () => {
     expect(res.status).toBe(500);
     expect(res.body).toMatchObject({ error: 'ConfigurationError' });
     expect(String((res.body as { message: string }).message)).toMatch(/AZURE_SUBSCRIPTION_ID/);
+  });
+});
+
+// ---------------------------------------------------------------- composition (no network: clients are lazy)
+
+describe('composition', () => {
+  const AZURITE =
+    'DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;TableEndpoint=http://127.0.0.1:10002/devstoreaccount1;';
+  const env = (extra: Record<string, string> = {}) => ({
+    AZURE_SUBSCRIPTION_ID: '00000000-0000-0000-0000-000000000001',
+    APPS_CONFIG: JSON.stringify({ apps: [webApp()] }),
+    AzureWebJobsStorage: AZURITE,
+    ...extra,
+  });
+
+  it('builds every adapter from settings without calling Azure; no notifier unless a topic is set', () => {
+    const adapters = createAdapters(loadSettings(env()));
+    expect(Object.keys(adapters).sort()).toEqual([
+      'containerGroups',
+      'healthProbe',
+      'registries',
+      'rolloutStore',
+      'secrets',
+    ]);
+    const withTopic = createAdapters(
+      loadSettings(env({ NOTIFY_TOPIC_ENDPOINT: 'https://t.westeurope-1.eventgrid.azure.net/api/events' })),
+    );
+    expect(withTopic.notifier).toBeDefined();
+  });
+
+  it('wires the parsed config and the budgets into the runtime; status deps cache listings, others do not', () => {
+    const settings = loadSettings(env({ ROLLOUT_EVENT_BUDGET_SECONDS: '12', STATUS_CACHE_SECONDS: '3' }));
+    const adapters = createAdapters(settings);
+    const runtime = composeRuntime(settings, adapters);
+    expect(runtime.settings).toMatchObject({ rolloutEventBudgetSeconds: 12, statusCacheSeconds: 3 });
+    const deps = runtime.deps(silentLogger);
+    expect(deps.config.apps.map((a) => a.name)).toEqual(['web']);
+    expect(deps.containerGroups).toBe(adapters.containerGroups);
+    expect(runtime.statusDeps(silentLogger).containerGroups).not.toBe(adapters.containerGroups);
+    expect(runtime.statusDeps(silentLogger).rolloutStore).toBe(adapters.rolloutStore);
+  });
+
+  it('storage: a connection string (Azurite over http) or an identity-based table endpoint', () => {
+    const credential = new DefaultAzureCredential();
+    const local = createTableClient(loadSettings(env()), credential);
+    expect(local.url).toBe('http://127.0.0.1:10002/devstoreaccount1');
+    expect(local.tableName).toBe('rollouts');
+    const azure = createTableClient(
+      loadSettings({
+        AZURE_SUBSCRIPTION_ID: '00000000-0000-0000-0000-000000000001',
+        APPS_CONFIG: JSON.stringify({ apps: [] }),
+        AzureWebJobsStorage__tableServiceUri: 'https://stfuncs.table.core.windows.net',
+        AzureWebJobsStorage__credential: 'managedidentity',
+        AzureWebJobsStorage__clientId: '11111111-1111-1111-1111-111111111111',
+        ROLLOUT_TABLE_NAME: 'bluegreen',
+      }),
+      credential,
+    );
+    expect(azure.url).toBe('https://stfuncs.table.core.windows.net');
+    expect(azure.tableName).toBe('bluegreen');
   });
 });
