@@ -12,17 +12,18 @@ export default tseslint.config(
     },
   },
   {
-    // The domain owns decisions and must not import an SDK (design.md, "Architecture").
-    files: ['src/domain/**/*.ts'],
-    rules: {
-      'no-restricted-imports': ['error', { patterns: ['@azure/*'] }],
-    },
-  },
-  {
     // No emulator-specific code in the application.
     files: ['src/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', { patterns: ['**/emulator/**', '**/host/**'] }],
+    },
+  },
+  {
+    // The domain owns decisions and must not import an SDK (design.md, "Architecture"). Listed after the src/**
+    // block because a later block's options replace an earlier one's for the same rule.
+    files: ['src/domain/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: ['@azure/*', '**/emulator/**', '**/host/**'] }],
     },
   },
 );
