@@ -80,6 +80,7 @@ export const ERROR_CODE_TABLE: Readonly<Record<string, ErrorCodeRule>> = Object.
   TenantRequestsThrottled: { class: 'retryable', throttled: true, note: 'ARM tenant throttle' },
   Throttled: { class: 'retryable', throttled: true, note: 'Key Vault 429, often without Retry-After' },
   ServerBusy: { class: 'retryable', throttled: true, note: 'Table storage 503' },
+  TableBeingDeleted: { class: 'retryable', note: 'Table storage 409 for a while after a table is deleted' },
   // ---- transient service conditions
   InternalServerError: { class: 'retryable', note: '5xx' },
   ServiceUnavailable: { class: 'retryable', note: '5xx' },

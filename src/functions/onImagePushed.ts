@@ -1,14 +1,14 @@
 /**
  * Event Grid trigger for ACR pushes (Event Grid schema or CloudEvents 1.0). Thin: parse, hand the event to the
  * domain within ROLLOUT_EVENT_BUDGET_SECONDS, log the outcome. Events that are not ours, malformed, stale or
- * duplicate return normally (2xx: Event Grid must not retry them); only TransientErrors are rethrown, so Event
- * Grid redelivers (a redelivery is harmless: the same app + digest is one rollout).
+ * duplicate return normally (2xx: Event Grid must not retry them), and so do terminal failures; transient and
+ * unexpected errors are rethrown, so Event Grid redelivers (a redelivery is harmless: the same app + digest is one rollout).
  */
 import { app, type InvocationContext } from '@azure/functions';
 import { invocationLogger } from '../adapters/invocationLogger.js';
 import { getRuntime } from '../composition.js';
 import { budgetFrom } from '../domain/deps.js';
-import { TransientError, errorMessage } from '../domain/errors.js';
+import { TerminalError, TransientError, errorMessage } from '../domain/errors.js';
 import { handleImagePushed, type PushResult } from '../domain/onImagePushed.js';
 import { parseRegistryEvent } from '../events/imagePushed.js';
 
@@ -65,13 +65,26 @@ export async function onImagePushed(event: unknown, context: InvocationContext):
       );
       throw e;
     }
-    // Retrying cannot help (or this is a bug): answer 2xx, keep the reason in the log.
-    logger.error(`onImagePushed ${parsed.id}: failed, not retried: ${errorMessage(e)}`, {
-      repository: parsed.repository,
-      tag: parsed.tag,
-      digest: parsed.digest,
-    });
-    return;
+    if (e instanceof TerminalError) {
+      // Retrying cannot help (the domain records terminal failures on the rollout): answer 2xx, log the reason.
+      logger.error(`onImagePushed ${parsed.id}: failed, not retried: ${errorMessage(e)}`, {
+        repository: parsed.repository,
+        tag: parsed.tag,
+        digest: parsed.digest,
+      });
+      return;
+    }
+    // Anything unclassified is a bug or an unexpected failure: let Event Grid redeliver (with its backoff) rather
+    // than lose the push. Redelivery is safe: every step is idempotent and the same digest is one rollout.
+    logger.error(
+      `onImagePushed ${parsed.id}: unexpected failure, Event Grid will redeliver: ${errorMessage(e)}`,
+      {
+        repository: parsed.repository,
+        tag: parsed.tag,
+        digest: parsed.digest,
+      },
+    );
+    throw e;
   }
   // The domain logged the outcome and its reason; add how far the rollout got within this delivery.
   const a = result.advance;

@@ -252,6 +252,26 @@ describe('onImagePushed', () => {
     expect(logs.some((l) => l.level === 'error' && /failed, not retried/.test(l.text))).toBe(true);
   });
 
+  it('rethrows an unexpected (unclassified) error so Event Grid redelivers instead of losing the push', async () => {
+    const w = makeWorld();
+    useWorld(w, {
+      override: (d) => ({
+        ...d,
+        rolloutStore: {
+          ...d.rolloutStore,
+          get: async () => {
+            throw new TypeError("Cannot read properties of undefined (reading 'digest')");
+          },
+        },
+      }),
+    });
+    const logs: Logged[] = [];
+    await expect(onImagePushed(EVENT_GRID, context('onImagePushed', logs))).rejects.toBeInstanceOf(TypeError);
+    expect(
+      logs.some((l) => l.level === 'error' && /unexpected failure, Event Grid will redeliver/.test(l.text)),
+    ).toBe(true);
+  });
+
   it('a call that hangs past the budget becomes a TransientError before Event Grid times out', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     const w = makeWorld();
