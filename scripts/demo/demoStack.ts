@@ -1,0 +1,175 @@
+/**
+ * A fresh local stack for the demo, built from the same pieces as `npm start` (scripts/lib/localStack.ts:
+ * Azurite, the emulator CLI, the functions host, the Event Grid subscription, the sample data) but isolated:
+ * free ports, Azurite in memory, emulator state, CA and host keys in a temp directory removed at the end. So
+ * the demo never touches `.local/` or a running `npm start`. Process management is scripts/lib/services.ts'.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { requestJson, type JsonResponse } from '../lib/httpsJson.js';
+import {
+  managedIdentityToken,
+  seedSampleData,
+  startAzurite,
+  startEmulatorProcess,
+  startHostProcess,
+  subscribeWebhook,
+  type HostReady,
+} from '../lib/localStack.js';
+import { azuriteConnectionString, localStackAppSettings, sampleAppsConfig } from '../lib/sampleConfig.js';
+import { startService, stopAllServices, type Service } from '../lib/services.js';
+
+export interface DemoStackOptions {
+  rootDir: string;
+  /** Changes to the sample APPS_CONFIG (it is passed a fresh copy). */
+  editConfig?: (config: Record<string, unknown>) => void;
+  /** Receives every line the services print (default: kept for diagnostics only). */
+  onLine?: (service: string, line: string) => void;
+}
+
+export interface DemoStack {
+  dir: string;
+  emulatorUrl: string;
+  caCertPath: string;
+  ca: Buffer;
+  functionsBaseUrl: string;
+  functionKey: string;
+  functions: HostReady['functions'];
+  appsConfig: Record<string, unknown>;
+  reconcileSchedule: string;
+  keyVaultUrl(vault: string): string;
+  /** Emulator control API. */
+  control<T = unknown>(method: string, pathAndQuery: string, body?: unknown): Promise<JsonResponse<T>>;
+  /** The functions host, with the function key. */
+  api<T = unknown>(pathAndQuery: string): Promise<JsonResponse<T>>;
+  /** Starts a child process with the app's managed identity and CA in its environment. */
+  startClient<T>(options: {
+    name: string;
+    script: string;
+    env: Record<string, string>;
+    ready: (line: string) => T | undefined;
+    onLine: (line: string) => void;
+  }): Promise<Service<T>>;
+  /** A secret's value, read with the app's managed identity (the demo checks it never shows up in status). */
+  readSecret(vault: string, name: string): Promise<string>;
+  /** Last lines of every service, for diagnostics. */
+  recentOutput(): string[];
+  stop(): Promise<void>;
+}
+
+const KEEP_LINES = 300;
+
+export async function startDemoStack(options: DemoStackOptions): Promise<DemoStack> {
+  const { rootDir } = options;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aci-demo-'));
+  const output: string[] = [];
+  const onLine = (service: string, line: string) => {
+    output.push(`${service.padEnd(8)} | ${line}`);
+    if (output.length > KEEP_LINES) output.shift();
+    options.onLine?.(service, line);
+  };
+  let host: Service<HostReady> | undefined;
+  const stop = async () => {
+    // The host first, so no invocation runs against a stopped emulator; then everything else.
+    await host?.stop(8000);
+    await stopAllServices(8000);
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+
+  try {
+    const [azurite, emulator] = await Promise.all([
+      startAzurite({ rootDir, onLine }),
+      startEmulatorProcess({ rootDir, port: 0, stateDir: path.join(dir, 'emulator'), fast: true, onLine }),
+    ]);
+    const emu = emulator.ready;
+    const ca = fs.readFileSync(emu.caCertPath);
+    await seedSampleData({ ...emu, ca });
+
+    const appsConfig = sampleAppsConfig(emu);
+    options.editConfig?.(appsConfig);
+    const settings = localStackAppSettings(
+      { ...emu, storageConnectionString: azuriteConnectionString(azurite.ready) },
+      { appsConfig },
+    );
+    // All settings come from the environment: the host must not create or read the repository's settings file.
+    const settingsFile = path.join(dir, 'local.settings.json');
+    fs.writeFileSync(settingsFile, JSON.stringify({ IsEncrypted: false, Values: {} }));
+    host = await startHostProcess({
+      rootDir,
+      appDir: rootDir,
+      port: 0,
+      stateDir: path.join(dir, 'host'),
+      env: { ...process.env, ...settings },
+      settingsFile,
+      onLine,
+    });
+    const fx = host.ready;
+    const registryName = String(emu['registryName'] ?? 'contoso');
+    await subscribeWebhook({
+      emulatorUrl: emu.emulatorUrl,
+      ca,
+      registryName,
+      name: 'functions-onimagepushed',
+      endpointUrl: `${fx.baseUrl}/runtime/webhooks/eventgrid?functionName=onImagePushed&code=${fx.systemKey}`,
+      includedEventTypes: ['Microsoft.ContainerRegistry.ImagePushed'],
+    });
+
+    return {
+      dir,
+      emulatorUrl: emu.emulatorUrl,
+      caCertPath: emu.caCertPath,
+      ca,
+      functionsBaseUrl: fx.baseUrl,
+      functionKey: fx.functionKey,
+      functions: fx.functions,
+      appsConfig,
+      reconcileSchedule: settings['RECONCILE_SCHEDULE']!,
+      keyVaultUrl: (vault) => emu.keyVaultUrlTemplate.replace('{vault}', vault),
+      control: (method, pathAndQuery, body) =>
+        requestJson(`${emu.emulatorUrl}${pathAndQuery}`, {
+          method,
+          ca,
+          ...(body === undefined ? {} : { body }),
+        }),
+      api: (pathAndQuery) =>
+        requestJson(`${fx.baseUrl}${pathAndQuery}`, { headers: { 'x-functions-key': fx.functionKey } }),
+      startClient: ({ name, script, env, ready, onLine: clientLine }) =>
+        startService({
+          name,
+          command: process.execPath,
+          args: ['--import', 'tsx', script],
+          cwd: rootDir,
+          env: {
+            ...process.env,
+            NODE_EXTRA_CA_CERTS: emu.caCertPath,
+            IDENTITY_ENDPOINT: emu.identityEndpoint,
+            IDENTITY_HEADER: emu.identityHeader,
+            ...env,
+          },
+          ready,
+          onLine: (line) => {
+            onLine(name, line);
+            clientLine(line);
+          },
+          readyTimeoutMs: 30_000,
+        }),
+      readSecret: async (vault, name) => {
+        const token = await managedIdentityToken({ ...emu, ca }, 'https://vault.azure.net');
+        const url = `${emu.keyVaultUrlTemplate.replace('{vault}', vault)}/secrets/${name}?api-version=7.5`;
+        const res = await requestJson<{ value?: string }>(url, {
+          ca,
+          headers: { authorization: `Bearer ${token}` },
+        });
+        if (res.status !== 200 || typeof res.body.value !== 'string')
+          throw new Error(`GET ${url} → ${res.status}: ${res.text}`);
+        return res.body.value;
+      },
+      recentOutput: () => [...output],
+      stop,
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
