@@ -8,6 +8,7 @@
  *   --reset              forget emulator state and Azurite data first
  *   --app-dir DIR        the function app to host (default: this repository)
  *   --fast               emulator with short provisioning and Event Grid retry timings
+ *   --azurite-log        show Azurite's access log (one line per storage request)
  *   --host-port N        default 7071        --emulator-port N   default 7443
  *   --azurite-port N     blob N, queue N+1, table N+2; default 10000
  *
@@ -38,6 +39,7 @@ const { values: args } = parseArgs({
   options: {
     reset: { type: 'boolean', default: false },
     fast: { type: 'boolean', default: false },
+    'azurite-log': { type: 'boolean', default: false },
     'host-port': { type: 'string', default: '7071' },
     'emulator-port': { type: 'string', default: '7443' },
     'azurite-port': { type: 'string', default: '10000' },
@@ -109,6 +111,7 @@ try {
     blobPort: azuritePort,
     queuePort: azuritePort + 1,
     tablePort: azuritePort + 2,
+    accessLog: args['azurite-log'],
   });
   supervise(azurite);
   const storage: AzuriteReady = azurite.ready;

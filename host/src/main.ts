@@ -78,10 +78,32 @@ logger.system(
 );
 
 // Node reads NODE_EXTRA_CA_CERTS only when the process starts; Core Tools passes settings to a new worker
-// process, so do the same when the settings bring a CA the environment did not have.
-const wantedCa = process.env['NODE_EXTRA_CA_CERTS'];
-if (wantedCa && wantedCa !== originalEnv['NODE_EXTRA_CA_CERTS'] && !process.env[REEXEC_MARKER]) {
-  if (!fs.existsSync(wantedCa)) logger.system(`NODE_EXTRA_CA_CERTS=${wantedCa} does not exist.`, 'warning');
+// process, so do the same when the settings bring a CA this process was not started with. Node takes one file:
+// when the environment already names another one (a corporate bundle...), trust both through a combined file.
+function caToTrust(): string | undefined {
+  const fromSettings = values['NODE_EXTRA_CA_CERTS'];
+  const fromEnv = originalEnv['NODE_EXTRA_CA_CERTS'];
+  if (!fromSettings || fromSettings === fromEnv || process.env[REEXEC_MARKER]) return undefined;
+  if (!fs.existsSync(fromSettings)) {
+    logger.system(`NODE_EXTRA_CA_CERTS=${fromSettings} does not exist.`, 'warning');
+    return undefined;
+  }
+  if (!fromEnv || !fs.existsSync(fromEnv)) return fromSettings;
+  const extra = fs.readFileSync(fromSettings, 'utf8');
+  const existing = fs.readFileSync(fromEnv, 'utf8');
+  if (existing.includes(extra.trim())) return undefined;
+  const bundle = path.join(stateDir, 'ca-bundle.pem');
+  fs.mkdirSync(stateDir, { recursive: true });
+  // The settings' CA first: OpenSSL tries the first CA whose subject matches, and an older emulator CA in the
+  // environment (from an earlier .local/ca) has the same subject.
+  fs.writeFileSync(bundle, `${extra.trimEnd()}\n${existing}`);
+  logger.system(
+    `Trusting ${fromSettings} in addition to ${fromEnv} (${path.relative(process.cwd(), bundle)}).`,
+  );
+  return bundle;
+}
+const wantedCa = caToTrust();
+if (wantedCa) {
   const child = spawn(
     process.execPath,
     [...process.execArgv, ...process.argv.slice(1), '--exit-with-parent'],

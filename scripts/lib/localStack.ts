@@ -30,6 +30,8 @@ export interface AzuriteOptions {
   blobPort?: number;
   queuePort?: number;
   tablePort?: number;
+  /** Print Azurite's access log (one line per request). Default false. */
+  accessLog?: boolean;
   onLine?: LineSink;
 }
 
@@ -52,6 +54,7 @@ export function startAzurite(options: AzuriteOptions): Promise<Service<AzuriteRe
     '--loose',
     '--disableTelemetry',
   ];
+  if (!options.accessLog) args.push('--silent');
   if (options.location) {
     fs.mkdirSync(options.location, { recursive: true });
     args.push('--location', options.location);

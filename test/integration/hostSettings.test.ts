@@ -2,7 +2,8 @@
  * `npm run host` against a running emulator: the host reads local.settings.json built from the repository's
  * sample, resolves its `${stack.X}` / `${vault:NAME}` references from the emulator's stack.json, restarts itself
  * so that NODE_EXTRA_CA_CERTS from the settings takes effect (Node reads it only at start), and merges its part
- * into stack.json. No CA in the starting environment: TLS to the emulator must still work.
+ * into stack.json. Started with no CA in its environment, or with another CA file there (then both are trusted
+ * through a bundle): TLS to the emulator must work either way.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -11,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readStackFile } from '../../host/src/stackFile.js';
 import type { HostReady } from '../../scripts/lib/localStack.js';
 import { readyLine, startService, type Service } from '../../scripts/lib/services.js';
+import { ensureCa } from '../../emulator/src/core/ca.js';
 import { startTestEmulator, type TestEmulator } from './support/emulator.js';
 
 function alive(pid: number): boolean {
@@ -22,7 +24,10 @@ function alive(pid: number): boolean {
   }
 }
 
-describe('host with local.settings.json from the sample', () => {
+describe.each([
+  { scenario: 'no CA in the environment', otherCa: false },
+  { scenario: 'another CA in the environment', otherCa: true },
+])('host with local.settings.json from the sample ($scenario)', ({ otherCa }) => {
   let emulator: TestEmulator;
   let host: Service<HostReady>;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'host-settings-'));
@@ -45,6 +50,7 @@ describe('host with local.settings.json from the sample', () => {
     );
     const env = { ...process.env };
     delete env['NODE_EXTRA_CA_CERTS'];
+    if (otherCa) env['NODE_EXTRA_CA_CERTS'] = ensureCa(path.join(dir, 'other-ca')).certPath;
     host = await startService<HostReady>({
       name: 'host',
       command: process.execPath,
@@ -73,7 +79,9 @@ describe('host with local.settings.json from the sample', () => {
     const body = (await res.json()) as { settings: Record<string, string>; fetched: unknown };
     expect(body.settings['ARM_ENDPOINT']).toBe(emulator.url);
     expect(body.settings['IDENTITY_HEADER']).toBe(emulator.stack['identityHeader']);
-    expect(body.settings['NODE_EXTRA_CA_CERTS']).toBe(emulator.stack['caCertPath']);
+    expect(body.settings['NODE_EXTRA_CA_CERTS']).toBe(
+      otherCa ? path.join(dir, 'host', 'ca-bundle.pem') : emulator.stack['caCertPath'],
+    );
     expect(JSON.parse(body.settings['APPS_CONFIG']!)).toMatchObject({ watch: { vaultUrl } });
     expect(body.fetched).toEqual({ status: 401 });
   });
