@@ -96,7 +96,8 @@ export function startService<T>(options: ServiceOptions<T>): Promise<Service<T>>
       live.delete(child);
       resolve(info);
     };
-    child.once('exit', (code, signal) => done({ code, signal }));
+    // 'close' rather than 'exit': it comes once the output pipes are drained too, so every line has been seen.
+    child.once('close', (code, signal) => done({ code, signal }));
     // A command that cannot be spawned emits 'error' and never 'exit'.
     child.once('error', () => {
       if (child.pid === undefined) done({ code: null, signal: null });

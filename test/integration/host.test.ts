@@ -161,10 +161,10 @@ describe('local functions host: webhook and HTTP', () => {
     expect(record!['data']).toMatchObject({ target: { repository: 'web', tag: '1.4.0' } });
     const invocationId = String(record!['invocationId']);
     expect(invocationId).toMatch(UUID);
-    // The handler's context.log line carries the function name and the short invocation id.
-    expect(host.lines).toContain(
-      `[onEvent:${invocationId.slice(0, 8)}] event 2f6a1c0e-6b1e-4c41-9c55-0f1e7b8d3a01 Microsoft.ContainerRegistry.ImagePushed`,
-    );
+    // The handler's context.log line carries the function name and the short invocation id (the host's
+    // output is a pipe: the line may arrive just after the response).
+    const logLine = `[onEvent:${invocationId.slice(0, 8)}] event 2f6a1c0e-6b1e-4c41-9c55-0f1e7b8d3a01 Microsoft.ContainerRegistry.ImagePushed`;
+    await waitFor('the log line', () => host.lines.includes(logLine), 5000);
   });
 
   it('answers 500 when any event of a batch fails, after running every event', async () => {
@@ -289,7 +289,8 @@ describe('local functions host: webhook and HTTP', () => {
       appStarted: true,
     });
     expect(String(body['invocationId'])).toMatch(UUID);
-    expect(host.lines).toContain(`[greet:${String(body['invocationId']).slice(0, 8)}] greeting ada`);
+    const greeting = `[greet:${String(body['invocationId']).slice(0, 8)}] greeting ada`;
+    await waitFor('the log line', () => host.lines.includes(greeting), 5000);
 
     const withCode = await fetch(`${base}/api/greet/ada/Countess?code=${host.ready.masterKey}&q=1&q=2`);
     expect(withCode.status).toBe(200);
@@ -319,9 +320,9 @@ describe('local functions host: webhook and HTTP', () => {
   it('answers 500 when an HTTP function throws', async () => {
     const res = await fetch(`${base}/api/crash`);
     expect(res.status).toBe(500);
-    expect(
+    await waitFor('the failure log line', () =>
       host.lines.some((l) => /^\[crash:[0-9a-f]{8}\] error: Executed 'Functions.crash' \(Failed/.test(l)),
-    ).toBe(true);
+    );
   });
 
   it('runs runOnStartup timers once at start', async () => {
