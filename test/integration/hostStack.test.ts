@@ -84,6 +84,10 @@ describe('local stack helper with the fixture app', () => {
     expect(stack.host.pid).not.toBe(before.pid);
     expect(stack.host.baseUrl).toBe(before.baseUrl);
     expect(stack.host.systemKey).toBe(before.systemKey);
+    expect(stack.stackJson).toMatchObject({
+      functionsBaseUrl: before.baseUrl,
+      pids: { host: stack.host.pid },
+    });
     const push = await stack.emulator.control<{ digest: string }>(
       'POST',
       '/_emulator/registries/contoso/push',

@@ -67,6 +67,8 @@ export interface TestStack {
   settings: Record<string, string>;
   /** Every line the host printed, across restarts. */
   hostLogs: string[];
+  /** What `.local/stack.json` would hold for this stack (design.md, "Local stack contract"). */
+  readonly stackJson: Record<string, unknown>;
   /** `fetch` against the host with the function key (`x-functions-key`). */
   call(pathAndQuery: string, init?: RequestInit): Promise<Response>;
   /** Runs a timer or Event Grid function now (`POST /admin/functions/{name}`, master key); resolves on 202. */
@@ -159,6 +161,18 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
       },
       settings,
       hostLogs,
+      get stackJson() {
+        return {
+          ...emu.stack,
+          functionsBaseUrl: ready.baseUrl,
+          functionKey: ready.functionKey,
+          systemKey: ready.systemKey,
+          masterKey: ready.masterKey,
+          tableEndpoint: azurite!.ready.tableEndpoint,
+          storageConnectionString: connectionString,
+          pids: { host: ready.pid, emulator: process.pid, azurite: azurite!.pid },
+        };
+      },
       call: (pathAndQuery, init = {}) => {
         const headers = new Headers(init.headers);
         if (!headers.has('x-functions-key')) headers.set('x-functions-key', ready.functionKey);
