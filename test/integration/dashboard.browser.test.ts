@@ -208,8 +208,16 @@ describe('dashboard in headless Chromium', () => {
     // The page reloads itself (meta refresh), without any script.
     expect(empty.html).toContain('<meta http-equiv="refresh" content="5">');
     expect(empty.html).not.toMatch(/<script/i);
-    await page.waitForEvent('load', { timeout: 15_000 });
-    const reloaded = await page.locator('[data-testid="generated-at"]').getAttribute('datetime');
+    // Nothing here navigates: a newer generation time can only come from the page reloading itself.
+    const refreshDeadline = Date.now() + 15_000;
+    let reloaded: string | null = empty.generatedAt;
+    while (reloaded === empty.generatedAt && Date.now() < refreshDeadline) {
+      await new Promise((r) => setTimeout(r, 250));
+      reloaded = await page
+        .locator('[data-testid="generated-at"]')
+        .getAttribute('datetime', { timeout: 1000 })
+        .catch(() => empty.generatedAt); // mid-reload
+    }
     expect(Date.parse(reloaded!)).toBeGreaterThan(Date.parse(empty.generatedAt!));
 
     // First deploy: 1.0.0 into web-blue.
