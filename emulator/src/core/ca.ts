@@ -24,8 +24,11 @@ function newKeyPair(): { privatePem: string; publicPem: string } {
 }
 
 function serial(): string {
-  // Positive serial number: first hex digit below 8.
-  return '0' + crypto.randomBytes(15).toString('hex');
+  // A positive DER INTEGER with no padding issues: 16 bytes, top bit clear, first byte non-zero. (An odd number
+  // of hex digits made about one certificate in a few hundred unreadable: ERR_OSSL_ASN1_ILLEGAL_PADDING.)
+  const bytes = crypto.randomBytes(16);
+  bytes[0] = (bytes[0]! & 0x7f) | 0x01;
+  return bytes.toString('hex');
 }
 
 function writeAtomic(file: string, content: string): void {
