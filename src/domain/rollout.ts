@@ -657,7 +657,23 @@ export async function advance(appName: string, deps: DomainDeps, budget: Budget)
           }
           return result(held, appName, 'waiting', held.state.rollout?.waiting?.message ?? 'waiting', until);
         }
-        if (until > nowAfter) await clock.sleep(until - nowAfter);
+        if (until > nowAfter) {
+          await clock.sleep(until - nowAfter);
+          // A newer push may have superseded this rollout while we slept. Act on what is stored now, never on
+          // the state read before the wait: a superseded rollout's next step would delete (cleaningIdle) or
+          // overwrite (creating) the group of the rollout that replaced it. The CAS only guards the write,
+          // which comes after the step's side effect.
+          const fresh = await deps.rolloutStore.get(appName);
+          if (!fresh) return result(held, appName, 'conflict', 'state row vanished');
+          if (fresh.etag !== held.etag) {
+            const before = held.state.rollout;
+            const fr = fresh.state.rollout;
+            held = fresh;
+            housekeeping = true;
+            if (!before || !fr || fr.id !== before.id || fr.step !== before.step || fr.state !== 'inProgress')
+              return result(held, appName, 'conflict', 'another instance advanced this rollout');
+          }
+        }
       }
     } catch (e) {
       if (e instanceof ConflictError) {
