@@ -8,7 +8,11 @@
  */
 import type { SecretClient } from '@azure/keyvault-secrets';
 import type { SecretProperties, Secrets } from '../domain/ports.js';
+import { TransientError } from '../domain/errors.js';
 import { fromAzureError, statusOf } from './azureErrors.js';
+
+/** Resumptions of one listing after failures of its later pages (each after a backoff). */
+const PAGE_RESUMPTIONS = 8;
 
 /** `https://host[:port]` in lower case: one client per vault whatever the spelling. */
 export function vaultKey(vaultUrl: string): string {
@@ -38,22 +42,45 @@ export class SecretsAdapter implements Secrets {
     return AbortSignal.timeout(this.options.requestTimeoutMs ?? 30_000);
   }
 
+  /**
+   * A throttled (or otherwise transient) failure of a later page resumes the listing at that page, after a
+   * backoff, instead of failing it: a caller's retry would start again from the first page, so with half of the
+   * calls throttled a listing of more than a few pages would never complete. The first page's failures go to
+   * the caller (which retries them with its own backoff and counts the throttling).
+   */
   async listIpSecrets(vaultUrl: string): Promise<Map<string, SecretProperties>> {
     const out = new Map<string, SecretProperties>();
-    try {
-      const pages = this.client(vaultUrl).listPropertiesOfSecrets({ abortSignal: this.signal() }).byPage();
-      for await (const page of pages) {
-        for (const p of page) {
-          const props: SecretProperties = { name: p.name, tags: { ...(p.tags ?? {}) } };
-          if (p.updatedOn) props.updatedOn = p.updatedOn;
-          if (p.enabled !== undefined) props.enabled = p.enabled;
-          out.set(p.name, props);
+    let continuationToken: string | undefined;
+    for (let resumed = 0; ; resumed++) {
+      let pagesRead = 0;
+      try {
+        const pages = this.client(vaultUrl)
+          .listPropertiesOfSecrets({ abortSignal: this.signal() })
+          .byPage(continuationToken ? { continuationToken } : undefined);
+        for await (const page of pages) {
+          pagesRead++;
+          for (const p of page) {
+            const props: SecretProperties = { name: p.name, tags: { ...(p.tags ?? {}) } };
+            if (p.updatedOn) props.updatedOn = p.updatedOn;
+            if (p.enabled !== undefined) props.enabled = p.enabled;
+            out.set(p.name, props);
+          }
         }
+        return out;
+      } catch (e) {
+        const error = fromAzureError(`Key Vault list ${vaultKey(vaultUrl)}`, e);
+        // The failed request's URL is the nextLink of the last page read: where to resume.
+        const failedPage = (e as { request?: { url?: unknown } }).request?.url;
+        const isLaterPage =
+          typeof failedPage === 'string' && (pagesRead > 0 || continuationToken !== undefined);
+        if (!(error instanceof TransientError) || !isLaterPage || resumed >= PAGE_RESUMPTIONS) throw error;
+        continuationToken = failedPage;
+        const backoff = error.retryAfterMs ?? Math.min(4_000, 250 * 2 ** Math.min(resumed, 4));
+        await new Promise((resolve) =>
+          setTimeout(resolve, backoff + Math.floor(Math.random() * backoff * 0.2)),
+        );
       }
-    } catch (e) {
-      throw fromAzureError(`Key Vault list ${vaultKey(vaultUrl)}`, e);
     }
-    return out;
   }
 
   async getValue(vaultUrl: string, name: string): Promise<string | undefined> {
