@@ -116,7 +116,7 @@ export async function reconcile(deps: DomainDeps, budget: Budget): Promise<Recon
     const rg = rgs[i]!;
     if (r.ok) listings.set(rgKey(rg), { ok: true, value: r.value });
     else {
-      note(tick, r.error);
+      // retrying() already counted every throttled attempt, the last one included.
       listings.set(rgKey(rg), { ok: false, error: errorMessage(r.error) });
       tick.errors.push({
         scope: 'resourceGroup',
@@ -144,7 +144,7 @@ export async function reconcile(deps: DomainDeps, budget: Budget): Promise<Recon
     const v = vaults[i]!;
     if (r.ok) secretListings.set(v, { ok: true, value: indexSecrets(r.value) });
     else {
-      note(tick, r.error);
+      // retrying() already counted every throttled attempt, the last one included.
       secretListings.set(v, { ok: false, error: errorMessage(r.error) });
       tick.errors.push({
         scope: 'vault',
@@ -240,10 +240,11 @@ async function inspectDoubtfulActiveGroups(tick: Tick, targets: SecretTarget[]):
   );
   got.forEach((r, i) => {
     const t = doubtful[i]!;
+    // A failure keeps the listed view; retrying() already counted its throttled attempts.
     if (r.ok) {
       if (r.value) t.group = r.value;
       else delete t.group;
-    } else note(tick, r.error);
+    }
   });
 }
 
