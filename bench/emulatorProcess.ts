@@ -1,0 +1,36 @@
+/**
+ * The emulator in its own process for the benchmark, so the benchmark process's CPU time and memory are the
+ * reconcile tick's alone (the emulator stands in for Azure). Uses the repository's shared CA (.local/ca) and a
+ * throw-away state directory; writes no stack.json. Prints `BENCH_EMULATOR_READY {json}` when listening.
+ *
+ *   tsx bench/emulatorProcess.ts <stateDir>
+ */
+import path from 'node:path';
+import { startEmulator } from '../emulator/src/server.js';
+
+const stateDir = process.argv[2];
+if (!stateDir) {
+  console.error('usage: tsx bench/emulatorProcess.ts <stateDir>');
+  process.exit(2);
+}
+
+const emulator = await startEmulator({
+  port: 0,
+  stateDir: path.resolve(stateDir),
+  caDir: path.resolve('.local/ca'),
+  reset: true,
+  quiet: true,
+});
+console.log(
+  `BENCH_EMULATOR_READY ${JSON.stringify({ url: emulator.url, port: emulator.port, stack: emulator.stack, pageSize: emulator.options.pageSize })}`,
+);
+
+let stopping = false;
+const stop = async () => {
+  if (stopping) return;
+  stopping = true;
+  await emulator.close();
+  process.exit(0);
+};
+process.on('SIGTERM', () => void stop());
+process.on('SIGINT', () => void stop());
