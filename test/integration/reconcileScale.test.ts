@@ -201,4 +201,28 @@ describe('reconcile at scale: 300 groups in 3 resource groups', () => {
     expect(next.calls['SetSecret']).toBe(1);
     expect((await h.readSecret('svc-1-7-ip'))?.value).toBe(newIp);
   });
+  it('a hung page of the vault listing costs the tick one request timeout, not the tick', async () => {
+    const { newIp } = await h.maintenance('rg-scale-2', 'svc-2-3');
+    // The second GetSecrets call (page 2 of the tick's listing) gets no answer for 120 s.
+    const fault = await h.stack.emulator.control<{ id: string }>('POST', '/_emulator/faults', {
+      kind: 'timeout',
+      match: { operation: 'GetSecrets' },
+      share: 0.5,
+      count: 1,
+      latencyMs: 120_000,
+    });
+    expect(fault.status).toBe(201);
+    try {
+      const started = Date.now();
+      const { result } = await oneTick();
+      // The app's per-call timeout is 20 s (src/composition.ts): the tick gives up on the page, retries the
+      // listing and finishes; it does not wait for the hung answer.
+      expect(Date.now() - started).toBeLessThan(45_000);
+      expect(result.errors).toEqual([]);
+      expect(result.counts.writes).toBe(1);
+    } finally {
+      await h.stack.emulator.control('DELETE', `/_emulator/faults/${fault.body.id}`);
+    }
+    expect((await h.readSecret('svc-2-3-ip'))?.value).toBe(newIp);
+  });
 });
