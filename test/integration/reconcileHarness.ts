@@ -9,9 +9,11 @@ import crypto from 'node:crypto';
 import http from 'node:http';
 import net from 'node:net';
 import { ContainerInstanceManagementClient, type ContainerGroup } from '@azure/arm-containerinstance';
+import { TableClient } from '@azure/data-tables';
 import { DefaultAzureCredential } from '@azure/identity';
 import { SecretClient } from '@azure/keyvault-secrets';
 import { sampleAppsConfig } from '../../scripts/lib/sampleConfig.js';
+import { TableRolloutStore } from '../../src/adapters/rolloutStore.js';
 import type { StatusDocument } from '../../src/domain/status.js';
 import { useManagedIdentity } from './support/emulator.js';
 import { startTestStack, type TestStack, type TestStackOptions } from './support/stack.js';
@@ -111,6 +113,8 @@ export interface Harness {
   /** kv-apps, the vault of the sample app and of tagged groups. */
   vault: SecretClient;
   vaultUrl: string;
+  /** The app's rollout table in Azurite, read directly (no emulator traffic, unlike GET /api/status). */
+  store: TableRolloutStore;
   status(): Promise<StatusDocument>;
   /** The first tick that started after `afterMs` (epoch ms), as status reports it once it has finished. */
   tickAfter(afterMs: number, timeoutMs?: number): Promise<LastReconcile>;
@@ -191,6 +195,11 @@ function harnessFor(stack: TestStack, config: SampleConfig, subnet: string): Har
     aci,
     vault,
     vaultUrl,
+    store: new TableRolloutStore(
+      TableClient.fromConnectionString(stack.storage.connectionString, 'rollouts', {
+        allowInsecureConnection: true,
+      }),
+    ),
     status,
     tickAfter: (afterMs, timeoutMs = 30_000) =>
       waitFor(

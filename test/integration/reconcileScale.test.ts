@@ -12,9 +12,7 @@
  * holds that one tick and nothing else.
  */
 import crypto from 'node:crypto';
-import { TableClient } from '@azure/data-tables';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TableRolloutStore } from '../../src/adapters/rolloutStore.js';
 import { mapLimit } from '../../src/domain/concurrency.js';
 import type { ReconcileResult } from '../../src/domain/model.js';
 import { startHarness, subnetId, waitFor, type Harness } from './reconcileHarness.js';
@@ -41,7 +39,6 @@ function azureCalls(summary: RequestSummary): Record<string, number> {
 
 describe('reconcile at scale: 300 groups in 3 resource groups', () => {
   let h: Harness;
-  let store: TableRolloutStore;
   let configuredGroups: string[];
 
   const requests = async (since: number) =>
@@ -53,13 +50,13 @@ describe('reconcile at scale: 300 groups in 3 resource groups', () => {
     calls: Record<string, number>;
     statuses: Record<string, number>;
   }> {
-    const before = await store.getLastReconcile();
+    const before = await h.store.getLastReconcile();
     const since = (await requests(0)).lastSeq;
     await h.stack.runFunction('reconcile');
     const result = await waitFor(
       'the timer run to record its result',
       async () => {
-        const r = await store.getLastReconcile();
+        const r = await h.store.getLastReconcile();
         return r && r.at !== before?.at ? r : undefined;
       },
       { timeoutMs: 60_000, intervalMs: 50 },
@@ -86,11 +83,6 @@ describe('reconcile at scale: 300 groups in 3 resource groups', () => {
         ...(h.config.watch.groups as Array<{ resourceGroup: string }>).map((g) => g.resourceGroup),
       ]),
     ];
-    store = new TableRolloutStore(
-      TableClient.fromConnectionString(h.stack.storage.connectionString, 'rollouts', {
-        allowInsecureConnection: true,
-      }),
-    );
     // One seed call per group: each group carries its own `ip-secret` tag (its own secret).
     const salt = crypto.randomBytes(3).toString('hex');
     const seeds = RESOURCE_GROUPS.flatMap((rg, r) =>
