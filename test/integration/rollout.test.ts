@@ -930,15 +930,32 @@ describe('blue/green rollout on image push (issue 4 acceptance)', () => {
         reason: 'ImagePullFailed',
         message: /image pull failed: .*pull/i,
       },
+      {
+        // ACI often refuses such a create at once (400 InaccessibleImage) instead of failing its LRO.
+        tag: '1.3.1',
+        behavior: 'pull-failure:unauthorized',
+        sync: true,
+        reason: 'ImagePullFailed',
+        message: /image pull failed: .*InaccessibleImage/i,
+      },
     ] as const;
     let base: Deployed | undefined;
 
     for (const c of cases)
-      it(`${c.behavior}: ${c.reason}`, async () => {
+      it(`${c.behavior}${'sync' in c ? ' (create refused at once)' : ''}: ${c.reason}`, async () => {
         const b = (base ??= await deploy('fail', '1.0.0'));
         const since = await requestMark();
-        const { digest } = await push('fail', c.tag, { behavior: c.behavior });
-        const s = await rolloutOutcome('fail', digest);
+        const validation = (imageValidation: string) =>
+          stack.emulator.control('POST', '/_emulator/containerGroups/options', { imageValidation });
+        if ('sync' in c) expect((await validation('sync')).status).toBe(200);
+        let s: AppStatusView;
+        let digest: string;
+        try {
+          ({ digest } = await push('fail', c.tag, { behavior: c.behavior }));
+          s = await rolloutOutcome('fail', digest);
+        } finally {
+          if ('sync' in c) await validation('async');
+        }
         expect(s.rollout).toMatchObject({ state: 'failed', reason: c.reason, digest });
         expect(s.rollout?.error).toMatch(c.message);
         const h = s.history.find((x) => x.digest === digest);
