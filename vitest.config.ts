@@ -7,6 +7,8 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
+          // Unit tests run first (and fast); integration tests after, with their own worker limit.
+          sequence: { groupOrder: 0 },
           include: ['test/unit/**/*.test.ts', 'src/**/*.test.ts'],
           environment: 'node',
         },
@@ -14,6 +16,7 @@ export default defineConfig({
       {
         test: {
           name: 'integration',
+          sequence: { groupOrder: 1 },
           include: ['test/integration/**/*.test.ts'],
           environment: 'node',
           globalSetup: ['test/integration/globalSetup.ts'],
