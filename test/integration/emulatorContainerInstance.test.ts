@@ -52,6 +52,20 @@ async function expectRefused(url: string): Promise<void> {
   expect(err?.cause?.code).toBe('ECONNREFUSED');
 }
 
+/**
+ * A fetch that must get no HTTP answer because the container does not listen (yet): the group holds its address
+ * and resets each connection (ECONNRESET, or undici's "other side closed") instead of letting anyone else bind it.
+ */
+async function expectReset(url: string): Promise<void> {
+  const err = await fetch(url, { signal: AbortSignal.timeout(3000) }).then(
+    (res) => new Error(`answered ${res.status}`),
+    (e: unknown) => e as Error,
+  );
+  const code = (err.cause as { code?: string } | undefined)?.code;
+  expect(err.message, `${url} should not answer`).toBe('fetch failed');
+  expect(['ECONNRESET', 'UND_ERR_SOCKET'], `${url}: ${String(code)}`).toContain(code);
+}
+
 async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -417,10 +431,12 @@ describe('emulator: Azure Container Instances through @azure/arm-containerinstan
     expect(view.v.events?.map((e) => e.name)).toEqual(
       expect.arrayContaining(['Pulling', 'Pulled', 'Started', 'Killing', 'BackOff']),
     );
-    await expectRefused(`http://${ip}:8080/`);
+    await expectReset(`http://${ip}:8080/`);
+    await sleep(1000);
+    await expectReset(`http://${ip}:8080/`);
   });
 
-  it('answers 503 for an unhealthy image and refuses connections until a slow image has started', async () => {
+  it('answers 503 for an unhealthy image and gives no answer until a slow image has started', async () => {
     const sick = await create('sick', groupBody('contoso.azurecr.io/web:sick'));
     const res = await fetch(`http://${sick.ipAddress!.ip}:8080/healthz`);
     expect(res.status).toBe(503);
@@ -429,7 +445,8 @@ describe('emulator: Azure Container Instances through @azure/arm-containerinstan
     const slow = await create('slow', groupBody('contoso.azurecr.io/web:slow'));
     expect(slow.containers[0]!.instanceView?.currentState?.state).toBe('Running');
     const url = `http://${slow.ipAddress!.ip}:8080/`;
-    await expectRefused(url);
+    const createdAt = Date.now();
+    await expectReset(url);
     const ok = await waitFor(
       'slow start',
       async () => {
@@ -439,6 +456,46 @@ describe('emulator: Azure Container Instances through @azure/arm-containerinstan
       6000,
     );
     expect(ok.status).toBe(200);
+    // The image starts 2 s after the pull, which finished before the create's LRO did.
+    expect(Date.now() - createdAt).toBeGreaterThan(1000);
+  });
+
+  it('holds the address of a slow-starting or crashing group: another emulator on the machine cannot take it', async () => {
+    await push('web', 'sleepy', { mode: 'healthy', startDelaySeconds: 60 });
+    const held = { subnetIds: [{ id: `${SUBNET}-held` }] };
+    const crash = await create('held-crash', groupBody('contoso.azurecr.io/worker:crash', held));
+    const slow = await create('held-slow', groupBody('contoso.azurecr.io/web:sleepy', held));
+    const ours = [crash.ipAddress!.ip!, slow.ipAddress!.ip!];
+    const debug = await emulator.control<{ value: { name: string; listening: number[]; held: number[] }[] }>(
+      'GET',
+      '/_emulator/containerGroups',
+    );
+    for (const name of ['held-crash', 'held-slow']) {
+      expect(debug.body.value.find((g) => g.name === name)).toMatchObject({ listening: [], held: [8080] });
+    }
+
+    const other = await startTestEmulator();
+    try {
+      const seeded = await other.control<{ created: { name: string; ip?: string }[] }>(
+        'POST',
+        '/_emulator/containerGroups/seed',
+        { resourceGroup: 'rg-other', count: 3, namePrefix: 'other', subnetId: `${SUBNET}-held` },
+      );
+      expect(seeded.status).toBe(201);
+      const theirs = seeded.body.created.map((g) => g.ip);
+      expect(theirs).toHaveLength(3);
+      for (const ip of theirs) {
+        expect(ip).toMatch(/^127\./);
+        expect(ours).not.toContain(ip);
+      }
+      for (const g of seeded.body.created) {
+        const res = await fetch(`http://${g.ip}:8080/`);
+        expect(((await res.json()) as { group: string }).group).toBe(g.name);
+      }
+      for (const ip of ours) await expectReset(`http://${ip}:8080/`);
+    } finally {
+      await other.close();
+    }
   });
 
   it('answers 401 without a token or with a token for another audience', async () => {

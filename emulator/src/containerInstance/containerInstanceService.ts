@@ -403,7 +403,11 @@ export function containerInstanceService(ctx: EmulatorContext): EmulatorService 
     return { ok: true };
   }
 
-  /** Binds (or unbinds) the group's sockets to match its state. */
+  /**
+   * Binds (or unbinds) the group's sockets to match its state. A running group holds every declared TCP port of
+   * its address, also while its container starts slowly or crash-loops (those ports reset connections until the
+   * container is ready, or forever), so no other emulator on the machine can take the address meanwhile.
+   */
   async function syncListeners(key: string, g: StoredGroup) {
     const ipAddress = g.properties.ipAddress;
     if (!running || !g.listen || g.state !== 'Running' || !g.ip || !ipAddress) {
@@ -416,15 +420,15 @@ export function containerInstanceService(ctx: EmulatorContext): EmulatorService 
       const spec = g.properties.containers.find((c) =>
         (c.properties.ports ?? []).some((p) => p.port === port),
       );
-      if (!spec) continue;
-      const run = g.containers[spec.name];
-      const view = containerView(g, spec, opts);
-      if (!run?.behavior || run.startedAt === undefined || !view?.serving) continue;
-      const delay = 'startDelaySeconds' in run.behavior ? (run.behavior.startDelaySeconds ?? 0) : 0;
+      const run = spec ? g.containers[spec.name] : undefined;
+      const view = spec ? containerView(g, spec, opts) : undefined;
+      const serving = run?.behavior && run.startedAt !== undefined && view?.serving;
+      const delay =
+        run?.behavior && 'startDelaySeconds' in run.behavior ? (run.behavior.startDelaySeconds ?? 0) : 0;
       listeners.push({
         port,
-        readyAt: run.startedAt + delay * 1000,
-        handler: containerHandler(key, spec.name, port),
+        readyAt: serving ? run.startedAt! + delay * 1000 : Infinity,
+        handler: spec ? containerHandler(key, spec.name, port) : (_req, res) => res.writeHead(503).end(),
       });
     }
     await runtime.serve(key, g.ip, listeners);
@@ -947,6 +951,7 @@ export function containerInstanceService(ctx: EmulatorContext): EmulatorService 
       lastIp: g.lastIp ?? null,
       ports: tcpPorts(g),
       listening: runtime.listening(key)?.ports ?? [],
+      held: runtime.listening(key)?.held ?? [],
       transition: g.transition ? { kind: g.transition.kind, phase: g.transition.phase } : null,
       containers: g.properties.containers.map((c) => {
         const run = g.containers[c.name];

@@ -1,42 +1,71 @@
 /**
  * The "containers" of running groups: one Node HTTP server per (group IP, port), bound to the group's 127.x address
  * so callers use real TCP. Closing a group closes its sockets at once, so a stale IP refuses connections
- * (ECONNREFUSED) as a moved ACI group's old address stops answering. A slow-starting container's port is bound only
- * once its start delay has passed.
+ * (ECONNREFUSED) as a moved ACI group's old address stops answering.
+ *
+ * A group holds every declared port of its address from allocation until release, whether its containers listen
+ * yet or not: otherwise another emulator on this machine (a parallel test file) could take the address of a
+ * slow-starting or crashing group. Node cannot bind a TCP port without listening on it, so a port whose container
+ * does not listen yet (slow start) or never (crash loop) accepts each connection and resets it at once (TCP RST:
+ * callers see ECONNRESET / "other side closed") where Azure's address would refuse it (ECONNREFUSED) or time out.
+ * Either way the caller gets no HTTP answer before the container is ready.
  */
 import http from 'node:http';
+import net from 'node:net';
 
 export interface PortListener {
   port: number;
-  /** Epoch ms from which the port accepts connections (slow start); earlier ports refuse them. */
+  /**
+   * Epoch ms from which the container answers on the port (slow start); before, connections are reset.
+   * `Infinity` for a container that never listens (crash loop): the port is held and resets forever.
+   */
   readyAt: number;
   handler: http.RequestListener;
 }
 
+interface HeldPort {
+  server: net.Server;
+  http: http.Server;
+  readyAt: number;
+}
+
 interface GroupSockets {
   ip: string;
-  servers: Map<number, http.Server>;
-  timers: NodeJS.Timeout[];
+  ports: Map<number, HeldPort>;
   closed: boolean;
 }
 
-function bind(ip: string, port: number, handler: http.RequestListener): Promise<http.Server> {
-  const server = http.createServer(handler);
-  server.keepAliveTimeout = 2000;
+function listen(ip: string, port: number, server: net.Server): Promise<void> {
   return new Promise((resolve, reject) => {
     const onError = (err: Error) => reject(err);
     server.once('error', onError);
     server.listen({ port, host: ip, exclusive: true }, () => {
       server.off('error', onError);
-      resolve(server);
+      resolve();
     });
   });
 }
 
-function closeServer(server: http.Server): Promise<void> {
+/** Binds `ip:port`: connections before `readyAt` are reset, later ones are served by `handler`. */
+async function hold(ip: string, l: PortListener): Promise<HeldPort> {
+  const httpServer = http.createServer(l.handler);
+  httpServer.keepAliveTimeout = 2000;
+  const held: HeldPort = {
+    http: httpServer,
+    readyAt: l.readyAt,
+    server: net.createServer((socket) => {
+      if (Date.now() < held.readyAt) socket.resetAndDestroy();
+      else httpServer.emit('connection', socket);
+    }),
+  };
+  await listen(ip, l.port, held.server);
+  return held;
+}
+
+function release(held: HeldPort): Promise<void> {
   return new Promise((resolve) => {
-    server.closeAllConnections();
-    server.close(() => resolve());
+    held.http.closeAllConnections();
+    held.server.close(() => resolve());
   });
 }
 
@@ -50,11 +79,13 @@ export class ContainerRuntime {
    * the address). Only an address conflict counts: a privileged port (<1024 without root) does not.
    */
   async canBind(ip: string, ports: readonly number[]): Promise<boolean> {
-    const opened: http.Server[] = [];
+    const opened: net.Server[] = [];
     try {
       for (const port of ports) {
+        const server = net.createServer((socket) => socket.resetAndDestroy());
         try {
-          opened.push(await bind(ip, port, (_req, res) => res.end()));
+          await listen(ip, port, server);
+          opened.push(server);
         } catch (err) {
           const code = (err as NodeJS.ErrnoException).code;
           if (code === 'EACCES') continue;
@@ -63,42 +94,31 @@ export class ContainerRuntime {
       }
       return true;
     } finally {
-      await Promise.all(opened.map(closeServer));
+      await Promise.all(opened.map((s) => new Promise((resolve) => s.close(resolve))));
     }
   }
 
-  /** Serves `listeners` on `ip` for the group `key`, replacing whatever it served before. */
+  /** Holds `listeners`' ports on `ip` for the group `key` at once, replacing whatever it served before. */
   async serve(key: string, ip: string, listeners: readonly PortListener[]): Promise<void> {
     await this.close(key);
-    const entry: GroupSockets = { ip, servers: new Map(), timers: [], closed: false };
+    const entry: GroupSockets = { ip, ports: new Map(), closed: false };
     this.groups.set(key, entry);
     const open = async (l: PortListener) => {
-      if (entry.closed) return;
       try {
-        const server = await bind(ip, l.port, l.handler);
+        const held = await hold(ip, l);
         if (entry.closed) {
-          await closeServer(server);
+          await release(held);
           return;
         }
-        server.on('error', (err) => this.log(`container socket ${ip}:${l.port} error: ${err.message}`));
-        entry.servers.set(l.port, server);
+        held.server.on('error', (err) => this.log(`container socket ${ip}:${l.port} error: ${err.message}`));
+        entry.ports.set(l.port, held);
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         const hint = code === 'EACCES' ? ' (ports below 1024 need root or CAP_NET_BIND_SERVICE)' : '';
         this.log(`group ${key}: cannot listen on ${ip}:${l.port}: ${(err as Error).message}${hint}`);
       }
     };
-    const now = Date.now();
-    const immediate: PortListener[] = [];
-    for (const l of listeners) {
-      if (l.readyAt <= now) immediate.push(l);
-      else {
-        const timer = setTimeout(() => void open(l), l.readyAt - now);
-        timer.unref();
-        entry.timers.push(timer);
-      }
-    }
-    await Promise.all(immediate.map(open));
+    await Promise.all(listeners.map(open));
   }
 
   async close(key: string): Promise<void> {
@@ -106,17 +126,19 @@ export class ContainerRuntime {
     if (!entry) return;
     this.groups.delete(key);
     entry.closed = true;
-    for (const t of entry.timers) clearTimeout(t);
-    await Promise.all([...entry.servers.values()].map(closeServer));
+    await Promise.all([...entry.ports.values()].map(release));
   }
 
   async closeAll(): Promise<void> {
     await Promise.all([...this.groups.keys()].map((k) => this.close(k)));
   }
 
-  /** What the group actually listens on now (for the debug listing). */
-  listening(key: string): { ip: string; ports: number[] } | undefined {
+  /** What the group holds now and which of those ports answer (for the debug listing). */
+  listening(key: string): { ip: string; ports: number[]; held: number[] } | undefined {
     const entry = this.groups.get(key);
-    return entry ? { ip: entry.ip, ports: [...entry.servers.keys()].sort((a, b) => a - b) } : undefined;
+    if (!entry) return undefined;
+    const now = Date.now();
+    const held = [...entry.ports.keys()].sort((a, b) => a - b);
+    return { ip: entry.ip, ports: held.filter((p) => entry.ports.get(p)!.readyAt <= now), held };
   }
 }
