@@ -76,6 +76,11 @@ param rolloutEventBudgetSeconds int = 20
 @maxValue(540)
 param reconcileBudgetSeconds int = 240
 
+@description('Seconds a reconcile run may spend advancing rollouts, after every IP is synced; 0 = the default (20 s, at most half the schedule interval).')
+@minValue(0)
+@maxValue(540)
+param reconcileRolloutSliceSeconds int = 0
+
 @description('Seconds the status endpoint caches its answer.')
 @minValue(0)
 @maxValue(300)
@@ -375,6 +380,7 @@ module api 'app/api.bicep' = {
     rolloutTableName: rolloutTableName
     rolloutEventBudgetSeconds: rolloutEventBudgetSeconds
     reconcileBudgetSeconds: reconcileBudgetSeconds
+    reconcileRolloutSliceSeconds: reconcileRolloutSliceSeconds
     statusCacheSeconds: statusCacheSeconds
     notifyTopicEndpoint: empty(notifyTopicResourceId) ? '' : notifyAccess.outputs.endpoint
   }

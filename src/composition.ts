@@ -30,7 +30,11 @@ import { systemClock, type Clock, type Logger } from './domain/ports.js';
 /** The settings the bindings themselves use. */
 export type BindingSettings = Pick<
   Settings,
-  'rolloutEventBudgetSeconds' | 'reconcileBudgetSeconds' | 'statusCacheSeconds' | 'reconcileSchedule'
+  | 'rolloutEventBudgetSeconds'
+  | 'reconcileBudgetSeconds'
+  | 'reconcileRolloutSliceSeconds'
+  | 'statusCacheSeconds'
+  | 'reconcileSchedule'
 >;
 
 export interface AppRuntime {
@@ -138,6 +142,7 @@ export function composeRuntime(
     settings: {
       rolloutEventBudgetSeconds: settings.rolloutEventBudgetSeconds,
       reconcileBudgetSeconds: settings.reconcileBudgetSeconds,
+      reconcileRolloutSliceSeconds: settings.reconcileRolloutSliceSeconds,
       statusCacheSeconds: settings.statusCacheSeconds,
       reconcileSchedule: settings.reconcileSchedule,
     },

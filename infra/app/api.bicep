@@ -78,6 +78,9 @@ param rolloutEventBudgetSeconds int
 @description('Time budget of a reconcile run, in seconds.')
 param reconcileBudgetSeconds int
 
+@description('Seconds a reconcile run may spend advancing rollouts; 0 leaves the app\'s default.')
+param reconcileRolloutSliceSeconds int
+
 @description('Status cache lifetime, in seconds.')
 param statusCacheSeconds int
 
@@ -162,7 +165,8 @@ var appSettings = union(
     RECONCILE_BUDGET_SECONDS: string(reconcileBudgetSeconds)
     STATUS_CACHE_SECONDS: string(statusCacheSeconds)
   },
-  empty(notifyTopicEndpoint) ? {} : { NOTIFY_TOPIC_ENDPOINT: notifyTopicEndpoint }
+  empty(notifyTopicEndpoint) ? {} : { NOTIFY_TOPIC_ENDPOINT: notifyTopicEndpoint },
+  reconcileRolloutSliceSeconds == 0 ? {} : { RECONCILE_ROLLOUT_SLICE_SECONDS: string(reconcileRolloutSliceSeconds) }
 )
 
 resource appSettingsConfig 'Microsoft.Web/sites/config@2024-04-01' = {

@@ -2,6 +2,7 @@
  * App settings: read from process.env once, parsed into a typed, frozen object. Anything wrong fails at start
  * with a SettingsError naming the setting. Everything else receives `Settings` as a parameter.
  */
+import { Cron } from 'croner';
 import { AppsConfigError, parseAppsConfig, type AppsConfig } from './appsConfig.js';
 
 export interface AppSettingName {
@@ -86,6 +87,12 @@ export const APP_SETTING_NAMES: ReadonlyArray<AppSettingName> = Object.freeze([
     description: 'Time one reconcile tick may spend (default 240).',
   },
   {
+    name: 'RECONCILE_ROLLOUT_SLICE_SECONDS',
+    required: false,
+    description:
+      'Time one reconcile tick may spend advancing unfinished rollouts, after every IP is synced (default 20, at most half the schedule interval).',
+  },
+  {
     name: 'STATUS_CACHE_SECONDS',
     required: false,
     description: 'How long the status API caches live listings (default 5).',
@@ -113,6 +120,8 @@ export interface Settings {
   rolloutTableName: string;
   rolloutEventBudgetSeconds: number;
   reconcileBudgetSeconds: number;
+  /** The part of a tick that advances rollouts (level-triggered: the next tick resumes what is left). */
+  reconcileRolloutSliceSeconds: number;
   statusCacheSeconds: number;
   notifyTopicEndpoint?: string;
 }
@@ -181,6 +190,32 @@ function schedule(env: Env): string {
   return raw;
 }
 
+/** Seconds between two consecutive occurrences of a 6-field NCRONTAB schedule (Infinity when there is none). */
+export function scheduleIntervalSeconds(expression: string, from = new Date()): number {
+  // NCrontab requires both day fields to match when both are restricted (classic cron ORs them).
+  const cron = new Cron(expression, { timezone: 'UTC', mode: '6-part', domAndDow: true, paused: true });
+  const [a, b] = cron.nextRuns(2, from);
+  return a && b ? (b.getTime() - a.getTime()) / 1000 : Number.POSITIVE_INFINITY;
+}
+
+export const DEFAULT_ROLLOUT_SLICE_SECONDS = 20;
+
+/**
+ * A tick that outlasts the schedule's interval delays the next one (the timer runs one tick at a time), and with
+ * it every IP fix. By default the rollout slice is 20 s, and at most half the interval (1 s on a 2 s schedule).
+ */
+function rolloutSlice(env: Env, reconcileSchedule: string, reconcileBudgetSeconds: number): number {
+  const name = 'RECONCILE_ROLLOUT_SLICE_SECONDS';
+  if (value(env, name) !== undefined) return seconds(env, name, 0, 1, reconcileBudgetSeconds);
+  let interval: number;
+  try {
+    interval = scheduleIntervalSeconds(reconcileSchedule);
+  } catch (e) {
+    throw new SettingsError('RECONCILE_SCHEDULE', `"${reconcileSchedule}" is not valid: ${String(e)}`);
+  }
+  return Math.max(1, Math.min(DEFAULT_ROLLOUT_SLICE_SECONDS, reconcileBudgetSeconds, interval / 2));
+}
+
 function storage(env: Env): StorageSettings {
   const connectionString = value(env, 'AzureWebJobsStorage');
   if (connectionString) return { kind: 'connectionString', connectionString };
@@ -242,6 +277,8 @@ export function loadSettings(env: Env = process.env): Settings {
       `"${rolloutTableName}" is not a valid table name (3-63 letters/digits)`,
     );
   const notify = value(env, 'NOTIFY_TOPIC_ENDPOINT');
+  const reconcileSchedule = schedule(env);
+  const reconcileBudgetSeconds = seconds(env, 'RECONCILE_BUDGET_SECONDS', 240, 1, 1_800);
 
   return deepFreeze({
     subscriptionId,
@@ -249,11 +286,12 @@ export function loadSettings(env: Env = process.env): Settings {
     armEndpoint,
     armScope,
     apps,
-    reconcileSchedule: schedule(env),
+    reconcileSchedule,
     storage: storage(env),
     rolloutTableName,
     rolloutEventBudgetSeconds: seconds(env, 'ROLLOUT_EVENT_BUDGET_SECONDS', 20, 1, 28),
-    reconcileBudgetSeconds: seconds(env, 'RECONCILE_BUDGET_SECONDS', 240, 1, 1_800),
+    reconcileBudgetSeconds,
+    reconcileRolloutSliceSeconds: rolloutSlice(env, reconcileSchedule, reconcileBudgetSeconds),
     statusCacheSeconds: seconds(env, 'STATUS_CACHE_SECONDS', 5, 0, 300),
     ...(notify ? { notifyTopicEndpoint: httpsUrl('NOTIFY_TOPIC_ENDPOINT', notify) } : {}),
   });

@@ -4,7 +4,9 @@
  *
  *  - managed apps: secret = active group's IP; watched groups: the same for tagged / configured groups
  *  - never blank a secret: a missing, stopped or IP-less group is reported and its secret left alone
- *  - resume unfinished rollouts, delete drained / failed / superseded groups whose time has come
+ *  - resume unfinished rollouts, delete drained / failed / superseded groups whose time has come, within a
+ *    slice of the tick (after every secret is synced): a rollout waiting past the slice returns and the next
+ *    tick resumes it, so a health gate or a drain never holds back the next tick's IP fixes
  *  - remove orphans (groups tagged as ours that no rollout refers to, past a grace period)
  *  - report drift and non-Running active groups (optionally restart them)
  * One failing vault or group never stops the rest; the result is recorded for status.
@@ -44,6 +46,16 @@ import {
 
 const READ_CONCURRENCY = 4;
 
+export const DEFAULT_ROLLOUT_SLICE_SECONDS = 20;
+
+export interface ReconcileOptions {
+  /**
+   * How long the tick may advance unfinished rollouts (concurrently, `reconcile.writeConcurrency` at a time). The
+   * timer runs one tick at a time, so a tick that outlasts the schedule's interval delays the next IP fix.
+   */
+  rolloutSliceSeconds?: number;
+}
+
 interface Tick {
   deps: DomainDeps;
   budget: Budget;
@@ -76,7 +88,11 @@ function retrying<T>(tick: Tick, fn: () => Promise<T>): Promise<T> {
   });
 }
 
-export async function reconcile(deps: DomainDeps, budget: Budget): Promise<ReconcileResult> {
+export async function reconcile(
+  deps: DomainDeps,
+  budget: Budget,
+  options: ReconcileOptions = {},
+): Promise<ReconcileResult> {
   const { clock, config, logger } = deps;
   const started = clock.now();
   const tick: Tick = {
@@ -162,15 +178,25 @@ export async function reconcile(deps: DomainDeps, budget: Budget): Promise<Recon
     await checkActiveGroup(tick, t.app, t.group, states, etags);
   }
 
-  // ---- resume rollouts, delete due groups
+  // ---- orphans (each confirmed against the stored state before it is deleted)
+  await removeOrphans(tick, listings, states);
+
+  // ---- resume rollouts, delete due groups: last, within the slice (every secret is already synced)
   const toAdvance = config.apps.filter((a) => {
     const s = states.get(a.name);
     return s !== undefined && needsAdvance(s, clock.now());
   });
+  const sliceMs = (options.rolloutSliceSeconds ?? DEFAULT_ROLLOUT_SLICE_SECONDS) * 1000;
+  const slice: Budget = { deadline: Math.min(budget.deadline, clock.now() + sliceMs) };
+  let deferred = 0;
   await mapLimit(toAdvance, config.reconcile.writeConcurrency, async (app) => {
     if (!timeLeft(tick)) return;
+    if (slice.deadline - clock.now() <= optionsOf(deps).deadlineMarginMs) {
+      deferred++;
+      return;
+    }
     const before = states.get(app.name)!;
-    const res = await advance(app.name, deps, budget);
+    const res = await advance(app.name, deps, slice);
     if (res.state) states.set(app.name, res.state);
     if (res.error)
       tick.errors.push({ scope: 'rollout', target: app.name, message: res.error, retryable: true });
@@ -192,8 +218,7 @@ export async function reconcile(deps: DomainDeps, budget: Budget): Promise<Recon
       });
   });
 
-  // ---- orphans
-  await removeOrphans(tick, listings, states);
+  if (deferred > 0) logger.info(`reconcile: ${deferred} rollout(s) left for the next tick (slice spent)`);
 
   const result: ReconcileResult = {
     at: iso(started),

@@ -14,6 +14,7 @@ function useWorld(w: World): void {
     settings: {
       rolloutEventBudgetSeconds: 20,
       reconcileBudgetSeconds: 240,
+      reconcileRolloutSliceSeconds: 20,
       statusCacheSeconds: 0,
       reconcileSchedule: '0 * * * * *',
     },

@@ -60,6 +60,7 @@ function useWorld(
       apps: config,
       rolloutEventBudgetSeconds: opts.budgetSeconds ?? 20,
       reconcileBudgetSeconds: 240,
+      reconcileRolloutSliceSeconds: 20,
       statusCacheSeconds: opts.statusCacheSeconds ?? 0,
       reconcileSchedule: '0 * * * * *',
     },
@@ -87,6 +88,7 @@ function untouchableRuntime(): void {
     settings: {
       rolloutEventBudgetSeconds: 20,
       reconcileBudgetSeconds: 240,
+      reconcileRolloutSliceSeconds: 20,
       statusCacheSeconds: 0,
       reconcileSchedule: '0 * * * * *',
     },

@@ -367,3 +367,76 @@ describe('reconcile: rollouts and leftovers', () => {
     expect(w.groups.names()).toEqual(['web-blue', 'web-green']);
   });
 });
+
+describe('reconcile: IP fixes never wait behind a rollout (the rollout slice)', () => {
+  function latencyWorld(): World {
+    const health = { ...(webApp()['health'] as Record<string, unknown>), timeoutSeconds: 600 };
+    const w = makeWorld(
+      makeConfig([webApp({ health })], {
+        watch: { resourceGroups: ['rg-shared'], vaultUrl: VAULT, groups: [] },
+      }),
+    );
+    w.groups.seed('rg-shared', 'cache', { tags: { 'ip-secret': 'cache-ip' } });
+    return w;
+  }
+
+  /** web 1.0.0 serving, then 1.1.0 pushed as unhealthy: the event's run ends inside the 10-minute health gate. */
+  async function rolloutInHealthGate(w: World): Promise<void> {
+    await deployInitial(w);
+    await tick(w);
+    expect(w.secrets.value(VAULT, 'cache-ip')).toBe(w.groups.peek('rg-shared', 'cache')!.ip);
+    w.groups.behaviourByDigest.set(digestOf(2), 'unhealthy');
+    await push(w, '1.1.0', 2);
+    expect(w.store.state('web')!.rollout).toMatchObject({ tag: '1.1.0', step: 'healthGate' });
+  }
+
+  it('a maintenance on an unrelated watched group is synced in the same tick, which spends at most the slice (default 20 s) on the rollout', async () => {
+    const w = latencyWorld();
+    await rolloutInHealthGate(w);
+    const newIp = w.groups.maintenance('rg-shared', 'cache');
+    const started = w.clock.now();
+    const r = await tick(w, 240);
+    expect(w.secrets.value(VAULT, 'cache-ip')).toBe(newIp);
+    expect(r.changed.map((c) => c.target)).toContain(`${VAULT}/secrets/cache-ip`);
+    expect(r.errors).toEqual([]);
+    // Before the slice, this tick slept through the health gate until its 240 s budget was spent.
+    expect(w.clock.now() - started).toBeLessThanOrEqual(20_000);
+    expect(r.durationMs).toBeLessThanOrEqual(20_000);
+    expect(r.budgetExhausted).toBe(false);
+    expect(w.store.state('web')!.rollout).toMatchObject({ state: 'inProgress', step: 'healthGate' });
+    expect(w.secrets.value(VAULT, 'web-ip')).toBe(w.groups.peek('rg-apps', 'web-blue')!.ip);
+  });
+
+  it('with a 1 s slice on a 2 s schedule, every tick fixes IPs at once and the rollout still completes tick by tick', async () => {
+    const w = latencyWorld();
+    watchServing(w);
+    await rolloutInHealthGate(w);
+    const sliceTick = () => reconcile({ ...w.deps }, budget(w, 240), { rolloutSliceSeconds: 1 });
+    let lastIp = w.secrets.value(VAULT, 'cache-ip');
+    const steps: string[] = [];
+    let drainUntil: number | undefined;
+    let oldGoneAt: number | undefined;
+    for (let i = 0; i < 40; i++) {
+      if (i === 3) w.groups.find('rg-apps', 'web-green')!.behaviour = 'ok'; // the slow start is over
+      const newIp = i % 4 === 0 ? w.groups.maintenance('rg-shared', 'cache') : lastIp;
+      const started = w.clock.now();
+      const r = await sliceTick();
+      expect(w.clock.now() - started).toBeLessThanOrEqual(1_000);
+      expect(r.errors).toEqual([]);
+      expect(w.secrets.value(VAULT, 'cache-ip')).toBe(newIp);
+      lastIp = newIp;
+      const rollout = w.store.state('web')!.rollout!;
+      if (steps.at(-1) !== rollout.step) steps.push(rollout.step);
+      drainUntil ??= rollout.drainUntil ? Date.parse(rollout.drainUntil) : undefined;
+      if (!w.groups.find('rg-apps', 'web-blue')) oldGoneAt ??= started;
+      if (rollout.state === 'succeeded') break;
+      w.clock.t = started + 2_000;
+    }
+    expect(steps).toEqual(['healthGate', 'draining', 'deletingOld', 'succeeded']);
+    expect(w.groups.names()).toEqual(['cache', 'web-green']);
+    // The drained group goes in the first tick after drainUntil.
+    expect(oldGoneAt! - drainUntil!).toBeGreaterThanOrEqual(0);
+    expect(oldGoneAt! - drainUntil!).toBeLessThanOrEqual(2_000);
+    expect(w.secrets.value(VAULT, 'web-ip')).toBe(w.groups.peek('rg-apps', 'web-green')!.ip);
+  });
+});

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { APP_SETTING_NAMES, SettingsError, loadSettings } from '../../src/config/settings.js';
+import {
+  APP_SETTING_NAMES,
+  SettingsError,
+  loadSettings,
+  scheduleIntervalSeconds,
+} from '../../src/config/settings.js';
 import { webApp } from './support/fakes.js';
 
 const base = {
@@ -30,6 +35,7 @@ describe('settings', () => {
       rolloutTableName: 'rollouts',
       rolloutEventBudgetSeconds: 20,
       reconcileBudgetSeconds: 240,
+      reconcileRolloutSliceSeconds: 20,
       statusCacheSeconds: 5,
     });
     expect(s.apps.apps.map((a) => a.name)).toEqual(['web']);
@@ -94,6 +100,22 @@ describe('settings', () => {
     expect(s.notifyTopicEndpoint).toBe('https://topic.westeurope-1.eventgrid.azure.net/api/events');
   });
 
+  it('bounds the reconcile rollout slice by half the schedule interval unless it is set', () => {
+    const slice = (env: Record<string, string>) =>
+      loadSettings({ ...base, ...env }).reconcileRolloutSliceSeconds;
+    expect(slice({})).toBe(20);
+    expect(slice({ RECONCILE_SCHEDULE: '*/5 * * * * *' })).toBe(2.5);
+    expect(slice({ RECONCILE_SCHEDULE: '*/2 * * * * *' })).toBe(1);
+    expect(slice({ RECONCILE_SCHEDULE: '* * * * * *' })).toBe(1);
+    expect(slice({ RECONCILE_SCHEDULE: '0 */5 * * * *' })).toBe(20);
+    expect(slice({ RECONCILE_BUDGET_SECONDS: '10' })).toBe(10);
+    expect(slice({ RECONCILE_SCHEDULE: '*/2 * * * * *', RECONCILE_ROLLOUT_SLICE_SECONDS: '7' })).toBe(7);
+    expect(() => slice({ RECONCILE_ROLLOUT_SLICE_SECONDS: '300' })).toThrow(
+      /RECONCILE_ROLLOUT_SLICE_SECONDS: must be a number of seconds between 1 and 240/,
+    );
+    expect(scheduleIntervalSeconds('0 0 * * * *')).toBe(3_600);
+  });
+
   it('keeps an invalid app entry out without failing the setting', () => {
     const s = loadSettings({
       ...base,
@@ -119,6 +141,7 @@ describe('settings', () => {
       'ROLLOUT_TABLE_NAME',
       'ROLLOUT_EVENT_BUDGET_SECONDS',
       'RECONCILE_BUDGET_SECONDS',
+      'RECONCILE_ROLLOUT_SLICE_SECONDS',
       'STATUS_CACHE_SECONDS',
       'NOTIFY_TOPIC_ENDPOINT',
     ])
