@@ -24,6 +24,8 @@ export interface PushResult {
   eventId?: string;
   /** How far the rollout got within the budget (without the state). */
   advance?: Omit<AdvanceResult, 'state'>;
+  /** This delivery's rollout was replaced by a newer push's rollout (its id) while it advanced. */
+  supersededBy?: string;
 }
 
 const MAX_CAS_ATTEMPTS = 8;
@@ -51,27 +53,34 @@ export async function handleImagePushed(
 ): Promise<PushResult> {
   const { logger, clock } = deps;
   const base = { eventId: event.id };
-  const done = (r: PushResult): PushResult => {
-    const line = `ImagePushed ${event.repository}:${event.tag} (${event.id}): ${r.outcome}: ${r.reason}`;
-    if (r.outcome === 'rejected' || r.outcome === 'ignored') logger.info(line);
-    else logger.info(line, { app: r.app, rolloutId: r.rolloutId });
+  // Logged as soon as the decision is made, not when this delivery's advance ends (up to the budget later).
+  const decided = (r: PushResult): PushResult => {
+    logger.info(
+      `ImagePushed ${event.repository}:${event.tag} (${event.id}): ${r.outcome}: ${r.reason} (${r.app ? `app ${r.app}, ` : ''}digest ${event.digest})`,
+      {
+        ...(r.app ? { app: r.app } : {}),
+        tag: event.tag,
+        digest: event.digest,
+        ...(r.rolloutId ? { rolloutId: r.rolloutId } : {}),
+      },
+    );
     return r;
   };
 
   const match = matchApp(deps, event);
-  if ('rejected' in match) return done({ ...base, outcome: 'rejected', reason: match.rejected });
+  if ('rejected' in match) return decided({ ...base, outcome: 'rejected', reason: match.rejected });
   const { app } = match;
   const appBase = { ...base, app: app.name };
 
   const tagOk = checkTagAllowed(app.tagPolicy, event.tag);
-  if (!tagOk.allowed) return done({ ...appBase, outcome: 'rejected', reason: tagOk.reason });
+  if (!tagOk.allowed) return decided({ ...appBase, outcome: 'rejected', reason: tagOk.reason });
 
   let loginServer: string;
   try {
     loginServer = (await deps.registries.get(app.registry.resourceId)).loginServer.toLowerCase();
   } catch (e) {
     if (e instanceof NotFoundError || e instanceof TerminalError)
-      return done({
+      return decided({
         ...appBase,
         outcome: 'rejected',
         reason: `registry ${app.registry.name}: ${errorMessage(e)}`,
@@ -79,7 +88,7 @@ export async function handleImagePushed(
     throw e;
   }
   if (loginServer !== event.registryLoginServer.toLowerCase())
-    return done({
+    return decided({
       ...appBase,
       outcome: 'rejected',
       reason: `login server ${event.registryLoginServer} does not match registry ${app.registry.name} (${loginServer})`,
@@ -101,7 +110,7 @@ export async function handleImagePushed(
     const state = held?.state ?? (await initialState(app, deps, now));
     const decision = decidePush(state, intent, app);
     if (decision.action === 'ignore')
-      return done({ ...appBase, outcome: 'ignored', reason: decision.reason });
+      return decided({ ...appBase, outcome: 'ignored', reason: decision.reason });
     const next = applyPush(state, intent, decision, app, now);
     try {
       if (held) await deps.rolloutStore.replace(app.name, next.state, held.etag);
@@ -124,15 +133,18 @@ export async function handleImagePushed(
   }
   if (!outcome)
     throw new TransientError(`${app.name}: state kept changing under ${MAX_CAS_ATTEMPTS} attempts; retry`);
+  decided(outcome);
 
   try {
     const { state: _state, ...progress } = await advance(app.name, deps, budget);
     outcome.advance = progress;
+    if (outcome.rolloutId && progress.rolloutId && progress.rolloutId !== outcome.rolloutId)
+      outcome.supersededBy = progress.rolloutId;
   } catch (e) {
     // The decision is stored; the reconcile timer resumes the rollout.
     logger.warn(`${app.name}: advancing after the event failed: ${errorMessage(e)}`);
   }
-  return done(outcome);
+  return outcome;
 }
 
 /** Entry point for a parsed event of any kind. */

@@ -86,18 +86,25 @@ export async function onImagePushed(event: unknown, context: InvocationContext):
     );
     throw e;
   }
-  // The domain logged the outcome and its reason; add how far the rollout got within this delivery.
+  // The domain logged the decision when it made it; add how far the rollout got within this delivery.
   const a = result.advance;
-  if (a)
+  if (!a) return;
+  const props = {
+    app: result.app,
+    outcome: result.outcome,
+    rolloutState: a.rolloutState,
+    waitUntil: a.waitUntil,
+    error: a.error,
+  };
+  if (result.supersededBy)
+    logger.info(
+      `onImagePushed ${parsed.id}: ${result.app} rollout ${result.rolloutId ?? '?'} was superseded by rollout ${result.supersededBy} (a newer push), now at ${a.step ?? '?'} (${a.status}: ${a.message})`,
+      { ...props, supersededBy: result.supersededBy },
+    );
+  else
     logger.info(
       `onImagePushed ${parsed.id}: ${result.app} rollout ${a.rolloutId ?? result.rolloutId ?? '?'} at ${a.step ?? '?'} (${a.status}: ${a.message})${a.status === 'finished' ? '' : '; the reconcile timer continues it'}`,
-      {
-        app: result.app,
-        outcome: result.outcome,
-        rolloutState: a.rolloutState,
-        waitUntil: a.waitUntil,
-        error: a.error,
-      },
+      props,
     );
 }
 

@@ -146,6 +146,28 @@ describe('onImagePushed', () => {
     ).toBe(true);
   });
 
+  it('when a newer push supersedes this delivery’s rollout, says so instead of "the reconcile timer continues it"', async () => {
+    const w = makeWorld();
+    useWorld(w);
+    const logsA: Logged[] = [];
+    const a = onImagePushed(EVENT_GRID, context('onImagePushed', logsA));
+    // The first delivery logs its decision at once, while its advance is still running.
+    while (!logsA.some((l) => /ImagePushed web:1\.4\.0 .*: started: /.test(l.text)))
+      await new Promise((r) => setImmediate(r));
+    expect(logsA.some((l) => l.text.startsWith('onImagePushed '))).toBe(false);
+    const logsB: Logged[] = [];
+    await onImagePushed(withDigest(EVENT_GRID, '1.5.0', digestOf(9)), context('onImagePushed', logsB));
+    await a;
+    const rolloutB = w.store.state('web')!.rollout!.id;
+    expect(logsB.some((l) => /ImagePushed web:1\.5\.0 .*: superseded: /.test(l.text))).toBe(true);
+    const progressA = logsA.filter((l) => l.text.startsWith('onImagePushed '));
+    expect(progressA).toHaveLength(1);
+    expect(progressA[0]!.text).toMatch(
+      new RegExp(`: web rollout \\S+ was superseded by rollout ${rolloutB} \\(a newer push\\)`),
+    );
+    expect(progressA[0]!.text).not.toContain('the reconcile timer continues it');
+  });
+
   it('starts a rollout from a CloudEvents 1.0 event', async () => {
     const w = makeWorld();
     useWorld(w);

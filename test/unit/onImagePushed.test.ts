@@ -371,3 +371,62 @@ describe('onImagePushed: the secret and config', () => {
     expect(SUB).toBeTruthy();
   });
 });
+
+describe('onImagePushed: logging the decision', () => {
+  function recordingLogger(w: ReturnType<typeof makeWorld>) {
+    const logged: Array<{ text: string; at: number; props?: Record<string, unknown> }> = [];
+    const log = (text: string, props?: Record<string, unknown>) =>
+      logged.push({ text, at: w.clock.now(), ...(props ? { props } : {}) });
+    w.deps.logger = { debug: () => {}, info: log, warn: log, error: log };
+    return logged;
+  }
+
+  it('logs started (reason, app, tag, digest) when it decides, not when the advance ends 20 s later', async () => {
+    const w = makeWorld();
+    const logged = recordingLogger(w);
+    const started = w.clock.now();
+    const r = await push(w, '1.1.0', 2, 20);
+    expect(r.outcome).toBe('started');
+    expect(w.clock.now() - started).toBeGreaterThan(4_000); // the advance slept (group starting, health gate)
+    const decisions = logged.filter((l) => l.text.startsWith('ImagePushed '));
+    expect(decisions).toEqual([
+      {
+        text: `ImagePushed web:1.1.0 (${r.eventId}): started: ${r.reason} (app web, digest ${digestOf(2)})`,
+        at: started,
+        props: { app: 'web', tag: '1.1.0', digest: digestOf(2), rolloutId: r.rolloutId },
+      },
+    ]);
+  });
+
+  it('logs ignored and rejected pushes with their reason, tag and digest', async () => {
+    const w = makeWorld();
+    await deployInitial(w);
+    const logged = recordingLogger(w);
+    const dup = await push(w, '1.0.1', 1);
+    const foreign = await handleImagePushed(
+      pushEvent({ tag: '2.0.0', digest: digestOf(7), repository: 'api' }),
+      w.deps,
+      budget(w, 20),
+    );
+    expect(dup.outcome).toBe('ignored');
+    expect(foreign.outcome).toBe('rejected');
+    expect(logged.map((l) => l.text)).toEqual([
+      `ImagePushed web:1.0.1 (${dup.eventId}): ignored: ${dup.reason} (app web, digest ${digestOf(1)})`,
+      `ImagePushed api:2.0.0 (${foreign.eventId}): rejected: ${foreign.reason} (digest ${digestOf(7)})`,
+    ]);
+    expect(logged[0]!.props).toEqual({ app: 'web', tag: '1.0.1', digest: digestOf(1) });
+  });
+
+  it('says when this delivery’s rollout was superseded by another while it advanced', async () => {
+    const w = makeWorld();
+    await deployInitial(w);
+    const a = push(w, '1.1.0', 2, 20);
+    // Let the first delivery decide and start advancing, then a newer push arrives.
+    while (w.store.state('web')?.rollout?.tag !== '1.1.0') await new Promise((r) => setImmediate(r));
+    const b = await push(w, '1.2.0', 3, 20);
+    const first = await a;
+    expect(b.outcome).toBe('superseded');
+    expect(first).toMatchObject({ outcome: 'started', supersededBy: b.rolloutId });
+    expect(b.supersededBy).toBeUndefined();
+  });
+});
