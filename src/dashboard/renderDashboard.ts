@@ -6,7 +6,7 @@
  * unit tests check that an unexpected one would not leak either). `data-testid` attributes are for the browser
  * test; badges always carry text, never colour alone.
  */
-import { ROLLOUT_STEPS, type Condition, type RolloutStep } from '../domain/model.js';
+import { ROLLOUT_STEPS, type Condition, type IgnoredPush, type RolloutStep } from '../domain/model.js';
 import type {
   AppStatus,
   HistoryStatus,
@@ -236,6 +236,19 @@ function historyTable(history: HistoryStatus[], now: number): SafeHtml {
 </table>`;
 }
 
+function ignoredTable(ignored: IgnoredPush[], now: number): SafeHtml | '' {
+  if (ignored.length === 0) return '';
+  const rows = ignored.map(
+    (i) => markup`<tr data-testid="ignored-entry" data-outcome="${i.outcome}" data-tag="${i.tag}">
+<td>${i.tag}</td><td>${digest(i.digest)}</td><td>${badge(i.outcome === 'rejected' ? 'warn' : 'muted', i.outcome)}</td><td>${i.reason}</td><td>${time(i.at, now)}</td><td><code>${i.eventId}</code></td></tr>`,
+  );
+  return markup`<table data-testid="ignored">
+<caption>Pushes that started no rollout</caption>
+<thead><tr><th scope="col">Tag</th><th scope="col">Digest</th><th scope="col">Decision</th><th scope="col">Reason</th><th scope="col">Received</th><th scope="col">Event</th></tr></thead>
+<tbody>${rows}</tbody>
+</table>`;
+}
+
 // ---------------------------------------------------------------- apps
 
 function appSummaryRow(app: AppStatus): SafeHtml {
@@ -294,6 +307,7 @@ ${warnings}
 ${conditionTable(app)}
 ${rolloutSection(app.rollout, now)}
 ${historyTable(app.history, now)}
+${ignoredTable(app.ignored, now)}
 </section>`;
 }
 

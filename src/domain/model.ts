@@ -175,6 +175,18 @@ export interface QueuedPush {
   receivedAt: string;
 }
 
+/** A push for this app that started no rollout (duplicate, stale, tag not allowed, ...), shown by status. */
+export interface IgnoredPush {
+  at: string;
+  eventId: string;
+  tag: string;
+  digest: string;
+  outcome: 'ignored' | 'rejected';
+  reason: string;
+}
+
+export const IGNORED_MAX = 10;
+
 export interface RecentRollout {
   rolloutId: string;
   digest: string;
@@ -235,6 +247,8 @@ export interface AppState {
   pendingDeletions: PendingDeletion[];
   /** Newest first, bounded; used to ignore duplicates without reading history. */
   recent: RecentRollout[];
+  /** Pushes that started no rollout, newest first, at most IGNORED_MAX (absent in rows written before it). */
+  ignored?: IgnoredPush[];
   outbox: OutboxItem[];
   lastRestartAt?: string;
   updatedAt: string;

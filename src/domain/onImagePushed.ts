@@ -7,7 +7,8 @@ import { sameResourceId, type AppConfig } from '../config/appsConfig.js';
 import type { ImagePushedEvent, ParsedEvent } from '../events/imagePushed.js';
 import type { Budget, DomainDeps } from './deps.js';
 import { ConflictError, NotFoundError, TerminalError, TransientError, errorMessage } from './errors.js';
-import { applyPush, decidePush, type PushIntent } from './pushDecision.js';
+import { iso, type IgnoredPush } from './model.js';
+import { applyPush, decidePush, recordIgnored, type PushIntent } from './pushDecision.js';
 import { advance, initialState, type AdvanceResult } from './rollout.js';
 import { checkTagAllowed } from './tagPolicy.js';
 
@@ -46,6 +47,46 @@ function matchApp(deps: DomainDeps, event: ImagePushedEvent): { app: AppConfig }
   return { rejected: `repository ${event.repository} is not configured for registry ${event.topic}` };
 }
 
+/**
+ * Keep a push that started no rollout in the app's state (CAS; bounded), so status shows why. Only for a configured
+ * app that has a stored row: foreign traffic never grows the state. A failure to record is logged, never the
+ * delivery's failure.
+ */
+async function recordNoRollout(
+  app: AppConfig,
+  event: ImagePushedEvent,
+  result: PushResult,
+  deps: DomainDeps,
+): Promise<void> {
+  const entry: IgnoredPush = {
+    at: iso(deps.clock.now()),
+    eventId: event.id,
+    tag: event.tag,
+    digest: event.digest,
+    outcome: result.outcome === 'rejected' ? 'rejected' : 'ignored',
+    reason: result.reason,
+  };
+  try {
+    for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
+      const held = await deps.rolloutStore.get(app.name);
+      // Only into an existing row: the first row is a rollout's (it decides adoption), never a refused push's.
+      if (!held) return;
+      const state = structuredClone(held.state);
+      if (!recordIgnored(state, entry)) return;
+      state.updatedAt = entry.at;
+      try {
+        await deps.rolloutStore.replace(app.name, state, held.etag);
+        return;
+      } catch (e) {
+        if (!(e instanceof ConflictError)) throw e;
+      }
+    }
+    deps.logger.warn(`${app.name}: ignored push ${event.id} not recorded: the state kept changing`);
+  } catch (e) {
+    deps.logger.warn(`${app.name}: ignored push ${event.id} not recorded: ${errorMessage(e)}`);
+  }
+}
+
 export async function handleImagePushed(
   event: ImagePushedEvent,
   deps: DomainDeps,
@@ -71,16 +112,21 @@ export async function handleImagePushed(
   if ('rejected' in match) return decided({ ...base, outcome: 'rejected', reason: match.rejected });
   const { app } = match;
   const appBase = { ...base, app: app.name };
+  const noRollout = async (r: PushResult): Promise<PushResult> => {
+    decided(r);
+    await recordNoRollout(app, event, r, deps);
+    return r;
+  };
 
   const tagOk = checkTagAllowed(app.tagPolicy, event.tag);
-  if (!tagOk.allowed) return decided({ ...appBase, outcome: 'rejected', reason: tagOk.reason });
+  if (!tagOk.allowed) return noRollout({ ...appBase, outcome: 'rejected', reason: tagOk.reason });
 
   let loginServer: string;
   try {
     loginServer = (await deps.registries.get(app.registry.resourceId)).loginServer.toLowerCase();
   } catch (e) {
     if (e instanceof NotFoundError || e instanceof TerminalError)
-      return decided({
+      return noRollout({
         ...appBase,
         outcome: 'rejected',
         reason: `registry ${app.registry.name}: ${errorMessage(e)}`,
@@ -88,7 +134,7 @@ export async function handleImagePushed(
     throw e;
   }
   if (loginServer !== event.registryLoginServer.toLowerCase())
-    return decided({
+    return noRollout({
       ...appBase,
       outcome: 'rejected',
       reason: `login server ${event.registryLoginServer} does not match registry ${app.registry.name} (${loginServer})`,
@@ -110,7 +156,7 @@ export async function handleImagePushed(
     const state = held?.state ?? (await initialState(app, deps, now));
     const decision = decidePush(state, intent, app);
     if (decision.action === 'ignore')
-      return decided({ ...appBase, outcome: 'ignored', reason: decision.reason });
+      return noRollout({ ...appBase, outcome: 'ignored', reason: decision.reason });
     const next = applyPush(state, intent, decision, app, now);
     try {
       if (held) await deps.rolloutStore.replace(app.name, next.state, held.etag);

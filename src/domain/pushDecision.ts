@@ -5,6 +5,7 @@
  */
 import type { AppConfig } from '../config/appsConfig.js';
 import {
+  IGNORED_MAX,
   COMMITTED_STEPS,
   RECENT_MAX,
   TIMELINE_MAX,
@@ -15,6 +16,7 @@ import {
   type AppState,
   type Colour,
   type HistoryEntry,
+  type IgnoredPush,
   type OutboxItem,
   type QueuedPush,
   type Rollout,
@@ -114,6 +116,18 @@ export function newAppState(app: string, now: number, active?: ActiveDeployment)
     outbox: [],
     updatedAt: iso(now),
   };
+}
+
+/**
+ * Remember a push that started no rollout (newest first, bounded). False when it is already there: a redelivered
+ * event needs no write.
+ */
+export function recordIgnored(state: AppState, entry: IgnoredPush): boolean {
+  const list = state.ignored ?? [];
+  if (list.some((x) => x.eventId === entry.eventId && x.digest === entry.digest && x.reason === entry.reason))
+    return false;
+  state.ignored = [entry, ...list].slice(0, IGNORED_MAX);
+  return true;
 }
 
 /** The colour the next rollout uses: whichever of `{app}-blue`/`{app}-green` is not serving. */

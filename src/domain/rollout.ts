@@ -34,6 +34,7 @@ import {
   decidePush,
   inProgress,
   newAppState,
+  recordIgnored,
 } from './pushDecision.js';
 import { digestOfImage, tagOfImage } from './tagPolicy.js';
 
@@ -501,6 +502,14 @@ function startQueued(app: AppConfig, state: AppState, now: number): AppState {
   if (decision.action === 'ignore') {
     if (base.rollout)
       addCondition(base.rollout, 'queued', now, `queued ${q.tag} dropped: ${decision.reason}`);
+    recordIgnored(base, {
+      at: iso(now),
+      eventId: q.eventId,
+      tag: q.tag,
+      digest: q.digest,
+      outcome: 'ignored',
+      reason: `queued, then dropped: ${decision.reason}`,
+    });
     return base;
   }
   return applyPush(base, q, decision, app, now).state;

@@ -15,6 +15,7 @@ import {
   type Condition,
   type FailureReason,
   type HistoryEntry,
+  type IgnoredPush,
   type ReconcileChange,
   type ReconcileIssue,
   type ReconcileResult,
@@ -94,6 +95,8 @@ export interface AppStatus {
   queued: { tag: string; digest: string; receivedAt: string } | null;
   pendingDeletions: Array<{ group: string; notBefore: string; reason: string }>;
   history: HistoryStatus[];
+  /** The latest pushes that started no rollout (duplicate, stale, tag not allowed), newest first. */
+  ignored: IgnoredPush[];
   conditions: StatusCondition[];
   /** Reconcile warnings about this app's groups (drift, not Running). */
   warnings: string[];
@@ -286,6 +289,14 @@ function appStatus(app: AppConfig, input: StatusInput, target: SecretTarget | un
       reason: p.reason,
     })),
     history: (input.history.get(app.name) ?? []).map(historyStatus),
+    ignored: (state?.ignored ?? []).map((i) => ({
+      at: i.at,
+      eventId: i.eventId,
+      tag: i.tag,
+      digest: i.digest,
+      outcome: i.outcome,
+      reason: i.reason,
+    })),
     conditions: [],
     warnings,
   };

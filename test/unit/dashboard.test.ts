@@ -74,6 +74,7 @@ function app(overrides: Partial<AppStatus> = {}): AppStatus {
         durationMs: 65_000,
       },
     ],
+    ignored: [],
     conditions: [
       { type: 'Available', status: 'True', reason: 'Running', message: 'web-blue is Running' },
       { type: 'SecretInSync', status: 'True', reason: 'InSync', message: 'web-ip = 127.100.1.4' },
@@ -377,6 +378,45 @@ describe('renderDashboard', () => {
     expect(page).toContain('image pull failed: &lt;img src=x onerror=alert(1)&gt;');
     expect(page).toContain('data-app="&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;"');
     expect(page).toContain('&quot; onmouseover=&quot;alert(1)');
+  });
+
+  it('lists the pushes that started no rollout, with decision and reason, escaped', () => {
+    expect(renderDashboard(doc())).not.toContain('data-testid="ignored"');
+    const evil = '<script>alert("x")</script>';
+    const page = renderDashboard(
+      doc({
+        apps: [
+          app({
+            ignored: [
+              {
+                at: '2026-11-21T10:00:50.000Z',
+                eventId: 'evt-7',
+                tag: '1.0.1',
+                digest: D1,
+                outcome: 'ignored',
+                reason: `duplicate: digest ${D1} was already deployed by rollout web-r1`,
+              },
+              {
+                at: '2026-11-21T10:00:40.000Z',
+                eventId: 'evt-6',
+                tag: evil,
+                digest: D1,
+                outcome: 'rejected',
+                reason: `tag ${evil} is not allowed`,
+              },
+            ],
+          }),
+        ],
+      }),
+    );
+    expect(countOf(page, 'data-testid="ignored-entry"')).toBe(2);
+    expect(page).toContain('<caption>Pushes that started no rollout</caption>');
+    expect(page).toMatch(
+      /data-outcome="ignored" data-tag="1\.0\.1">\n<td>1\.0\.1<\/td><td>.*<\/td><td>.*ignored.*<\/td><td>duplicate: digest .* was already deployed by rollout web-r1<\/td>/,
+    );
+    expect(page).toContain('<code>evt-7</code>');
+    expect(page).not.toContain('<script');
+    expect(page).toContain('tag &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; is not allowed');
   });
 
   it('never shows values it does not know, such as a secret value slipped into the document', () => {

@@ -430,3 +430,75 @@ describe('onImagePushed: logging the decision', () => {
     expect(b.supersededBy).toBeUndefined();
   });
 });
+
+describe('onImagePushed: pushes that start no rollout are kept for status', () => {
+  it('records duplicates and disallowed tags in the app state (CAS, newest first, at most 10); a redelivery is not recorded twice', async () => {
+    const w = makeWorld();
+    await deployInitial(w);
+    const dup = await push(w, '1.0.1', 1, 20, { id: 'evt-dup' });
+    expect(dup.outcome).toBe('ignored');
+    expect(w.store.state('web')!.ignored).toEqual([
+      {
+        at: new Date(w.clock.now()).toISOString(),
+        eventId: 'evt-dup',
+        tag: '1.0.1',
+        digest: digestOf(1),
+        outcome: 'ignored',
+        reason: dup.reason,
+      },
+    ]);
+    const writes = w.store.writes;
+    expect((await push(w, '1.0.1', 1, 20, { id: 'evt-dup' })).outcome).toBe('ignored');
+    expect(w.store.writes).toBe(writes);
+    expect(w.store.state('web')!.ignored).toHaveLength(1);
+
+    const bad = await handleImagePushed(
+      pushEvent({ tag: 'latest', digest: digestOf(5), id: 'evt-latest' }),
+      w.deps,
+      budget(w, 20),
+    );
+    expect(bad.outcome).toBe('rejected');
+    expect(w.store.state('web')!.ignored![0]).toMatchObject({
+      eventId: 'evt-latest',
+      tag: 'latest',
+      digest: digestOf(5),
+      outcome: 'rejected',
+      reason: bad.reason,
+    });
+
+    for (let i = 0; i < 12; i++) await push(w, `1.0.${i + 2}`, 1, 20, { id: `evt-${i}` });
+    const ignored = w.store.state('web')!.ignored!;
+    expect(ignored).toHaveLength(10);
+    expect(ignored.map((x) => x.eventId)).toEqual(Array.from({ length: 10 }, (_, k) => `evt-${11 - k}`));
+    // The rollout state is untouched by all this.
+    expect(w.store.state('web')!.active).toMatchObject({ tag: '1.0.0', digest: digestOf(1) });
+  });
+
+  it('writes nothing for events that are not for a configured app', async () => {
+    const w = makeWorld();
+    await deployInitial(w);
+    const writes = w.store.writes;
+    const before = w.store.state('web');
+    for (const event of [
+      pushEvent({ tag: '1.0.0', digest: digestOf(8), repository: 'api' }),
+      pushEvent({ tag: '1.0.0', digest: digestOf(9), topic: REGISTRY_ID.replace('contoso', 'fabrikam') }),
+    ])
+      expect((await handleImagePushed(event, w.deps, budget(w, 20))).outcome).toBe('rejected');
+    expect(w.store.writes).toBe(writes);
+    expect(w.store.state('web')).toEqual(before);
+    expect(w.store.state('api')).toBeUndefined();
+  });
+
+  it('a store failure while recording does not fail the delivery', async () => {
+    const w = makeWorld();
+    await deployInitial(w);
+    const replace = w.store.replace.bind(w.store);
+    w.store.replace = async () => {
+      throw new TransientError('table storage unavailable');
+    };
+    const r = await push(w, '1.0.1', 1);
+    w.store.replace = replace;
+    expect(r.outcome).toBe('ignored');
+    expect(w.store.state('web')!.ignored).toBeUndefined();
+  });
+});

@@ -93,6 +93,38 @@ describe('status', () => {
     });
   });
 
+  it('lists the pushes that started no rollout (apps[].ignored), newest first', async () => {
+    const w = world();
+    await deployInitial(w);
+    expect((await collectStatus(w.deps)).apps[0]!.ignored).toEqual([]);
+    const dup = await push(w, '1.0.1', 1, 20, { id: 'evt-dup' });
+    const stale = await push(w, '0.9.0', 4, 20, { id: 'evt-old' });
+    const doc = await collectStatus(w.deps);
+    expect(doc.apps[0]!.ignored).toEqual([
+      {
+        at: expect.any(String),
+        eventId: 'evt-old',
+        tag: '0.9.0',
+        digest: digestOf(4),
+        outcome: 'rejected',
+        reason: stale.reason,
+      },
+      {
+        at: expect.any(String),
+        eventId: 'evt-dup',
+        tag: '1.0.1',
+        digest: digestOf(1),
+        outcome: 'ignored',
+        reason: dup.reason,
+      },
+    ]);
+    expect(dup.reason).toMatch(/duplicate/);
+    expect(selectApp(await collectStatus(w.deps, { app: 'web' }), 'web')).toMatchObject({
+      kind: 'app',
+      app: { ignored: [{ eventId: 'evt-old' }, { eventId: 'evt-dup' }] },
+    });
+  });
+
   it('reports a secret out of sync until the next tick', async () => {
     const w = world();
     await deployInitial(w);
