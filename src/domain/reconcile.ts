@@ -31,7 +31,9 @@ import type { ContainerGroupView } from './ports.js';
 import { inProgress, newAppState } from './pushDecision.js';
 import { adoptedActive, advance, needsAdvance } from './rollout.js';
 import {
-  indexSecrets,
+  READ_CONCURRENCY,
+  readGroupListings,
+  readSecretListings,
   resolveSecretTargets,
   resourceGroupsToList,
   rgKey,
@@ -43,8 +45,6 @@ import {
   type SecretListings,
   type SecretTarget,
 } from './secretTargets.js';
-
-const READ_CONCURRENCY = 4;
 
 export const DEFAULT_ROLLOUT_SLICE_SECONDS = 20;
 
@@ -124,24 +124,18 @@ export async function reconcile(
     });
   }
   const rgs = resourceGroupsToList(config);
-  const listings: GroupListings = new Map();
-  const listed = await mapLimit(rgs, READ_CONCURRENCY, (rg) =>
-    retrying(tick, () => deps.containerGroups.listByResourceGroup(rg)),
-  );
-  listed.forEach((r, i) => {
-    const rg = rgs[i]!;
-    if (r.ok) listings.set(rgKey(rg), { ok: true, value: r.value });
-    else {
-      // retrying() already counted every throttled attempt, the last one included.
-      listings.set(rgKey(rg), { ok: false, error: errorMessage(r.error) });
+  // retrying() counts every throttled attempt, the last one included: a failed list is not counted again.
+  const listings = await readGroupListings(
+    rgs,
+    (rg) => retrying(tick, () => deps.containerGroups.listByResourceGroup(rg)),
+    (rg, e) =>
       tick.errors.push({
         scope: 'resourceGroup',
         target: rg,
-        message: `list failed: ${errorMessage(r.error)}`,
-        retryable: isRetryable(r.error),
-      });
-    }
-  });
+        message: `list failed: ${errorMessage(e)}`,
+        retryable: isRetryable(e),
+      }),
+  );
 
   // ---- adoption: an app with adoptGroup and nothing active yet takes the listed group as its active one
   if (!tick.errors.some((e) => e.scope === 'store'))
@@ -152,24 +146,17 @@ export async function reconcile(
   tick.warnings.push(...problems);
   await inspectDoubtfulActiveGroups(tick, targets);
   const vaults = vaultsOf(targets);
-  const secretListings: SecretListings = new Map();
-  const vaultResults = await mapLimit(vaults, READ_CONCURRENCY, (v) =>
-    retrying(tick, () => deps.secrets.listIpSecrets(v)),
-  );
-  vaultResults.forEach((r, i) => {
-    const v = vaults[i]!;
-    if (r.ok) secretListings.set(v, { ok: true, value: indexSecrets(r.value) });
-    else {
-      // retrying() already counted every throttled attempt, the last one included.
-      secretListings.set(v, { ok: false, error: errorMessage(r.error) });
+  const secretListings = await readSecretListings(
+    vaults,
+    (v) => retrying(tick, () => deps.secrets.listIpSecrets(v)),
+    (v, e) =>
       tick.errors.push({
         scope: 'vault',
         target: v,
-        message: `listing secrets failed: ${errorMessage(r.error)}`,
-        retryable: isRetryable(r.error),
-      });
-    }
-  });
+        message: `listing secrets failed: ${errorMessage(e)}`,
+        retryable: isRetryable(e),
+      }),
+  );
   await syncSecrets(tick, targets, secretListings, states);
 
   // ---- active groups: drift, not Running (optional restart)

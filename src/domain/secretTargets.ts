@@ -12,6 +12,8 @@ import {
   type AppState,
   type ReconcileIssue,
 } from './model.js';
+import { mapLimit } from './concurrency.js';
+import { errorMessage } from './errors.js';
 import type { ContainerGroupView, SecretProperties } from './ports.js';
 import { appSecretTags } from './rollout.js';
 
@@ -249,4 +251,48 @@ export function secretProps(secrets: SecretListings, t: SecretTarget): Listing<S
 /** Index a vault listing by lower-case name (Key Vault names are case-insensitive). */
 export function indexSecrets(m: Map<string, SecretProperties>): Map<string, SecretProperties> {
   return new Map([...m].map(([name, p]) => [name.toLowerCase(), p]));
+}
+
+/** Listings are read at most this many at a time. */
+export const READ_CONCURRENCY = 4;
+
+async function readEach<T, V>(
+  keys: readonly string[],
+  keyOf: (k: string) => string,
+  read: (k: string) => Promise<T>,
+  shape: (value: T) => V,
+  onError: (k: string, e: unknown) => void,
+): Promise<Map<string, Listing<V>>> {
+  const out = new Map<string, Listing<V>>();
+  const results = await mapLimit(keys, READ_CONCURRENCY, read);
+  results.forEach((r, i) => {
+    const k = keys[i]!;
+    if (r.ok) out.set(keyOf(k), { ok: true, value: shape(r.value) });
+    else {
+      out.set(keyOf(k), { ok: false, error: errorMessage(r.error) });
+      onError(k, r.error);
+    }
+  });
+  return out;
+}
+
+/**
+ * One (paged) list per resource group, for reconcile and status alike; a failed list becomes that resource
+ * group's listing error (targets in it are "not listed") and is reported through `onError`.
+ */
+export function readGroupListings(
+  resourceGroups: readonly string[],
+  list: (resourceGroup: string) => Promise<ContainerGroupView[]>,
+  onError: (resourceGroup: string, e: unknown) => void,
+): Promise<GroupListings> {
+  return readEach(resourceGroups, rgKey, list, (v) => v, onError);
+}
+
+/** One listing of secret properties per vault (indexed by lower-case name); a failure is that vault's error. */
+export function readSecretListings(
+  vaults: readonly string[],
+  list: (vaultUrl: string) => Promise<Map<string, SecretProperties>>,
+  onError: (vaultUrl: string, e: unknown) => void,
+): Promise<SecretListings> {
+  return readEach(vaults, (v) => v, list, indexSecrets, onError);
 }

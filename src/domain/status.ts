@@ -24,10 +24,10 @@ import {
 } from './model.js';
 import type { ContainerGroupView } from './ports.js';
 import {
-  indexSecrets,
+  readGroupListings,
+  readSecretListings,
   resolveSecretTargets,
   resourceGroupsToList,
-  rgKey,
   secretInSync,
   secretProps,
   usableIp,
@@ -380,30 +380,20 @@ export async function collectStatus(deps: DomainDeps, options: CollectOptions = 
             ]),
           ),
         ];
-  const listings: GroupListings = new Map();
-  const lists = await mapLimit(rgs, 4, (rg) => deps.containerGroups.listByResourceGroup(rg));
-  lists.forEach((r, i) => {
-    const rg = rgs[i]!;
-    if (r.ok) listings.set(rgKey(rg), { ok: true, value: r.value });
-    else {
-      listings.set(rgKey(rg), { ok: false, error: errorMessage(r.error) });
-      errors.push(`resource group ${rg}: ${errorMessage(r.error)}`);
-    }
-  });
+  const listings = await readGroupListings(
+    rgs,
+    (rg) => deps.containerGroups.listByResourceGroup(rg),
+    (rg, e) => errors.push(`resource group ${rg}: ${errorMessage(e)}`),
+  );
   const scopedConfig =
     options.app === undefined ? config : { ...config, apps, watch: { resourceGroups: [], groups: [] } };
   const { targets } = resolveSecretTargets(scopedConfig, states, listings);
   const vaults = vaultsOf(targets);
-  const secrets: SecretListings = new Map();
-  const vaultLists = await mapLimit(vaults, 4, (v) => deps.secrets.listIpSecrets(v));
-  vaultLists.forEach((r, i) => {
-    const v = vaults[i]!;
-    if (r.ok) secrets.set(v, { ok: true, value: indexSecrets(r.value) });
-    else {
-      secrets.set(v, { ok: false, error: errorMessage(r.error) });
-      errors.push(`vault ${v}: ${errorMessage(r.error)}`);
-    }
-  });
+  const secrets = await readSecretListings(
+    vaults,
+    (v) => deps.secrets.listIpSecrets(v),
+    (v, e) => errors.push(`vault ${v}: ${errorMessage(e)}`),
+  );
   const history = new Map<string, HistoryEntry[]>();
   const limit = options.historyLimit ?? 10;
   const hist = await mapLimit(apps, 4, (a) => rolloutStore.listHistory(a.name, limit));
