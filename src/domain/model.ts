@@ -136,6 +136,11 @@ export interface Rollout {
   transient?: { since: string; attempts: number; lastError: string };
   /** What the current step is waiting for (not a timeline entry: it changes every poll). */
   waiting?: { step: RolloutStep; since: string; message: string };
+  /**
+   * Set when a run stopped inside a wait (poll interval, health interval, drain, backoff): the next run does not
+   * repeat the step before then, so a health interval or a Retry-After holds across reconcile ticks.
+   */
+  resumeAt?: string;
   error?: RolloutError;
   supersededBy?: string;
   timeline: Condition[];

@@ -623,6 +623,8 @@ export async function advance(appName: string, deps: DomainDeps, budget: Budget)
       }
 
       const draft = structuredClone(held.state);
+      const resumeAt = ms(current.resumeAt);
+      delete draft.rollout!.resumeAt;
       const ctx: StepContext = {
         app,
         deps,
@@ -635,13 +637,19 @@ export async function advance(appName: string, deps: DomainDeps, budget: Budget)
       const stepBefore = current.step;
       let outcome: StepResult;
       let toWrite = draft;
-      try {
-        outcome = await STEPS[stepBefore as Exclude<RolloutStep, 'succeeded'>](ctx);
-      } catch (e) {
-        if (e instanceof ConflictError) throw e;
-        toWrite = structuredClone(held.state);
-        outcome = onStepError(app, toWrite, e, now, opts, deps);
-      }
+      if (resumeAt !== undefined && resumeAt > now) {
+        // An earlier run stopped inside this wait: finish it before the step runs again.
+        outcome = { kind: 'wait', untilMs: resumeAt };
+        toWrite = held.state;
+      } else
+        try {
+          outcome = await STEPS[stepBefore as Exclude<RolloutStep, 'succeeded'>](ctx);
+        } catch (e) {
+          if (e instanceof ConflictError) throw e;
+          toWrite = structuredClone(held.state);
+          delete toWrite.rollout!.resumeAt;
+          outcome = onStepError(app, toWrite, e, now, opts, deps);
+        }
       try {
         held = await save(deps, held, toWrite);
       } catch (e) {
@@ -660,6 +668,11 @@ export async function advance(appName: string, deps: DomainDeps, budget: Budget)
         const until = outcome.untilMs;
         const nowAfter = clock.now();
         if (until >= budget.deadline - opts.deadlineMarginMs) {
+          if (held.state.rollout?.state === 'inProgress' && held.state.rollout.resumeAt !== iso(until)) {
+            const resume = structuredClone(held.state);
+            resume.rollout!.resumeAt = iso(until);
+            held = await save(deps, held, resume);
+          }
           if (housekeeping) {
             held = await flushOutbox(deps, held);
             housekeeping = false;

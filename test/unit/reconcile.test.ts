@@ -407,6 +407,31 @@ describe('reconcile: IP fixes never wait behind a rollout (the rollout slice)', 
     expect(w.secrets.value(VAULT, 'web-ip')).toBe(w.groups.peek('rg-apps', 'web-blue')!.ip);
   });
 
+  it('ticks shorter than the health interval do not probe more often than the interval (the wait is stored)', async () => {
+    const health = { ...(webApp()['health'] as Record<string, unknown>), intervalSeconds: 10 };
+    const w = makeWorld(makeConfig([webApp({ health })]));
+    await deployInitial(w);
+    w.groups.behaviourByDigest.set(digestOf(2), 'unhealthy');
+    await push(w, '1.1.0', 2, 8);
+    expect(w.store.state('web')!.rollout).toMatchObject({ step: 'healthGate' });
+    const probesAt: number[] = [];
+    const check = w.probe.check.bind(w.probe);
+    w.probe.check = async (url: string) => {
+      probesAt.push(w.clock.now());
+      return check(url);
+    };
+    for (let i = 0; i < 30; i++) {
+      await reconcile({ ...w.deps }, budget(w, 240), { rolloutSliceSeconds: 1 });
+      w.clock.advance(2_000);
+    }
+    expect(w.store.state('web')!.rollout).toMatchObject({ state: 'inProgress', step: 'healthGate' });
+    // 60 s of 2 s ticks: one probe per 10 s interval, not one per tick.
+    expect(probesAt.length).toBeGreaterThanOrEqual(5);
+    expect(probesAt.length).toBeLessThanOrEqual(7);
+    for (let i = 1; i < probesAt.length; i++)
+      expect(probesAt[i]! - probesAt[i - 1]!).toBeGreaterThanOrEqual(10_000);
+  });
+
   it('with a 1 s slice on a 2 s schedule, every tick fixes IPs at once and the rollout still completes tick by tick', async () => {
     const w = latencyWorld();
     watchServing(w);
