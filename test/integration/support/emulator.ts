@@ -33,7 +33,8 @@ export async function startTestEmulator(options: StartOptions = {}): Promise<Tes
       provisioningStepMs: 300,
       lroRetryAfterSeconds: 0,
       eventGridRetryScheduleMs: [200, 400, 800],
-      eventGridDeliveryTimeoutMs: 3000,
+      // Azure's 30 s: a rollout may run ~20 s inside one delivery; a shorter timeout redelivers every rollout.
+      eventGridDeliveryTimeoutMs: 30_000,
       ...options.timings,
     },
   });
