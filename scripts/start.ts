@@ -22,17 +22,7 @@ import { parseArgs } from 'node:util';
 import { installLocalhostResolver } from '../emulator/src/localhostDns.js';
 import { mergeStackFile } from '../host/src/stackFile.js';
 import { watchLauncher } from './lib/launcherWatch.js';
-import {
-  seedSampleData,
-  startAzurite,
-  startEmulatorProcess,
-  startHostProcess,
-  subscribeWebhook,
-  type AzuriteReady,
-  type EmulatorReady,
-  type HostReady,
-} from './lib/localStack.js';
-import { azuriteConnectionString, localStackAppSettings, sampleAppsConfig } from './lib/sampleConfig.js';
+import { startLocalStack, type AzuriteReady, type EmulatorReady, type HostReady } from './lib/localStack.js';
 import { stopAllServices, type Service } from './lib/services.js';
 
 const { values: args } = parseArgs({
@@ -104,81 +94,45 @@ function supervise(service: Service<unknown>): void {
 }
 
 try {
-  say(`starting Azurite (data in .local/azurite)...`);
-  const azurite = await startAzurite({
+  say('starting Azurite (data in .local/azurite) and the emulator (state in .local/emulator)...');
+  const local = await startLocalStack({
     rootDir: root,
-    location: path.join(localDir, 'azurite'),
-    blobPort: azuritePort,
-    queuePort: azuritePort + 1,
-    tablePort: azuritePort + 2,
-    accessLog: args['azurite-log'],
+    appDir: args['app-dir'],
+    azurite: {
+      location: path.join(localDir, 'azurite'),
+      blobPort: azuritePort,
+      queuePort: azuritePort + 1,
+      tablePort: azuritePort + 2,
+      accessLog: args['azurite-log'],
+    },
+    emulator: {
+      port: emulatorPort,
+      stateDir: path.join(localDir, 'emulator'),
+      reset: args.reset,
+      fast: args.fast,
+    },
+    host: { port: hostPort, stateDir: path.join(localDir, 'host') },
+    seedSampleData: 'warn',
+    // APPS_CONFIG and RECONCILE_SCHEDULE from the environment of `npm start` win over the sample's.
+    env: () => {
+      const own: Record<string, string> = {};
+      for (const name of ['APPS_CONFIG', 'RECONCILE_SCHEDULE']) {
+        const value = process.env[name];
+        if (value === undefined) continue;
+        own[name] = value;
+        say(`${name} comes from your environment, not the sample.`);
+      }
+      return own;
+    },
+    subscribe: { optional: true },
+    say,
+    onService: supervise,
   });
-  supervise(azurite);
+  const { azurite, emulator, host, subscription, storageConnectionString } = local;
   const storage: AzuriteReady = azurite.ready;
-
-  say(`starting the emulator (state in .local/emulator)...`);
-  const emulator = await startEmulatorProcess({
-    rootDir: root,
-    port: emulatorPort,
-    stateDir: path.join(localDir, 'emulator'),
-    reset: args.reset,
-    fast: args.fast,
-  });
-  supervise(emulator);
   const emu: EmulatorReady = emulator.ready;
-  const ca = fs.readFileSync(emu.caCertPath);
-
-  try {
-    const created = await seedSampleData({ ...emu, ca });
-    if (created.length) say(`sample data created: ${created.join(', ')}`);
-  } catch (err) {
-    say(`warning: could not create the sample data: ${(err as Error).message}`);
-  }
-
-  const storageConnectionString = azuriteConnectionString(storage);
-  const settings = localStackAppSettings(
-    { ...emu, storageConnectionString },
-    { appsConfig: sampleAppsConfig(emu) },
-  );
-  for (const name of ['APPS_CONFIG', 'RECONCILE_SCHEDULE']) {
-    const own = process.env[name];
-    if (own !== undefined) {
-      settings[name] = own;
-      say(`${name} comes from your environment, not the sample.`);
-    }
-  }
-
-  say(`starting the functions host on port ${hostPort}...`);
-  const host = await startHostProcess({
-    rootDir: root,
-    appDir: path.resolve(args['app-dir']),
-    port: hostPort,
-    stateDir: path.join(localDir, 'host'),
-    env: { ...process.env, ...settings },
-  });
-  supervise(host);
   const fx: HostReady = host.ready;
-
-  let subscription: Record<string, unknown> | null = null;
-  const functionName = 'onImagePushed';
   const registryName = String(emu['registryName'] ?? 'contoso');
-  if (fx.functions.some((f) => f.name === functionName && f.trigger === 'eventGridTrigger')) {
-    try {
-      subscription = await subscribeWebhook({
-        emulatorUrl: emu.emulatorUrl,
-        ca,
-        registryName,
-        name: 'functions-onimagepushed',
-        endpointUrl: `${fx.baseUrl}/runtime/webhooks/eventgrid?functionName=${functionName}&code=${fx.systemKey}`,
-        includedEventTypes: ['Microsoft.ContainerRegistry.ImagePushed'],
-      });
-      say(`registry '${registryName}' delivers ImagePushed events to ${functionName}.`);
-    } catch (err) {
-      say(`warning: ${(err as Error).message}`);
-    }
-  } else {
-    say(`warning: the app registers no Event Grid function '${functionName}': no subscription created.`);
-  }
 
   const stack = mergeStackFile(stackFile, {
     ...emu,

@@ -1,5 +1,5 @@
 /**
- * A fresh local stack for the demo, built from the same pieces as `npm start` (scripts/lib/localStack.ts:
+ * A fresh local stack for the demo, started as `npm start` starts one (scripts/lib/localStack.ts startLocalStack:
  * Azurite, the emulator CLI, the functions host, the Event Grid subscription, the sample data) but isolated:
  * free ports, Azurite in memory, emulator state, CA and host keys in a temp directory removed at the end. So
  * the demo never touches `.local/` or a running `npm start`. Process management is scripts/lib/services.ts'.
@@ -8,16 +8,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { requestJson, type JsonResponse } from '../lib/httpsJson.js';
-import {
-  managedIdentityToken,
-  seedSampleData,
-  startAzurite,
-  startEmulatorProcess,
-  startHostProcess,
-  subscribeWebhook,
-  type HostReady,
-} from '../lib/localStack.js';
-import { azuriteConnectionString, localStackAppSettings, sampleAppsConfig } from '../lib/sampleConfig.js';
+import { managedIdentityToken, startLocalStack, type HostReady, type LocalStack } from '../lib/localStack.js';
+import { sampleAppsConfig } from '../lib/sampleConfig.js';
 import { startService, stopAllServices, type Service } from '../lib/services.js';
 
 export interface DemoStackOptions {
@@ -69,51 +61,36 @@ export async function startDemoStack(options: DemoStackOptions): Promise<DemoSta
     if (output.length > KEEP_LINES) output.shift();
     options.onLine?.(service, line);
   };
-  let host: Service<HostReady> | undefined;
+  let local: LocalStack | undefined;
   const stop = async () => {
     // The host first, so no invocation runs against a stopped emulator; then everything else.
-    await host?.stop(8000);
+    await local?.stop();
     await stopAllServices(8000);
     fs.rmSync(dir, { recursive: true, force: true });
   };
 
   try {
-    const [azurite, emulator] = await Promise.all([
-      startAzurite({ rootDir, onLine }),
-      startEmulatorProcess({ rootDir, port: 0, stateDir: path.join(dir, 'emulator'), fast: true, onLine }),
-    ]);
-    const emu = emulator.ready;
-    const ca = fs.readFileSync(emu.caCertPath);
-    await seedSampleData({ ...emu, ca });
-
-    const appsConfig = sampleAppsConfig(emu);
-    options.editConfig?.(appsConfig);
-    const settings = localStackAppSettings(
-      { ...emu, storageConnectionString: azuriteConnectionString(azurite.ready) },
-      { appsConfig },
-    );
-    // All settings come from the environment: the host must not create or read the repository's settings file.
-    const settingsFile = path.join(dir, 'local.settings.json');
-    fs.writeFileSync(settingsFile, JSON.stringify({ IsEncrypted: false, Values: {} }));
-    host = await startHostProcess({
+    local = await startLocalStack({
       rootDir,
-      appDir: rootDir,
-      port: 0,
-      stateDir: path.join(dir, 'host'),
-      env: { ...process.env, ...settings },
-      settingsFile,
+      emulator: { port: 0, stateDir: path.join(dir, 'emulator'), fast: true },
+      host: {
+        port: 0,
+        stateDir: path.join(dir, 'host'),
+        // All settings come from the environment: the host must not create or read the repository's file.
+        settingsFile: path.join(dir, 'local.settings.json'),
+        emptySettings: true,
+      },
+      appsConfig: (emu) => {
+        const config = sampleAppsConfig(emu);
+        options.editConfig?.(config);
+        return config;
+      },
       onLine,
     });
-    const fx = host.ready;
-    const registryName = String(emu['registryName'] ?? 'contoso');
-    await subscribeWebhook({
-      emulatorUrl: emu.emulatorUrl,
-      ca,
-      registryName,
-      name: 'functions-onimagepushed',
-      endpointUrl: `${fx.baseUrl}/runtime/webhooks/eventgrid?functionName=onImagePushed&code=${fx.systemKey}`,
-      includedEventTypes: ['Microsoft.ContainerRegistry.ImagePushed'],
-    });
+    const emu = local.emulator.ready;
+    const fx = local.host.ready;
+    const { ca, settings } = local;
+    const appsConfig = local.appsConfig as Record<string, unknown>;
 
     return {
       dir,

@@ -3,12 +3,18 @@
  * (test/integration/support/stack.ts): Azurite, the emulator CLI and the functions host as child processes, the
  * Event Grid subscription of the host's webhook, and the sample data the sample configuration expects.
  */
-import path from 'node:path';
-import { requestJson } from './httpsJson.js';
-import { SAMPLE_DB_PASSWORD_SECRET } from './sampleConfig.js';
-import { readyLine, startService, type Service } from './services.js';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { requestJson } from './httpsJson.js';
+import {
+  azuriteConnectionString,
+  localStackAppSettings,
+  SAMPLE_DB_PASSWORD_SECRET,
+  sampleAppsConfig,
+} from './sampleConfig.js';
+import { readyLine, startService, type Service } from './services.js';
 
 type LineSink = (service: string, line: string, stream: 'stdout' | 'stderr') => void;
 
@@ -30,6 +36,8 @@ export interface AzuriteOptions {
   blobPort?: number;
   queuePort?: number;
   tablePort?: number;
+  /** Only the table service (`azurite-table`), as the app's rollout state needs. Default false. */
+  tableOnly?: boolean;
   /** Print Azurite's access log (one line per request). Default false. */
   accessLog?: boolean;
   onLine?: LineSink;
@@ -43,22 +51,40 @@ export interface AzuriteReady {
   urls: { blob?: string; queue?: string; table: string };
 }
 
-export function startAzurite(options: AzuriteOptions): Promise<Service<AzuriteReady>> {
+const account = (url: string) => `${url.replace(/\/+$/, '')}/devstoreaccount1`;
+
+function freeLoopbackPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Azurite as a child process: blob, queue and table (default), or the table service alone (`tableOnly`). Port 0
+ * (default) = any free port.
+ */
+export async function startAzurite(options: AzuriteOptions): Promise<Service<AzuriteReady>> {
+  const common = ['--skipApiVersionCheck', '--loose', '--disableTelemetry'];
+  if (!options.accessLog) common.push('--silent');
+  if (options.location) {
+    fs.mkdirSync(options.location, { recursive: true });
+    common.push('--location', options.location);
+  } else common.push('--inMemoryPersistence');
+  if (options.tableOnly) return startAzuriteTable(options, common);
   // The all-in-one entry: unlike `azurite-table` it reports the port it really got when asked for port 0.
   const args = [
     path.join(options.rootDir, 'node_modules/azurite/dist/src/azurite.js'),
     ...['--blobHost', '127.0.0.1', '--blobPort', String(options.blobPort ?? 0)],
     ...['--queueHost', '127.0.0.1', '--queuePort', String(options.queuePort ?? 0)],
     ...['--tableHost', '127.0.0.1', '--tablePort', String(options.tablePort ?? 0)],
-    '--skipApiVersionCheck',
-    '--loose',
-    '--disableTelemetry',
+    ...common,
   ];
-  if (!options.accessLog) args.push('--silent');
-  if (options.location) {
-    fs.mkdirSync(options.location, { recursive: true });
-    args.push('--location', options.location);
-  } else args.push('--inMemoryPersistence', '--extentMemoryLimit', '64');
+  if (!options.location) args.push('--extentMemoryLimit', '64');
   const expected = ['Blob', 'Queue', 'Table'];
   const seen: Record<string, string> = {};
   return startService<AzuriteReady>({
@@ -70,22 +96,50 @@ export function startAzurite(options: AzuriteOptions): Promise<Service<AzuriteRe
       const m = /Azurite (Blob|Queue|Table) service is successfully listening at (http:\/\/\S+)/.exec(line);
       if (m) seen[m[1]!] = m[2]!;
       if (!expected.every((s) => seen[s])) return undefined;
-      const account = (url: string | undefined) =>
-        url ? `${url.replace(/\/+$/, '')}/devstoreaccount1` : undefined;
-      const ready: AzuriteReady = { tableEndpoint: account(seen['Table'])!, urls: { table: seen['Table']! } };
-      if (seen['Blob']) {
-        ready.blobEndpoint = account(seen['Blob'])!;
-        ready.urls.blob = seen['Blob'];
-      }
-      if (seen['Queue']) {
-        ready.queueEndpoint = account(seen['Queue'])!;
-        ready.urls.queue = seen['Queue'];
-      }
-      return ready;
+      return {
+        tableEndpoint: account(seen['Table']!),
+        blobEndpoint: account(seen['Blob']!),
+        queueEndpoint: account(seen['Queue']!),
+        urls: { table: seen['Table']!, blob: seen['Blob']!, queue: seen['Queue']! },
+      };
     },
     onLine: sink('azurite', options.onLine),
     readyTimeoutMs: 60_000,
   });
+}
+
+/**
+ * `azurite-table` prints the port it was given, not the one it got: with port 0 a free port is probed first, and
+ * the start retried if someone else took it meanwhile.
+ */
+async function startAzuriteTable(options: AzuriteOptions, common: string[]): Promise<Service<AzuriteReady>> {
+  let lastError: unknown;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const port = options.tablePort || (await freeLoopbackPort());
+    try {
+      return await startService<AzuriteReady>({
+        name: 'azurite',
+        command: process.execPath,
+        args: [
+          path.join(options.rootDir, 'node_modules/azurite/dist/src/table/main.js'),
+          ...['--tableHost', '127.0.0.1', '--tablePort', String(port)],
+          ...common,
+        ],
+        cwd: options.rootDir,
+        ready: (line) => {
+          if (!/Azurite Table service successfully started/.test(line)) return undefined;
+          const url = `http://127.0.0.1:${port}`;
+          return { tableEndpoint: account(url), urls: { table: url } };
+        },
+        onLine: sink('azurite', options.onLine),
+        readyTimeoutMs: 60_000,
+      });
+    } catch (err) {
+      lastError = err;
+      if (options.tablePort || !/EADDRINUSE/.test(String(err))) throw err;
+    }
+  }
+  throw lastError instanceof Error ? lastError : new Error(String(lastError));
 }
 
 // ------------------------------------------------------------------------------------------------ emulator
@@ -258,4 +312,222 @@ export async function seedSampleData(target: IdentityTarget): Promise<string[]> 
     throw new Error(`could not read ${secretUrl}: ${existing.status} ${existing.text}`);
   }
   return created;
+}
+
+// ------------------------------------------------------------------------------------------------ the stack
+
+/** A started emulator: the CLI as a child process, or one in the caller's process (tests). */
+export interface StartedEmulator {
+  ready: EmulatorReady;
+  pid: number;
+  /** The child process, when it is one (npm start supervises it). */
+  service?: Service<EmulatorReady>;
+  stop(): Promise<void>;
+}
+
+export interface LocalStackOptions {
+  rootDir: string;
+  /** The function app to host (default rootDir). */
+  appDir?: string;
+  azurite?: Omit<AzuriteOptions, 'rootDir' | 'onLine'>;
+  /** The emulator CLI's options (a child process), or a function starting an emulator some other way. */
+  emulator: Omit<EmulatorProcessOptions, 'rootDir' | 'onLine'> | (() => Promise<StartedEmulator>);
+  host: {
+    port: number;
+    stateDir: string;
+    /** local.settings.json for the host (default the app's own). */
+    settingsFile?: string;
+    /** Write an empty `settingsFile` first: every setting then comes from the environment. */
+    emptySettings?: boolean;
+    stackFile?: string;
+  };
+  /** Create the sample data the sample configuration needs (default true; 'warn' = report failures, go on). */
+  seedSampleData?: boolean | 'warn';
+  /** APPS_CONFIG, from the started emulator (default: the sample with its URLs). */
+  appsConfig?: (emulator: EmulatorReady) => unknown;
+  /** RECONCILE_SCHEDULE (default the sample's). */
+  reconcileSchedule?: string;
+  /** Settings overriding the generated ones, from the started emulator. */
+  env?: (emulator: EmulatorReady) => Record<string, string>;
+  /**
+   * The registry's Event Grid subscription to the host's webhook for `functionName` (default `onImagePushed`),
+   * created when the app registers that Event Grid function or `functionName` is given; false = none.
+   * `optional`: a failure is reported through `say` instead of failing the start.
+   */
+  subscribe?: { functionName?: string; registryName?: string; optional?: boolean } | false;
+  onLine?: LineSink;
+  /** Progress and warnings (default: silent). */
+  say?: (message: string) => void;
+  /** Each child service, as soon as it has started (npm start supervises them). */
+  onService?: (service: Service<unknown>) => void;
+}
+
+export interface LocalStack {
+  azurite: Service<AzuriteReady>;
+  emulator: StartedEmulator;
+  /** The current host process (a new one after restartHost). */
+  readonly host: Service<HostReady>;
+  ca: Buffer;
+  appsConfig: unknown;
+  /** The app settings the host gets (on top of this process's environment). */
+  settings: Record<string, string>;
+  storageConnectionString: string;
+  subscription: Record<string, unknown> | null;
+  /** Sample data created by this start. */
+  seeded: string[];
+  /** Stops the host (SIGTERM: graceful, SIGKILL: abrupt) and starts it again on the same port. */
+  restartHost(options?: { signal?: 'SIGTERM' | 'SIGKILL' }): Promise<void>;
+  /** The host first (no invocation runs against a stopped emulator), then Azurite and the emulator. */
+  stop(): Promise<void>;
+}
+
+/**
+ * The whole local stack: Azurite and the emulator, the sample data, the app settings, the functions host and
+ * the registry's Event Grid subscription to its webhook. What `npm start`, the demo and the integration tests
+ * share; anything started is stopped again when a later step fails.
+ */
+export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
+  const { rootDir, onLine } = options;
+  const say = options.say ?? (() => undefined);
+  const appDir = path.resolve(options.appDir ?? rootDir);
+  let azurite: Service<AzuriteReady> | undefined;
+  let emulator: StartedEmulator | undefined;
+  let host: Service<HostReady> | undefined;
+  const stop = async () => {
+    await host?.stop(8000);
+    await Promise.all([azurite?.stop(8000), emulator?.stop()]);
+  };
+  const startEmulator = async (): Promise<StartedEmulator> => {
+    if (typeof options.emulator === 'function') return options.emulator();
+    const service = await startEmulatorProcess({
+      ...options.emulator,
+      rootDir,
+      ...(onLine ? { onLine } : {}),
+    });
+    return {
+      ready: service.ready,
+      pid: service.pid,
+      service,
+      stop: async () => {
+        await service.stop(8000);
+      },
+    };
+  };
+
+  try {
+    const started = await Promise.allSettled([
+      startAzurite({ ...options.azurite, rootDir, ...(onLine ? { onLine } : {}) }).then((s) => {
+        azurite = s;
+        options.onService?.(s);
+      }),
+      startEmulator().then((e) => {
+        emulator = e;
+        if (e.service) options.onService?.(e.service);
+      }),
+    ]);
+    for (const r of started) if (r.status === 'rejected') throw r.reason;
+    const emu = emulator!.ready;
+    const storage = azurite!.ready;
+    const ca = fs.readFileSync(emu.caCertPath);
+
+    let seeded: string[] = [];
+    if (options.seedSampleData !== false) {
+      try {
+        seeded = await seedSampleData({ ...emu, ca });
+        if (seeded.length) say(`sample data created: ${seeded.join(', ')}`);
+      } catch (err) {
+        if (options.seedSampleData !== 'warn') throw err;
+        say(`warning: could not create the sample data: ${(err as Error).message}`);
+      }
+    }
+
+    const storageConnectionString = azuriteConnectionString(storage);
+    const appsConfig = options.appsConfig ? options.appsConfig(emu) : sampleAppsConfig(emu);
+    const settings: Record<string, string> = {
+      ...localStackAppSettings(
+        { ...emu, storageConnectionString },
+        {
+          appsConfig,
+          ...(options.reconcileSchedule ? { reconcileSchedule: options.reconcileSchedule } : {}),
+        },
+      ),
+      ...options.env?.(emu),
+    };
+    const { settingsFile } = options.host;
+    if (settingsFile && options.host.emptySettings) {
+      fs.mkdirSync(path.dirname(settingsFile), { recursive: true });
+      fs.writeFileSync(settingsFile, JSON.stringify({ IsEncrypted: false, Values: {} }));
+    }
+    const launchHost = async (port: number) => {
+      const started = await startHostProcess({
+        rootDir,
+        appDir,
+        port,
+        stateDir: options.host.stateDir,
+        env: { ...process.env, ...settings },
+        ...(settingsFile ? { settingsFile } : {}),
+        ...(options.host.stackFile ? { stackFile: options.host.stackFile } : {}),
+        ...(onLine ? { onLine } : {}),
+      });
+      options.onService?.(started);
+      return started;
+    };
+    say(`starting the functions host on port ${options.host.port}...`);
+    host = await launchHost(options.host.port);
+    const fx = host.ready;
+
+    let subscription: Record<string, unknown> | null = null;
+    if (options.subscribe !== false) {
+      const wanted = options.subscribe ?? {};
+      const functionName = wanted.functionName ?? 'onImagePushed';
+      const registryName = wanted.registryName ?? String(emu['registryName'] ?? 'contoso');
+      const registered = fx.functions.some(
+        (f) => f.name === functionName && f.trigger === 'eventGridTrigger',
+      );
+      if (registered || wanted.functionName) {
+        try {
+          subscription = await subscribeWebhook({
+            emulatorUrl: emu.emulatorUrl,
+            ca,
+            registryName,
+            name: `functions-${functionName.toLowerCase()}`,
+            endpointUrl: `${fx.baseUrl}/runtime/webhooks/eventgrid?functionName=${functionName}&code=${fx.systemKey}`,
+            includedEventTypes: ['Microsoft.ContainerRegistry.ImagePushed'],
+          });
+          say(`registry '${registryName}' delivers ImagePushed events to ${functionName}.`);
+        } catch (err) {
+          if (!wanted.optional) throw err;
+          say(`warning: ${(err as Error).message}`);
+        }
+      } else {
+        say(`warning: the app registers no Event Grid function '${functionName}': no subscription created.`);
+      }
+    }
+
+    return {
+      azurite: azurite!,
+      emulator: emulator!,
+      get host() {
+        return host!;
+      },
+      ca,
+      appsConfig,
+      settings,
+      storageConnectionString,
+      subscription,
+      seeded,
+      async restartHost({ signal = 'SIGTERM' } = {}) {
+        const previous = host!;
+        if (signal === 'SIGKILL') {
+          process.kill(previous.pid, 'SIGKILL');
+          await previous.exited;
+        } else await previous.stop();
+        host = await launchHost(previous.ready.port);
+      },
+      stop,
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
 }

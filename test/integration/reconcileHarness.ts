@@ -2,12 +2,9 @@
  * What the reconcile acceptance tests (reconcile*.test.ts) share: the local stack (support/stack.ts) running the
  * built app with a chosen APPS_CONFIG and RECONCILE_SCHEDULE, the test's own SDK clients (ACI, Key Vault) with the
  * emulator's managed identity, the status API, and ways to wait for timer ticks.
- *
- * APPS_CONFIG holds vault URLs with the emulator's port, so the emulator's port is chosen before the stack starts.
  */
 import crypto from 'node:crypto';
 import http from 'node:http';
-import net from 'node:net';
 import { ContainerInstanceManagementClient, type ContainerGroup } from '@azure/arm-containerinstance';
 import { TableClient } from '@azure/data-tables';
 import { DefaultAzureCredential } from '@azure/identity';
@@ -57,17 +54,6 @@ export async function waitFor<T>(
       );
     await sleep(intervalMs);
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 export type CallResult =
@@ -138,38 +124,26 @@ export interface Harness {
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
-  let lastError: unknown;
-  // The port is probed before the emulator binds it; another test file could take it meanwhile: retry.
-  for (let attempt = 0; attempt < 3; attempt++) {
-    const port = await freePort();
-    const config = sampleAppsConfig({
-      subscriptionId: SUB,
-      keyVaultUrlTemplate: `https://{vault}.vault.localhost:${port}`,
-    }) as SampleConfig;
-    // Each subnet id maps to its own emulated 127.x.y.0/24. Other emulators on this machine (parallel test files,
-    // `npm start`, demos) use the sample's subnet: an address this test frees could be taken by one of them, and a
-    // "the old IP refuses connections" check would then fail for the wrong reason.
-    const subnet = subnetId(`reconcile-it-${crypto.randomBytes(4).toString('hex')}`);
-    for (const app of config.apps) app['subnetId'] = subnet;
-    options.configure?.(config);
-    let stack: TestStack;
-    try {
-      stack = await startTestStack({
-        appsConfig: config,
-        reconcileSchedule: options.schedule ?? FAST_SCHEDULE,
-        emulator: { ...options.emulator, port },
-        // Status caches its live listings for STATUS_CACHE_SECONDS (default 5); these tests compare it with what
-        // they changed a moment ago.
-        env: { STATUS_CACHE_SECONDS: '0', ...options.env },
-      });
-    } catch (e) {
-      lastError = e;
-      if (/EADDRINUSE/.test(String(e))) continue;
-      throw e;
-    }
-    return harnessFor(stack, config, subnet);
-  }
-  throw lastError instanceof Error ? lastError : new Error(String(lastError));
+  // Each subnet id maps to its own emulated 127.x.y.0/24. Other emulators on this machine (parallel test files,
+  // `npm start`, demos) use the sample's subnet: an address this test frees could be taken by one of them, and a
+  // "the old IP refuses connections" check would then fail for the wrong reason.
+  const subnet = subnetId(`reconcile-it-${crypto.randomBytes(4).toString('hex')}`);
+  let config: SampleConfig | undefined;
+  const stack = await startTestStack({
+    // APPS_CONFIG's vault URLs carry the emulator's port: built once the emulator has started.
+    appsConfig: ({ subscriptionId, keyVaultUrlTemplate }) => {
+      config = sampleAppsConfig({ subscriptionId, keyVaultUrlTemplate }) as SampleConfig;
+      for (const app of config.apps) app['subnetId'] = subnet;
+      options.configure?.(config);
+      return config;
+    },
+    reconcileSchedule: options.schedule ?? FAST_SCHEDULE,
+    ...(options.emulator ? { emulator: options.emulator } : {}),
+    // Status caches its live listings for STATUS_CACHE_SECONDS (default 5); these tests compare it with what
+    // they changed a moment ago.
+    env: { STATUS_CACHE_SECONDS: '0', ...options.env },
+  });
+  return harnessFor(stack, config!, subnet);
 }
 
 function harnessFor(stack: TestStack, config: SampleConfig, subnet: string): Harness {

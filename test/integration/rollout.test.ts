@@ -10,7 +10,6 @@
  * of 300 ms; the app's own poll interval (3 s while it waits for a group) sets the pace of a rollout (~5-10 s).
  */
 import crypto from 'node:crypto';
-import net from 'node:net';
 import { ContainerInstanceManagementClient, type ContainerGroup } from '@azure/arm-containerinstance';
 import { DefaultAzureCredential } from '@azure/identity';
 import { SecretClient, type KeyVaultSecret } from '@azure/keyvault-secrets';
@@ -24,8 +23,8 @@ const RG = 'rg-apps';
 const registryId = (name: string) =>
   `/subscriptions/${SUB}/resourceGroups/rg-platform/providers/Microsoft.ContainerRegistry/registries/${name}`;
 // Not the sample's subnet: the emulator maps each subnet to its own 127.x /24, and other test files (their own
-// emulators, run in parallel) use the sample's. A slow-starting container binds its port only after its delay, so
-// an emulator sharing the range could take that address meanwhile.
+// emulators, run in parallel) use the sample's. An address a rollout here frees (old group deleted) could be taken by
+// one of them, and an "old IP no longer answers" check would then fail for the wrong reason.
 const SUBNET_ID = `/subscriptions/${SUB}/resourceGroups/rg-network/providers/Microsoft.Network/virtualNetworks/vnet-rollout-it/subnets/aci`;
 const PULL_IDENTITY = `/subscriptions/${SUB}/resourceGroups/rg-platform/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-acr-pull`;
 const ARM_SCOPE = 'https://management.azure.com/.default';
@@ -36,17 +35,6 @@ const SUBSCRIPTION = 'functions-onimagepushed';
 const CREATE = 'ContainerGroups_CreateOrUpdate';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Polls `probe` until it returns something other than undefined; the error says what was last seen. */
 async function waitFor<T>(
@@ -216,24 +204,12 @@ describe('blue/green rollout on image push (issue 4 acceptance)', () => {
   let kv: SecretClient;
 
   beforeAll(async () => {
-    let lastError: unknown;
-    // The vault URL in APPS_CONFIG needs the emulator's port before it starts: probe a free one, retry if taken.
-    for (let attempt = 0; attempt < 3 && !stack; attempt++) {
-      const port = await freePort();
-      try {
-        stack = await startTestStack({
-          appsConfig: appsConfig(`https://kv-apps.vault.localhost:${port}`),
-          // Azure's delivery timeout (the test emulator's default of 3 s would redeliver every rollout).
-          emulator: { port, timings: { eventGridDeliveryTimeoutMs: 30_000 } },
-          // live status (no cache), so polling sees every step
-          env: { STATUS_CACHE_SECONDS: '0' },
-        });
-      } catch (e) {
-        lastError = e;
-        if (!/EADDRINUSE/.test(String(e))) throw e;
-      }
-    }
-    if (!stack) throw lastError instanceof Error ? lastError : new Error(String(lastError));
+    stack = await startTestStack({
+      // The vault URL in APPS_CONFIG carries the emulator's port: computed once the emulator has started.
+      appsConfig: ({ vaultUrl }) => appsConfig(vaultUrl('kv-apps')),
+      // live status (no cache), so polling sees every step
+      env: { STATUS_CACHE_SECONDS: '0' },
+    });
     restoreIdentity = useManagedIdentity(stack.emulator);
     const credential = new DefaultAzureCredential();
     aci = new ContainerInstanceManagementClient(credential, SUB, {

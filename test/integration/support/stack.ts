@@ -21,33 +21,37 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { StartOptions } from '../../../emulator/src/server.js';
-import {
-  startAzurite,
-  startHostProcess,
-  seedSampleData,
-  subscribeWebhook,
-  type HostReady,
-} from '../../../scripts/lib/localStack.js';
-import {
-  azuriteConnectionString,
-  localStackAppSettings,
-  sampleAppsConfig,
-} from '../../../scripts/lib/sampleConfig.js';
-import type { Service } from '../../../scripts/lib/services.js';
+import { startLocalStack, type EmulatorReady, type HostReady } from '../../../scripts/lib/localStack.js';
 import { startTestEmulator, type TestEmulator } from './emulator.js';
 
 /** A schedule that never fires during a test (1 January, midnight): timers run when a test asks. */
 export const NEVER_SCHEDULE = '0 0 0 1 1 *';
 
+/** The started emulator, as settings that depend on it (vault URLs carry its port) see it. */
+export interface StackTarget {
+  emulator: TestEmulator;
+  subscriptionId: string;
+  keyVaultUrlTemplate: string;
+  armEndpoint: string;
+  /** `https://{name}.vault.localhost:{port}` of this emulator. */
+  vaultUrl(name: string): string;
+}
+
+/** A setting, or a function computing it once the emulator has started (and so knows its port). */
+export type FromTarget<T extends object> = T | ((target: StackTarget) => T);
+
 export interface TestStackOptions {
   /** Function app directory (package.json `main`). Default: the repository (built app in dist/). */
   appDir?: string;
-  /** APPS_CONFIG; default the sample (app `web`, watched group rg-legacy/legacy-worker) with this emulator's URLs. */
-  appsConfig?: unknown;
+  /**
+   * APPS_CONFIG; default the sample (app `web`, watched group rg-legacy/legacy-worker) with this emulator's URLs.
+   * A function gets the started emulator: `appsConfig: ({ vaultUrl }) => config(vaultUrl('kv-apps'))`.
+   */
+  appsConfig?: FromTarget<object>;
   /** RECONCILE_SCHEDULE; default NEVER_SCHEDULE. */
   reconcileSchedule?: string;
-  /** Extra or overriding app settings for the host. */
-  env?: Record<string, string>;
+  /** Extra or overriding app settings for the host (or a function of the started emulator). */
+  env?: FromTarget<Record<string, string>>;
   /** Options for the in-process emulator (timings, page sizes...). */
   emulator?: StartOptions;
   /**
@@ -81,12 +85,7 @@ export interface TestStack {
 const ROOT = path.resolve('.');
 
 export async function startTestStack(options: TestStackOptions = {}): Promise<TestStack> {
-  const appDir = path.resolve(options.appDir ?? ROOT);
   const tempDir = fs.mkdtempSync(path.join(os.tmpdir(), 'aci-stack-'));
-  const hostStateDir = path.join(tempDir, 'host');
-  const settingsFile = path.join(tempDir, 'local.settings.json');
-  // An empty settings file: the host must not copy the repository's sample (all settings come from env).
-  fs.writeFileSync(settingsFile, JSON.stringify({ IsEncrypted: false, Values: {} }));
   const verbose = Boolean(process.env['STACK_VERBOSE']);
   const hostLogs: string[] = [];
   const onLine = (service: string, line: string) => {
@@ -95,111 +94,94 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
   };
 
   let emulator: TestEmulator | undefined;
-  let azurite: Service<{ tableEndpoint: string; blobEndpoint?: string; queueEndpoint?: string }> | undefined;
-  let host: Service<HostReady> | undefined;
-  const cleanup = async () => {
-    await host?.stop();
-    await azurite?.stop();
-    await emulator?.close();
-    fs.rmSync(tempDir, { recursive: true, force: true });
-  };
-
-  try {
-    [emulator, azurite] = await Promise.all([
-      startTestEmulator(options.emulator),
-      startAzurite({ rootDir: ROOT, onLine }),
-    ]);
-    const emu = emulator;
+  const target = (): StackTarget => {
+    const emu = emulator!;
     const stack = emu.stack as Record<string, string>;
-    const ca = fs.readFileSync(stack['caCertPath']!);
-    const target = {
+    return {
+      emulator: emu,
       subscriptionId: stack['subscriptionId']!,
       keyVaultUrlTemplate: stack['keyVaultUrlTemplate']!,
       armEndpoint: stack['armEndpoint']!,
-      identityEndpoint: stack['identityEndpoint']!,
-      identityHeader: stack['identityHeader']!,
-      caCertPath: stack['caCertPath']!,
+      vaultUrl: (name) => emu.vaultUrl(name),
     };
-    if (options.seedSampleData !== false) await seedSampleData({ ...target, ca });
+  };
+  const resolve = <T extends object>(value: FromTarget<T>): T =>
+    typeof value === 'function' ? (value as (t: StackTarget) => T)(target()) : value;
+  const { appsConfig, env } = options;
 
-    const connectionString = azuriteConnectionString(azurite.ready);
-    const settings: Record<string, string> = {
-      ...localStackAppSettings(
-        { ...target, storageConnectionString: connectionString },
-        {
-          appsConfig: options.appsConfig ?? sampleAppsConfig(target),
-          reconcileSchedule: options.reconcileSchedule ?? NEVER_SCHEDULE,
-        },
-      ),
-      ...options.env,
-    };
-    const env = { ...process.env, ...settings };
-    const launchHost = (port: number) =>
-      startHostProcess({ rootDir: ROOT, appDir, port, stateDir: hostStateDir, env, settingsFile, onLine });
-    host = await launchHost(0);
-    let ready = host.ready;
-
-    const subscribe = options.subscribe === false ? undefined : (options.subscribe ?? {});
-    const functionName = subscribe?.functionName ?? 'onImagePushed';
-    const wanted = ready.functions.some((f) => f.name === functionName && f.trigger === 'eventGridTrigger');
-    if (subscribe && (wanted || subscribe.functionName)) {
-      await subscribeWebhook({
-        emulatorUrl: emu.url,
-        ca,
-        registryName: subscribe.registryName ?? 'contoso',
-        name: `functions-${functionName.toLowerCase()}`,
-        endpointUrl: `${ready.baseUrl}/runtime/webhooks/eventgrid?functionName=${functionName}&code=${ready.systemKey}`,
-        includedEventTypes: ['Microsoft.ContainerRegistry.ImagePushed'],
-      });
-    }
-
-    const testStack: TestStack = {
-      emulator: emu,
-      storage: { tableEndpoint: azurite.ready.tableEndpoint, connectionString },
-      get host() {
-        return ready;
+  let local: Awaited<ReturnType<typeof startLocalStack>>;
+  try {
+    local = await startLocalStack({
+      rootDir: ROOT,
+      appDir: options.appDir ?? ROOT,
+      // In this process: tests call its control API and read its request log.
+      emulator: async () => {
+        emulator = await startTestEmulator(options.emulator);
+        const emu = emulator;
+        return { ready: emu.stack as EmulatorReady, pid: process.pid, stop: () => emu.close() };
       },
-      settings,
-      hostLogs,
-      get stackJson() {
-        return {
-          ...emu.stack,
-          functionsBaseUrl: ready.baseUrl,
-          functionKey: ready.functionKey,
-          systemKey: ready.systemKey,
-          masterKey: ready.masterKey,
-          tableEndpoint: azurite!.ready.tableEndpoint,
-          storageConnectionString: connectionString,
-          pids: { host: ready.pid, emulator: process.pid, azurite: azurite!.pid },
-        };
+      host: {
+        port: 0,
+        stateDir: path.join(tempDir, 'host'),
+        // The host must not copy the repository's sample settings: all settings come from the environment.
+        settingsFile: path.join(tempDir, 'local.settings.json'),
+        emptySettings: true,
       },
-      call: (pathAndQuery, init = {}) => {
-        const headers = new Headers(init.headers);
-        if (!headers.has('x-functions-key')) headers.set('x-functions-key', ready.functionKey);
-        return fetch(`${ready.baseUrl}${pathAndQuery}`, { ...init, headers });
-      },
-      async runFunction(name, input) {
-        const res = await fetch(`${ready.baseUrl}/admin/functions/${encodeURIComponent(name)}`, {
-          method: 'POST',
-          headers: { 'x-functions-key': ready.masterKey, 'content-type': 'application/json' },
-          body: JSON.stringify({ input: input === undefined ? '' : input }),
-        });
-        if (res.status !== 202) throw new Error(`runFunction(${name}): ${res.status} ${await res.text()}`);
-      },
-      async restartHost({ signal = 'SIGTERM' } = {}) {
-        const previous = host!;
-        if (signal === 'SIGKILL') {
-          process.kill(previous.pid, 'SIGKILL');
-          await previous.exited;
-        } else await previous.stop();
-        host = await launchHost(ready.port);
-        ready = host.ready;
-      },
-      stop: cleanup,
-    };
-    return testStack;
+      seedSampleData: options.seedSampleData !== false,
+      ...(appsConfig === undefined ? {} : { appsConfig: () => resolve(appsConfig) }),
+      reconcileSchedule: options.reconcileSchedule ?? NEVER_SCHEDULE,
+      ...(env === undefined ? {} : { env: () => resolve(env) }),
+      subscribe: options.subscribe ?? {},
+      onLine,
+    });
   } catch (err) {
-    await cleanup();
+    fs.rmSync(tempDir, { recursive: true, force: true });
     throw err;
   }
+  const emu = emulator!;
+  const storage = local.azurite.ready;
+  const connectionString = local.storageConnectionString;
+  const ready = () => local.host.ready;
+
+  return {
+    emulator: emu,
+    storage: { tableEndpoint: storage.tableEndpoint, connectionString },
+    get host() {
+      return ready();
+    },
+    settings: local.settings,
+    hostLogs,
+    get stackJson() {
+      const fx = ready();
+      return {
+        ...emu.stack,
+        functionsBaseUrl: fx.baseUrl,
+        functionKey: fx.functionKey,
+        systemKey: fx.systemKey,
+        masterKey: fx.masterKey,
+        tableEndpoint: storage.tableEndpoint,
+        storageConnectionString: connectionString,
+        pids: { host: fx.pid, emulator: process.pid, azurite: local.azurite.pid },
+      };
+    },
+    call: (pathAndQuery, init = {}) => {
+      const headers = new Headers(init.headers);
+      if (!headers.has('x-functions-key')) headers.set('x-functions-key', ready().functionKey);
+      return fetch(`${ready().baseUrl}${pathAndQuery}`, { ...init, headers });
+    },
+    async runFunction(name, input) {
+      const fx = ready();
+      const res = await fetch(`${fx.baseUrl}/admin/functions/${encodeURIComponent(name)}`, {
+        method: 'POST',
+        headers: { 'x-functions-key': fx.masterKey, 'content-type': 'application/json' },
+        body: JSON.stringify({ input: input === undefined ? '' : input }),
+      });
+      if (res.status !== 202) throw new Error(`runFunction(${name}): ${res.status} ${await res.text()}`);
+    },
+    restartHost: (restart) => local.restartHost(restart),
+    async stop() {
+      await local.stop();
+      fs.rmSync(tempDir, { recursive: true, force: true });
+    },
+  };
 }
