@@ -113,6 +113,8 @@ try {
     },
     host: { port: hostPort, stateDir: path.join(localDir, 'host') },
     seedSampleData: 'warn',
+    // The sample watches rg-legacy/legacy-worker: create it, so it gets its secret on the first tick.
+    seedLegacyGroup: true,
     // APPS_CONFIG and RECONCILE_SCHEDULE from the environment of `npm start` win over the sample's.
     env: () => {
       const own: Record<string, string> = {};

@@ -12,6 +12,7 @@ import {
   azuriteConnectionString,
   localStackAppSettings,
   SAMPLE_DB_PASSWORD_SECRET,
+  SAMPLE_LEGACY_GROUP,
   sampleAppsConfig,
 } from './sampleConfig.js';
 import { readyLine, startService, type Service } from './services.js';
@@ -284,13 +285,86 @@ export async function managedIdentityToken(target: IdentityTarget, resource: str
   return res.body.access_token;
 }
 
+export interface ArmTarget extends IdentityTarget {
+  armEndpoint: string;
+  subscriptionId: string;
+}
+
+/**
+ * The sample's watched group `rg-legacy/legacy-worker` (SAMPLE_LEGACY_GROUP), created through ARM when missing and
+ * waited for until it runs, so the first reconcile tick finds it.
+ */
+async function seedLegacyGroup(target: ArmTarget): Promise<string[]> {
+  const g = SAMPLE_LEGACY_GROUP;
+  const sub = `/subscriptions/${target.subscriptionId}`;
+  const url = `${target.armEndpoint}${sub}/resourceGroups/${g.resourceGroup}/providers/Microsoft.ContainerInstance/containerGroups/${g.name}?api-version=2023-05-01`;
+  const token = await managedIdentityToken(target, 'https://management.azure.com');
+  const auth = { authorization: `Bearer ${token}` };
+  type Group = { properties?: { provisioningState?: string; ipAddress?: { ip?: string } } };
+  const existing = await requestJson<Group>(url, { ca: target.ca, headers: auth });
+  if (existing.status === 200) return [];
+  if (existing.status !== 404) throw new Error(`could not read ${url}: ${existing.status} ${existing.text}`);
+  const put = await requestJson(url, {
+    method: 'PUT',
+    ca: target.ca,
+    headers: auth,
+    body: {
+      location: 'westeurope',
+      tags: { createdBy: 'npm start (sample data)' },
+      properties: {
+        osType: 'Linux',
+        restartPolicy: 'Always',
+        containers: [
+          {
+            name: 'worker',
+            properties: {
+              image: g.image,
+              ports: [{ port: g.port }],
+              resources: { requests: { cpu: 0.5, memoryInGB: 1 } },
+            },
+          },
+        ],
+        ipAddress: { type: 'Private', ports: [{ port: g.port, protocol: 'TCP' }] },
+        subnetIds: [
+          {
+            id: `${sub}/resourceGroups/rg-network/providers/Microsoft.Network/virtualNetworks/${g.vnet}/subnets/${g.subnet}`,
+          },
+        ],
+      },
+    },
+  });
+  if (put.status !== 200 && put.status !== 201) {
+    throw new Error(`could not create ${g.resourceGroup}/${g.name}: ${put.status} ${put.text}`);
+  }
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const res = await requestJson<Group>(url, { ca: target.ca, headers: auth });
+    const state = res.body?.properties?.provisioningState;
+    if (state === 'Succeeded') {
+      return [
+        `container group ${g.resourceGroup}/${g.name} (${res.body.properties?.ipAddress?.ip ?? 'no IP'})`,
+      ];
+    }
+    if (state === 'Failed' || Date.now() > deadline) {
+      throw new Error(
+        `container group ${g.resourceGroup}/${g.name} did not start: ${res.status} ${res.text}`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
 /**
  * Data the sample configuration refers to and the emulator does not seed: the `web-db-password` secret its
  * container reads from Key Vault. Created only when missing; returns what was created. `*.localhost` must
  * resolve (installLocalhostResolver) in this process.
  */
-export async function seedSampleData(target: IdentityTarget): Promise<string[]> {
+export async function seedSampleData(
+  target: ArmTarget,
+  options: { legacyGroup?: boolean } = {},
+): Promise<string[]> {
   const created: string[] = [];
+  if (options.legacyGroup) created.push(...(await seedLegacyGroup(target)));
   const token = await managedIdentityToken(target, 'https://vault.azure.net');
   const vaultUrl = target.keyVaultUrlTemplate.replace('{vault}', SAMPLE_DB_PASSWORD_SECRET.vault);
   const secretUrl = `${vaultUrl}/secrets/${SAMPLE_DB_PASSWORD_SECRET.name}`;
@@ -343,6 +417,8 @@ export interface LocalStackOptions {
   };
   /** Create the sample data the sample configuration needs (default true; 'warn' = report failures, go on). */
   seedSampleData?: boolean | 'warn';
+  /** Also create the sample's watched group rg-legacy/legacy-worker when missing (default false). */
+  seedLegacyGroup?: boolean;
   /** APPS_CONFIG, from the started emulator (default: the sample with its URLs). */
   appsConfig?: (emulator: EmulatorReady) => unknown;
   /** RECONCILE_SCHEDULE (default the sample's). */
@@ -433,7 +509,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     let seeded: string[] = [];
     if (options.seedSampleData !== false) {
       try {
-        seeded = await seedSampleData({ ...emu, ca });
+        seeded = await seedSampleData({ ...emu, ca }, { legacyGroup: options.seedLegacyGroup ?? false });
         if (seeded.length) say(`sample data created: ${seeded.join(', ')}`);
       } catch (err) {
         if (options.seedSampleData !== 'warn') throw err;

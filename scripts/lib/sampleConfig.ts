@@ -13,6 +13,18 @@ export const AZURITE_KEY =
 
 export const SAMPLE_RECONCILE_SCHEDULE = '*/5 * * * * *';
 export const SAMPLE_DB_PASSWORD_SECRET = { vault: 'kv-apps', name: 'web-db-password' };
+/**
+ * The group the sample's `watch.groups` names: a fresh emulator does not have it, so `npm start` creates it
+ * (Running, on a subnet of its own, a public image) and the sample's watched group gets its secret on the first tick.
+ */
+export const SAMPLE_LEGACY_GROUP = {
+  resourceGroup: 'rg-legacy',
+  name: 'legacy-worker',
+  image: 'mcr.microsoft.com/azuredocs/aci-helloworld:latest',
+  port: 8080,
+  vnet: 'vnet-legacy',
+  subnet: 'workers',
+};
 
 export interface StorageEndpoints {
   blobEndpoint?: string;
