@@ -2,7 +2,9 @@
  * `npm start`: the whole local stack, each part its own process — Azurite (table/blob/queue, data in
  * .local/azurite), the Azure emulator (state in .local/emulator) and the local functions host running this app
  * with the sample configuration — then the registry's Event Grid subscription to the host's webhook,
- * `.local/stack.json`, and a "try this" line. Runs until Ctrl-C / SIGTERM, which stops every process; if one of
+ * `.local/stack.json`, and a "try this" line. The sample data (Key Vault secret web-db-password, the watched group
+ * rg-legacy/legacy-worker) is created when missing. Startup is scripts/lib/localStack.ts `startLocalStack`, shared
+ * with the demo and the integration tests. Runs until Ctrl-C / SIGTERM, which stops every process; if one of
  * them dies, the others are stopped too.
  *
  *   --reset              forget emulator state and Azurite data first
