@@ -169,10 +169,13 @@ export async function reconcile(
   await removeOrphans(tick, listings, states);
 
   // ---- resume rollouts, delete due groups: last, within the slice (every secret is already synced)
-  const toAdvance = config.apps.filter((a) => {
-    const s = states.get(a.name);
-    return s !== undefined && needsAdvance(s, clock.now());
-  });
+  const toAdvance = config.apps
+    .filter((a) => {
+      const s = states.get(a.name);
+      return s !== undefined && needsAdvance(s, clock.now());
+    })
+    // Least recently written first: an app the slice did not reach last time goes before the ones it did.
+    .sort((a, b) => (ms(states.get(a.name)!.updatedAt) ?? 0) - (ms(states.get(b.name)!.updatedAt) ?? 0));
   const sliceMs = (options.rolloutSliceSeconds ?? DEFAULT_ROLLOUT_SLICE_SECONDS) * 1000;
   const slice: Budget = { deadline: Math.min(budget.deadline, clock.now() + sliceMs) };
   let deferred = 0;

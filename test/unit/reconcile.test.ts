@@ -1,8 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { TransientError } from '../../src/domain/errors.js';
 import { GROUP_TAGS, MANAGED_BY, type ReconcileResult } from '../../src/domain/model.js';
+import { handleImagePushed } from '../../src/domain/onImagePushed.js';
 import { reconcile } from '../../src/domain/reconcile.js';
-import { VAULT, budget, digestOf, makeConfig, makeWorld, webApp, type World } from './support/fakes.js';
+import {
+  VAULT,
+  budget,
+  digestOf,
+  makeConfig,
+  makeWorld,
+  pushEvent,
+  webApp,
+  type World,
+} from './support/fakes.js';
 import { assertServing, deployInitial, push, settle, watchServing } from './support/scenario.js';
 
 const KV2 = 'https://kv-legacy.vault.azure.net';
@@ -430,6 +440,46 @@ describe('reconcile: IP fixes never wait behind a rollout (the rollout slice)', 
     expect(probesAt.length).toBeLessThanOrEqual(7);
     for (let i = 1; i < probesAt.length; i++)
       expect(probesAt[i]! - probesAt[i - 1]!).toBeGreaterThanOrEqual(10_000);
+  });
+
+  it('rollouts the slice did not reach go first next tick (no app starves behind the others)', async () => {
+    const health = { ...(webApp()['health'] as Record<string, unknown>), timeoutSeconds: 600 };
+    const names = ['web', 'api', 'worker'];
+    const w = makeWorld(
+      makeConfig(
+        names.map((name) =>
+          webApp({ name, repository: name, health, secret: { vaultUrl: VAULT, name: `${name}-ip` } }),
+        ),
+        { reconcile: { writeConcurrency: 1 } },
+      ),
+    );
+    for (const [i, name] of names.entries()) {
+      w.groups.behaviourByDigest.set(digestOf(10 + i), 'unhealthy');
+      const r = await handleImagePushed(
+        pushEvent({ tag: '1.0.0', digest: digestOf(10 + i), repository: name }),
+        w.deps,
+        budget(w, 20),
+      );
+      expect(r.outcome).toBe('started');
+    }
+    const probed: string[][] = [];
+    const check = w.probe.check.bind(w.probe);
+    w.probe.check = async (url: string) => {
+      probed.at(-1)!.push(w.groups.peekByIp(new URL(url).hostname)!.name.split('-')[0]!);
+      w.clock.advance(15_000); // a slow health endpoint (or slow ARM): one app's two probes fill the 20 s slice
+      return check(url);
+    };
+    for (let i = 0; i < 3; i++) {
+      probed.push([]);
+      await tick(w, 240);
+      w.clock.advance(60_000);
+    }
+    // In config order every tick would spend its slice on web; the apps left out go first next time.
+    expect(probed).toEqual([
+      ['web', 'web'],
+      ['api', 'api'],
+      ['worker', 'worker'],
+    ]);
   });
 
   it('with a 1 s slice on a 2 s schedule, every tick fixes IPs at once and the rollout still completes tick by tick', async () => {
