@@ -575,6 +575,7 @@ export function needsAdvance(state: AppState, now: number): boolean {
 }
 
 const MAX_ITERATIONS = 500;
+const MAX_HOUSEKEEPING_CONFLICTS = 5;
 
 /**
  * Move the app's rollout forward until it finishes, must wait past the budget, or the budget is spent.
@@ -596,6 +597,7 @@ export async function advance(appName: string, deps: DomainDeps, budget: Budget)
   if (!held) return { app: appName, status: 'idle', message: 'no rollout recorded' };
 
   let housekeeping = true;
+  let housekeepingConflicts = 0;
   for (let i = 0; i < MAX_ITERATIONS; i++) {
     const now = clock.now();
     if (now >= budget.deadline - opts.deadlineMarginMs)
@@ -699,8 +701,24 @@ export async function advance(appName: string, deps: DomainDeps, budget: Budget)
       }
     } catch (e) {
       if (e instanceof ConflictError) {
+        const before = held.state.rollout;
         const fresh = await deps.rolloutStore.get(appName);
         if (fresh) held = fresh;
+        const fr = fresh?.state.rollout;
+        // Someone else wrote the row without moving the rollout (e.g. a duplicate push recorded itself) while
+        // housekeeping was saving: redo the (idempotent) housekeeping on the fresh row and carry on.
+        if (
+          fresh &&
+          before &&
+          fr &&
+          fr.id === before.id &&
+          fr.step === before.step &&
+          fr.state === before.state &&
+          housekeepingConflicts++ < MAX_HOUSEKEEPING_CONFLICTS
+        ) {
+          housekeeping = true;
+          continue;
+        }
         return result(held, appName, 'conflict', `another instance changed the state: ${errorMessage(e)}`);
       }
       // Store or housekeeping failure: leave it for the next run.

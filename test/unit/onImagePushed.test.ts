@@ -502,3 +502,36 @@ describe('onImagePushed: pushes that start no rollout are kept for status', () =
     expect(w.store.state('web')!.ignored).toBeUndefined();
   });
 });
+
+describe('onImagePushed: a concurrent write does not stop the delivery’s advance', () => {
+  it('an ignored push recorded while the rollout flushes its outbox: the advance re-reads and carries on', async () => {
+    const w = makeWorld();
+    await deployInitial(w);
+    let injected = false;
+    w.store.beforeWrite = (app, state) => {
+      if (injected || state.rollout?.tag !== '1.1.0' || state.outbox.length > 0) return;
+      injected = true;
+      // Another delivery (a duplicate) records itself in the row first.
+      const row = w.store.rows.get(app)!;
+      const other = JSON.parse(row.json) as typeof state;
+      other.ignored = [
+        {
+          at: new Date(w.clock.now()).toISOString(),
+          eventId: 'evt-concurrent',
+          tag: '1.0.1',
+          digest: digestOf(1),
+          outcome: 'ignored',
+          reason: 'duplicate',
+        },
+      ];
+      w.store.rows.set(app, { json: JSON.stringify(other), etag: 'W/"concurrent"' });
+    };
+    const r = await push(w, '1.1.0', 2, 20);
+    expect(injected).toBe(true);
+    expect(r.advance?.status).not.toBe('conflict');
+    const s = w.store.state('web')!;
+    expect(s.rollout).toMatchObject({ tag: '1.1.0', state: 'inProgress' });
+    expect(['accepted', 'cleaningIdle', 'creating']).not.toContain(s.rollout!.step);
+    expect(s.ignored?.map((x) => x.eventId)).toEqual(['evt-concurrent']);
+  });
+});
