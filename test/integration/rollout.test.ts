@@ -819,7 +819,12 @@ describe('blue/green rollout on image push (issue 4 acceptance)', () => {
     // Rollouts never overlapped: each began when (or after) the one before it ended.
     const mine = st.history
       .filter((h) => tags.includes(h.tag))
-      .sort((a, b) => Date.parse(a.startedAt) - Date.parse(b.startedAt));
+      // Two rollouts can start in the same millisecond (one superseded at once): order those by when they ended.
+      .sort(
+        (a, b) =>
+          Date.parse(a.startedAt) - Date.parse(b.startedAt) ||
+          Date.parse(a.finishedAt) - Date.parse(b.finishedAt),
+      );
     expect(mine.length).toBeGreaterThanOrEqual(1);
     for (let i = 1; i < mine.length; i++)
       expect(
