@@ -359,7 +359,12 @@ export class EventGridBroker {
     next.provisioningState = 'Succeeded';
     this.st().subscriptions[subscriptionKey(next.topic, next.name)] = next;
     this.ctx.state.changed();
-    this.ctx.log(`event grid: subscription ${next.name} on ${next.topic.name} -> ${next.endpointUrl}`);
+    // As Azure's GET does, leave the query string (it carries the function's system key) out of the log.
+    const endpoint = new URL(next.endpointUrl);
+    this.ctx.log(
+      `event grid: subscription ${next.name} on ${next.topic.name} -> ${endpoint.origin}${endpoint.pathname}` +
+        (endpoint.search ? ' (query string not shown)' : ''),
+    );
     return { subscription: next, created: !existing, validated: validate };
   }
 
