@@ -14,6 +14,34 @@ export function eventTimestamp(at = new Date()): string {
   return at.toISOString().replace(/\.(\d{3})Z$/, `.$1${extra}Z`);
 }
 
+/** What every event of one registry shares: where it comes from, and the data fields around the target. */
+function registryEvent(
+  subscriptionId: string,
+  registry: RegistryRecord,
+  eventType: RegistryEvent['eventType'],
+  subject: string,
+  action: 'push' | 'delete',
+  target: Record<string, unknown>,
+  request: { method: 'PUT' | 'DELETE'; useragent: string },
+): RegistryEvent {
+  return {
+    registryName: registry.name,
+    registryResourceId: registryResourceId(subscriptionId, registry),
+    loginServer: loginServerOf(registry),
+    location: registry.location,
+    eventType,
+    subject,
+    data: {
+      id: crypto.randomUUID(),
+      timestamp: eventTimestamp(),
+      action,
+      location: registry.location,
+      target,
+      request: { id: crypto.randomUUID(), host: loginServerOf(registry), ...request },
+    },
+  };
+}
+
 export function imagePushedEvent(
   subscriptionId: string,
   registry: RegistryRecord,
@@ -22,34 +50,22 @@ export function imagePushedEvent(
   manifest: ManifestRecord,
   userAgent = 'docker/27.0.3 go/go1.22.5 os/linux arch/amd64',
 ): RegistryEvent {
-  return {
-    registryName: registry.name,
-    registryResourceId: registryResourceId(subscriptionId, registry),
-    loginServer: loginServerOf(registry),
-    location: registry.location,
-    eventType: 'Microsoft.ContainerRegistry.ImagePushed',
-    subject: `${repository}:${tag}`,
-    data: {
-      id: crypto.randomUUID(),
-      timestamp: eventTimestamp(),
-      action: 'push',
-      location: registry.location,
-      target: {
-        mediaType: manifest.mediaType,
-        size: manifest.size,
-        digest: manifest.digest,
-        length: manifest.size,
-        repository,
-        tag,
-      },
-      request: {
-        id: crypto.randomUUID(),
-        host: loginServerOf(registry),
-        method: 'PUT',
-        useragent: userAgent,
-      },
+  return registryEvent(
+    subscriptionId,
+    registry,
+    'Microsoft.ContainerRegistry.ImagePushed',
+    `${repository}:${tag}`,
+    'push',
+    {
+      mediaType: manifest.mediaType,
+      size: manifest.size,
+      digest: manifest.digest,
+      length: manifest.size,
+      repository,
+      tag,
     },
-  };
+    { method: 'PUT', useragent: userAgent },
+  );
 }
 
 export function imageDeletedEvent(
@@ -59,25 +75,13 @@ export function imageDeletedEvent(
   manifest: ManifestRecord,
   userAgent = 'azure-cli/2.66',
 ): RegistryEvent {
-  return {
-    registryName: registry.name,
-    registryResourceId: registryResourceId(subscriptionId, registry),
-    loginServer: loginServerOf(registry),
-    location: registry.location,
-    eventType: 'Microsoft.ContainerRegistry.ImageDeleted',
-    subject: repository,
-    data: {
-      id: crypto.randomUUID(),
-      timestamp: eventTimestamp(),
-      action: 'delete',
-      location: registry.location,
-      target: { mediaType: manifest.mediaType, digest: manifest.digest, repository },
-      request: {
-        id: crypto.randomUUID(),
-        host: loginServerOf(registry),
-        method: 'DELETE',
-        useragent: userAgent,
-      },
-    },
-  };
+  return registryEvent(
+    subscriptionId,
+    registry,
+    'Microsoft.ContainerRegistry.ImageDeleted',
+    repository,
+    'delete',
+    { mediaType: manifest.mediaType, digest: manifest.digest, repository },
+    { method: 'DELETE', useragent: userAgent },
+  );
 }
