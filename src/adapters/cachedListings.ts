@@ -7,6 +7,7 @@ import type {
   Clock,
   ContainerGroupView,
   ContainerGroups,
+  ListingObserver,
   SecretProperties,
   Secrets,
 } from '../domain/ports.js';
@@ -63,8 +64,9 @@ export class CachedSecrets implements Secrets {
     this.lists = new TtlCache(ttlMs, clock);
   }
 
-  listIpSecrets(vaultUrl: string): Promise<Map<string, SecretProperties>> {
-    return this.lists.get(vaultUrl.toLowerCase(), () => this.inner.listIpSecrets(vaultUrl));
+  /** A caller served from the cache (or joining an in-flight call) met no throttling of its own. */
+  listIpSecrets(vaultUrl: string, observer?: ListingObserver): Promise<Map<string, SecretProperties>> {
+    return this.lists.get(vaultUrl.toLowerCase(), () => this.inner.listIpSecrets(vaultUrl, observer));
   }
   getValue: Secrets['getValue'] = (vaultUrl, name) => this.inner.getValue(vaultUrl, name);
   set: Secrets['set'] = (vaultUrl, name, value, tags) => this.inner.set(vaultUrl, name, value, tags);

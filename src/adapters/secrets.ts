@@ -7,7 +7,7 @@
  * Secret values never appear in errors or logs.
  */
 import type { SecretClient } from '@azure/keyvault-secrets';
-import type { SecretProperties, Secrets } from '../domain/ports.js';
+import type { ListingObserver, SecretProperties, Secrets } from '../domain/ports.js';
 import { TransientError } from '../domain/errors.js';
 import { fromAzureError, statusOf } from './azureErrors.js';
 
@@ -65,9 +65,11 @@ export class SecretsAdapter implements Secrets {
    * A throttled (or otherwise transient) failure of a later page resumes the listing at that page, after a
    * backoff, instead of failing it: a caller's retry would start again from the first page, so with half of the
    * calls throttled a listing of more than a few pages would never complete. The first page's failures go to
-   * the caller (which retries them with its own backoff and counts the throttling).
+   * the caller (which retries them with its own backoff and counts the throttling); a resumed later page is
+   * reported through `observer.onThrottled`, or a tick whose only throttled calls were later pages would
+   * record none (issue 19).
    */
-  async listIpSecrets(vaultUrl: string): Promise<Map<string, SecretProperties>> {
+  async listIpSecrets(vaultUrl: string, observer?: ListingObserver): Promise<Map<string, SecretProperties>> {
     const out = new Map<string, SecretProperties>();
     let continuationToken: string | undefined;
     for (let resumed = 0; ; resumed++) {
@@ -100,6 +102,7 @@ export class SecretsAdapter implements Secrets {
         const isLaterPage =
           typeof failedPage === 'string' && (pagesRead > 0 || continuationToken !== undefined);
         if (!(error instanceof TransientError) || !isLaterPage || resumed >= PAGE_RESUMPTIONS) throw error;
+        if (error.throttled) observer?.onThrottled?.();
         continuationToken = failedPage;
         const backoff = error.retryAfterMs ?? Math.min(4_000, 250 * 2 ** Math.min(resumed, 4));
         await new Promise((resolve) =>

@@ -139,10 +139,18 @@ export interface SecretProperties {
   enabled?: boolean;
 }
 
+/** What a caller learns of a listing's internal retries. */
+export interface ListingObserver {
+  /** Called once for every throttled request that the listing retried on its own. */
+  onThrottled?: () => void;
+}
+
 export interface Secrets {
   /** Properties of all secrets in the vault (one paged `listPropertiesOfSecrets`), keyed by secret name.
-   * Values are not fetched: the mirrored IP is in the `ip` tag. */
-  listIpSecrets(vaultUrl: string): Promise<Map<string, SecretProperties>>;
+   * Values are not fetched: the mirrored IP is in the `ip` tag. An adapter that retries a throttled page
+   * itself (instead of failing the listing) reports each such page through `observer.onThrottled`, so the
+   * caller's count of throttled calls is complete. */
+  listIpSecrets(vaultUrl: string, observer?: ListingObserver): Promise<Map<string, SecretProperties>>;
   /** Latest value. 404 → undefined. */
   getValue(vaultUrl: string, name: string): Promise<string | undefined>;
   /** New version with this value and these tags (replaces the tag set). */

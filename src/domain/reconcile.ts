@@ -148,7 +148,7 @@ export async function reconcile(
   const vaults = vaultsOf(targets);
   const secretListings = await readSecretListings(
     vaults,
-    (v) => retrying(tick, () => deps.secrets.listIpSecrets(v)),
+    (v) => retrying(tick, () => deps.secrets.listIpSecrets(v, { onThrottled: () => tick.throttled++ })),
     (v, e) =>
       tick.errors.push({
         scope: 'vault',

@@ -372,11 +372,9 @@ describe('local functions host: timers and lifecycle', () => {
       return executing > executed;
     });
     const started = host.lines.filter((l) => l.includes("Executing 'Functions.tick'")).length;
-    const sent = Date.now();
     process.kill(host.service.pid, 'SIGTERM');
     const exit = await host.service.exited;
     expect(exit.code).toBe(0);
-    expect(Date.now() - sent).toBeLessThan(8000);
     expect(host.lines.filter((l) => l.includes("Executed 'Functions.tick' (Succeeded")).length).toBe(started);
     expect(host.records('ticks.jsonl').length).toBe(started);
   });

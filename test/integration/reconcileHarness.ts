@@ -11,9 +11,10 @@ import { DefaultAzureCredential } from '@azure/identity';
 import { SecretClient } from '@azure/keyvault-secrets';
 import { sampleAppsConfig } from '../../scripts/lib/sampleConfig.js';
 import { TableRolloutStore } from '../../src/adapters/rolloutStore.js';
+import type { ReconcileResult } from '../../src/domain/model.js';
 import type { StatusDocument } from '../../src/domain/status.js';
 import { useManagedIdentity } from './support/emulator.js';
-import { startTestStack, type TestStack, type TestStackOptions } from './support/stack.js';
+import { NEVER_SCHEDULE, startTestStack, type TestStack, type TestStackOptions } from './support/stack.js';
 
 export const SUB = '00000000-0000-0000-0000-000000000001';
 export const ARM_SCOPE = 'https://management.azure.com/.default';
@@ -102,6 +103,13 @@ export interface Harness {
   /** The app's rollout table in Azurite, read directly (no emulator traffic, unlike GET /api/status). */
   store: TableRolloutStore;
   status(): Promise<StatusDocument>;
+  /**
+   * Runs one reconcile tick now (the host's admin route, as `POST /admin/functions/reconcile` in Azure) and
+   * resolves with its result as the app stored it, read from the table (no Key Vault or ARM traffic, so the
+   * emulator's request log between two ticks holds only the tick's own calls). For harnesses started with
+   * NEVER_SCHEDULE: a scheduled tick could otherwise be the one observed.
+   */
+  tickNow(timeoutMs?: number): Promise<ReconcileResult>;
   /** The first tick that started after `afterMs` (epoch ms), as status reports it once it has finished. */
   tickAfter(afterMs: number, timeoutMs?: number): Promise<LastReconcile>;
   /** Latest value/version of a secret (undefined when it does not exist); retries Key Vault throttling. */
@@ -141,7 +149,13 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     ...(options.emulator ? { emulator: options.emulator } : {}),
     // Status caches its live listings for STATUS_CACHE_SECONDS (default 5); these tests compare it with what
     // they changed a moment ago.
-    env: { STATUS_CACHE_SECONDS: '0', ...options.env },
+    // Ticks on demand (NEVER_SCHEDULE, startTicker) stand for the 2 s timer: the same 1 s rollout slice, so a tick
+    // returns from a health gate or a drain instead of waiting in it for the default 20 s.
+    env: {
+      STATUS_CACHE_SECONDS: '0',
+      ...(options.schedule === NEVER_SCHEDULE ? { RECONCILE_ROLLOUT_SLICE_SECONDS: '1' } : {}),
+      ...options.env,
+    },
   });
   return harnessFor(stack, config!, subnet);
 }
@@ -175,6 +189,26 @@ function harnessFor(stack: TestStack, config: SampleConfig, subnet: string): Har
       }),
     ),
     status,
+    async tickNow(timeoutMs = 30_000) {
+      const requestedAt = Date.now();
+      // 409 while a run of the timer is still in progress (one at a time, as in Azure): ask again.
+      await waitFor(
+        'the reconcile timer to accept a run',
+        () => stack.runFunction('reconcile').then(() => true),
+        {
+          timeoutMs,
+          intervalMs: 100,
+        },
+      );
+      return waitFor(
+        'the requested reconcile tick to be recorded',
+        async () => {
+          const lr = await harness.store.getLastReconcile();
+          return lr && Date.parse(lr.at) >= requestedAt ? lr : undefined;
+        },
+        { timeoutMs, intervalMs: 50 },
+      );
+    },
     tickAfter: (afterMs, timeoutMs = 30_000) =>
       waitFor(
         `a reconcile tick started after ${new Date(afterMs).toISOString()}`,
@@ -267,6 +301,46 @@ function harnessFor(stack: TestStack, config: SampleConfig, subnet: string): Har
     },
   };
   return harness;
+}
+
+export interface TickRecord<T> {
+  result: ReconcileResult;
+  /** What the observer saw right after this tick was recorded (before the next one starts). */
+  seen: T;
+}
+
+/**
+ * Runs reconcile ticks one after another on demand, as the timer would (for harnesses started with
+ * NEVER_SCHEDULE), and records each tick's result with what `observe` saw right after it. Tests then assert on
+ * the order of ticks and outcomes ("the first tick that started after the due time deleted it") instead of on
+ * elapsed wall-clock time. A tick that cannot be started (the host is restarting) is asked for again.
+ */
+export function startTicker<T>(
+  h: Harness,
+  observe: () => Promise<T>,
+  pauseMs = TICK_MS / 4,
+): { ticks: Array<TickRecord<T>>; stop(): Promise<void> } {
+  const ticks: Array<TickRecord<T>> = [];
+  let stopped = false;
+  let failure: unknown;
+  const loop = (async () => {
+    while (!stopped) {
+      const result = await h.tickNow(60_000);
+      ticks.push({ result, seen: await observe() });
+      await sleep(pauseMs);
+    }
+  })().catch((e: unknown) => {
+    failure = e;
+  });
+  return {
+    ticks,
+    /** Stops after the tick in progress; throws what stopped the ticks early, if anything did. */
+    async stop() {
+      stopped = true;
+      await loop;
+      if (failure) throw failure;
+    },
+  };
 }
 
 /** Waits until the app's rollout of `tag` has finished (any outcome) and returns the app's status. */

@@ -1,6 +1,8 @@
 /**
- * Issue 5 acceptance: what the `reconcile` timer finishes for rollouts, on the local stack with the timer every
- * 2 s. The functions host is SIGKILLed in the middle of a rollout (after its group was created) and restarted;
+ * Issue 5 acceptance: what the `reconcile` timer finishes for rollouts, on the local stack. The ticks are run on
+ * demand one after another (startTicker), as the timer would every 2 s, so that each assertion names the tick
+ * that did something ("the first tick that started after the drain ended deleted the old group") instead of
+ * bounding wall-clock time (issue 19). The functions host is SIGKILLed in the middle of a rollout (after its group was created) and restarted;
  * the Event Grid subscription allows one delivery attempt, so the killed delivery is not redelivered and only the
  * timer can move the rollout on.
  *
@@ -11,19 +13,34 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  TICK_MS,
   callIp,
   rolloutFinished,
-  sleep,
   startHarness,
+  startTicker,
   waitFor,
   type Harness,
+  type TickRecord,
 } from './reconcileHarness.js';
+import { NEVER_SCHEDULE } from './support/stack.js';
 
 const DRAIN_SECONDS = 6;
 const ORPHAN_GRACE_SECONDS = 8;
-/** A delete LRO (the emulator: one provisioning step) plus a status poll, on top of the next tick. */
-const DELETE_SLACK_MS = 3_000;
+
+/**
+ * Removed on time, in the order of ticks: every tick that had ended before `dueAt` left the group in place, and
+ * the first tick that ended at or after `dueAt` (the one running then, which may have waited for it inside its
+ * slice, or the first one to start after it) left it deleting or gone. Returns the ticks that ended before, and
+ * that first tick.
+ */
+function removedOnTime<T>(ticks: Array<TickRecord<T>>, dueAt: number, present: (seen: T) => boolean) {
+  const endOf = (t: TickRecord<T>) => Date.parse(t.result.at) + t.result.durationMs;
+  const before = ticks.filter((t) => endOf(t) < dueAt);
+  expect(before.every((t) => present(t.seen))).toBe(true);
+  const remover = ticks.find((t) => endOf(t) >= dueAt);
+  expect(remover, 'a tick that ended after the due time').toBeDefined();
+  expect(present(remover!.seen)).toBe(false);
+  return { before, remover: remover! };
+}
 
 interface Delivery {
   subject: string;
@@ -36,6 +53,7 @@ describe('reconcile timer: interrupted rollouts, drained groups, orphans', () =>
 
   beforeAll(async () => {
     h = await startHarness({
+      schedule: NEVER_SCHEDULE,
       configure: (config) => {
         config.apps[0]!['drainSeconds'] = DRAIN_SECONDS;
         config.reconcile = { orphanGraceSeconds: ORPHAN_GRACE_SECONDS };
@@ -88,24 +106,24 @@ describe('reconcile timer: interrupted rollouts, drained groups, orphans', () =>
     // The new image answers only 8 s after it starts: the kill lands during waitingRunning or the health gate.
     const rolloutId = await pushAndKill('1.1.0', 'slow:8', 'web-green');
 
-    // Watch the old group while the ticks finish the rollout.
-    const seen: Array<{ t: number; blue: 'serving' | 'deleting' | 'gone' }> = [];
+    // Ticks finish the rollout; after each one, where the old group stands.
+    const blueState = async () => {
+      const g = await h.emulatorGroup('rg-apps', 'web-blue');
+      return !g ? 'gone' : g.provisioningState === 'Deleting' ? 'deleting' : 'serving';
+    };
+    const ticker = startTicker(h, blueState);
     let oldIpDuringDrain: Awaited<ReturnType<typeof callIp>> | undefined;
     const app = await waitFor(
-      'the timer to finish the rollout of 1.1.0',
+      'the ticks to finish the rollout of 1.1.0',
       async () => {
         const g = await h.emulatorGroup('rg-apps', 'web-blue');
-        seen.push({
-          t: Date.now(),
-          blue: !g ? 'gone' : g.provisioningState === 'Deleting' ? 'deleting' : 'serving',
-        });
         const a = (await h.status()).apps.find((x) => x.name === 'web')!;
         if (a.activeGroup === 'web-green' && g && g.provisioningState !== 'Deleting' && !oldIpDuringDrain)
           oldIpDuringDrain = await callIp(blueIp);
         return a.rollout?.id === rolloutId && a.rollout.state !== 'inProgress' ? a : undefined;
       },
       { timeoutMs: 90_000, intervalMs: 200 },
-    );
+    ).finally(() => ticker.stop());
     expect(app.rollout).toMatchObject({ state: 'succeeded', step: 'succeeded', tag: '1.1.0' });
     expect(app.activeGroup).toBe('web-green');
 
@@ -127,17 +145,15 @@ describe('reconcile timer: interrupted rollouts, drained groups, orphans', () =>
       body: { group: 'web-green' },
     });
 
-    // The old group kept serving callers that had not re-read the secret until its drain ended, then went away.
+    // The old group kept serving callers that had not re-read the secret until its drain ended, then went away:
+    // not before the drain's end the app recorded, and by the first tick that started after it.
     expect(oldIpDuringDrain).toMatchObject({ ok: true, status: 200, body: { group: 'web-blue' } });
-    const switchedAt = Date.parse(app.rollout!.timeline.find((c) => c.step === 'switching')!.at);
-    const drainUntil = switchedAt + DRAIN_SECONDS * 1000;
-    const early = seen.filter((s) => s.t < drainUntil - 100);
-    expect(early.some((s) => s.t > switchedAt)).toBe(true);
-    expect(early.every((s) => s.blue === 'serving')).toBe(true);
-    const removedAt = seen.find((s) => s.blue !== 'serving')?.t;
-    expect(removedAt).toBeDefined();
-    expect(removedAt!).toBeGreaterThanOrEqual(drainUntil - 100);
-    expect(removedAt!).toBeLessThanOrEqual(drainUntil + TICK_MS + DELETE_SLACK_MS);
+    const finished = (await h.store.get('web'))!.state.rollout!;
+    expect(finished.id).toBe(rolloutId);
+    const drainUntil = Date.parse(finished.drainUntil!);
+    expect(drainUntil - Date.parse(finished.switchedAt!)).toBe(DRAIN_SECONDS * 1000);
+    expect(Date.parse(finished.deleteRequestedAt!)).toBeGreaterThanOrEqual(drainUntil);
+    removedOnTime(ticker.ticks, drainUntil, (blue) => blue === 'serving');
     const gone = await h.aci.containerGroups.get('rg-apps', 'web-blue').catch((e: unknown) => e);
     expect(gone).toMatchObject({ name: 'RestError', statusCode: 404 });
   });
@@ -148,24 +164,26 @@ describe('reconcile timer: interrupted rollouts, drained groups, orphans', () =>
     const secretBefore = (await h.readSecret('web-ip'))!;
 
     const rolloutId = await pushAndKill('1.2.0', 'pull-failure', 'web-blue');
+    const ticker = startTicker(h, async () => undefined);
     const app = await waitFor(
-      'the timer to finish the rollout of 1.2.0',
+      'the ticks to finish the rollout of 1.2.0',
       async () => {
         const a = (await h.status()).apps.find((x) => x.name === 'web')!;
         return a.rollout?.id === rolloutId && a.rollout.state !== 'inProgress' ? a : undefined;
       },
       { timeoutMs: 60_000, intervalMs: 200 },
-    );
+    ).finally(() => ticker.stop());
     expect(app.rollout).toMatchObject({ state: 'failed', reason: 'ImagePullFailed' });
     expect(app.rollout!.error).toContain('pull');
-    // The new group is deleted; the old one still serves and the secret was never touched.
-    await waitFor(
-      'the failed group to be deleted',
-      async () => !(await h.emulatorGroup('rg-apps', 'web-blue')),
-      {
-        timeoutMs: TICK_MS * 2 + DELETE_SLACK_MS,
-      },
-    );
+    // The new group is deleted by the tick that rolled back or by one of the next two; the old one still serves
+    // and the secret was never touched.
+    const newGroupLeft = async () => {
+      const g = await h.emulatorGroup('rg-apps', 'web-blue');
+      return g !== undefined && g.provisioningState !== 'Deleting';
+    };
+    for (let i = 0; i < 2 && (await newGroupLeft()); i++) await h.tickNow();
+    expect(await newGroupLeft()).toBe(false);
+    await waitFor('the failed group to be gone', async () => !(await h.emulatorGroup('rg-apps', 'web-blue')));
     expect(app.activeGroup).toBe('web-green');
     const secret = await h.readSecret('web-ip');
     expect(secret?.version).toBe(secretBefore.version);
@@ -186,36 +204,26 @@ describe('reconcile timer: interrupted rollouts, drained groups, orphans', () =>
     await h.createGroup('rg-apps', 'web-handmade', { app: 'web', 'created-at': createdAt.toISOString() });
     const dueAt = createdAt.getTime() + ORPHAN_GRACE_SECONDS * 1000;
 
-    const seen: Array<{ t: number; present: boolean }> = [];
-    let deletion: string | undefined;
-    await waitFor(
-      'the orphan to be removed',
-      async () => {
-        const g = await h.emulatorGroup('rg-apps', 'web-orphan');
-        const present = g !== undefined && g.provisioningState !== 'Deleting';
-        seen.push({ t: Date.now(), present });
-        const lr = (await h.status()).lastReconcile;
-        const change = lr?.changed.find(
-          (c) => c.kind === 'groupDeleted' && c.target === 'rg-apps/web-orphan',
-        );
-        deletion ??= change?.message;
-        return !present && deletion !== undefined;
-      },
-      { timeoutMs: (ORPHAN_GRACE_SECONDS + 20) * 1000, intervalMs: 200 },
+    const orphanPresent = async () => {
+      const g = await h.emulatorGroup('rg-apps', 'web-orphan');
+      return g !== undefined && g.provisioningState !== 'Deleting';
+    };
+    const ticker = startTicker(h, orphanPresent);
+    await waitFor('the orphan to be removed', async () => !(await orphanPresent()), {
+      timeoutMs: (ORPHAN_GRACE_SECONDS + 20) * 1000,
+      intervalMs: 200,
+    }).finally(() => ticker.stop());
+    // Not before the grace period, and by the first tick after it, which says why.
+    const { before, remover } = removedOnTime(ticker.ticks, dueAt, (present) => present);
+    expect(before.length, 'ticks that ran inside the grace period').toBeGreaterThan(0);
+    const deletion = remover.result.changed.find(
+      (c) => c.kind === 'groupDeleted' && c.target === 'rg-apps/web-orphan',
     );
-    expect(deletion).toContain('rollout-that-crashed');
-    // Not before the grace period, and by the first tick after it.
-    expect(seen.filter((s) => s.t < dueAt - 100).every((s) => s.present)).toBe(true);
-    expect(seen.some((s) => s.t < dueAt - 1000)).toBe(true);
-    const removedAt = seen.find((s) => !s.present)!.t;
-    expect(removedAt).toBeGreaterThanOrEqual(dueAt - 100);
-    expect(removedAt).toBeLessThanOrEqual(dueAt + TICK_MS + DELETE_SLACK_MS);
+    expect(deletion?.message).toContain('rollout-that-crashed');
 
     // Two more ticks: the hand-made group (same app tag, no managed-by) and the active group stay.
-    const lastTick = Date.now();
-    await h.tickAfter(lastTick);
-    await sleep(TICK_MS);
-    await h.tickAfter(Date.now());
+    await h.tickNow();
+    await h.tickNow();
     expect(await h.emulatorGroup('rg-apps', 'web-handmade')).toMatchObject({
       provisioningState: 'Succeeded',
     });

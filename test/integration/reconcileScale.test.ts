@@ -15,7 +15,7 @@ import crypto from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mapLimit } from '../../src/domain/concurrency.js';
 import type { ReconcileResult } from '../../src/domain/model.js';
-import { startHarness, subnetId, waitFor, type Harness } from './reconcileHarness.js';
+import { startHarness, subnetId, type Harness } from './reconcileHarness.js';
 import { NEVER_SCHEDULE } from './support/stack.js';
 
 const RESOURCE_GROUPS = ['rg-scale-1', 'rg-scale-2', 'rg-scale-3'];
@@ -50,17 +50,8 @@ describe('reconcile at scale: 300 groups in 3 resource groups', () => {
     calls: Record<string, number>;
     statuses: Record<string, number>;
   }> {
-    const before = await h.store.getLastReconcile();
     const since = (await requests(0)).lastSeq;
-    await h.stack.runFunction('reconcile');
-    const result = await waitFor(
-      'the timer run to record its result',
-      async () => {
-        const r = await h.store.getLastReconcile();
-        return r && r.at !== before?.at ? r : undefined;
-      },
-      { timeoutMs: 60_000, intervalMs: 50 },
-    );
+    const result = await h.tickNow(60_000);
     const summary = await requests(since);
     const statuses = Object.fromEntries(
       Object.entries(summary.statuses).filter(([op]) => !op.startsWith('Emulator_')),
@@ -195,21 +186,21 @@ describe('reconcile at scale: 300 groups in 3 resource groups', () => {
   });
   it('a hung page of the vault listing costs the tick one request timeout, not the tick', async () => {
     const { newIp } = await h.maintenance('rg-scale-2', 'svc-2-3');
-    // The second GetSecrets call (page 2 of the tick's listing) gets no answer for 120 s.
+    // The second GetSecrets call (page 2 of the tick's listing) gets no answer while this test runs (the socket
+    // is dropped after 10 min, longer than the test may take): a tick that waited for it would never finish.
     const fault = await h.stack.emulator.control<{ id: string }>('POST', '/_emulator/faults', {
       kind: 'timeout',
       match: { operation: 'GetSecrets' },
       share: 0.5,
       count: 1,
-      latencyMs: 120_000,
+      latencyMs: 600_000,
     });
     expect(fault.status).toBe(201);
     try {
-      const started = Date.now();
-      const { result } = await oneTick();
+      const { result, statuses } = await oneTick();
       // The app's per-call timeout is 20 s (src/composition.ts): the tick gives up on the page, retries the
-      // listing and finishes; it does not wait for the hung answer.
-      expect(Date.now() - started).toBeLessThan(45_000);
+      // listing and finishes; it does not wait for the hung answer (which never comes).
+      expect(statuses['GetSecrets 0']).toBe(1);
       expect(result.errors).toEqual([]);
       expect(result.counts.writes).toBe(1);
     } finally {

@@ -16,9 +16,17 @@ export interface TestEmulator extends EmulatorHandle {
     body?: unknown,
   ): Promise<{ status: number; body: T }>;
   /** Request counts per operation since `since` (a lastSeq from an earlier call), from the request log. */
-  requestCounts(since?: number): Promise<{ total: number; lastSeq: number; counts: Record<string, number> }>;
+  requestCounts(since?: number): Promise<RequestCounts>;
   vaultUrl(name: string): string;
   stateDir: string;
+}
+
+/** The emulator's request log since a sequence number: calls per operation, and per "operation status". */
+export interface RequestCounts {
+  total: number;
+  lastSeq: number;
+  counts: Record<string, number>;
+  statuses: Record<string, number>;
 }
 
 export async function startTestEmulator(options: StartOptions = {}): Promise<TestEmulator> {
@@ -52,7 +60,7 @@ export async function startTestEmulator(options: StartOptions = {}): Promise<Tes
     stateDir,
     control,
     async requestCounts(since = 0) {
-      const res = await control<{ total: number; lastSeq: number; counts: Record<string, number> }>(
+      const res = await control<RequestCounts>(
         'GET',
         `/_emulator/requests?since=${since}`,
       );
