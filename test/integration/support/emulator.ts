@@ -60,10 +60,7 @@ export async function startTestEmulator(options: StartOptions = {}): Promise<Tes
     stateDir,
     control,
     async requestCounts(since = 0) {
-      const res = await control<RequestCounts>(
-        'GET',
-        `/_emulator/requests?since=${since}`,
-      );
+      const res = await control<RequestCounts>('GET', `/_emulator/requests?since=${since}`);
       return res.body;
     },
     vaultUrl: (name) => `https://${name}.vault.localhost:${handle.port}`,
