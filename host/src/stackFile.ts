@@ -1,5 +1,5 @@
 /**
- * `.local/stack.json` (design.md, "Local stack contract"): each process of the local stack merges its part.
+ * `.local/stack.json` (docs/design.md, "Local stack"): each process of the local stack merges its part.
  * Writes go through a temp file and a rename, so a reader never sees half a file; `pids` is merged key by key.
  */
 import fs from 'node:fs';

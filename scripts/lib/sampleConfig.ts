@@ -118,7 +118,7 @@ export interface LocalStackEndpoints extends SampleTarget {
 
 /**
  * App settings that make the app talk to the local stack. Only endpoints, credentials and the CA differ from
- * Azure (design.md, "Emulator fidelity rules").
+ * Azure (docs/design.md, "Emulator fidelity").
  */
 export function localStackAppSettings(
   stack: LocalStackEndpoints,

@@ -1,5 +1,5 @@
 /**
- * The status document (`GET /api/status`, design.md) from stored state + one list per resource group + one
+ * The status document (`GET /api/status`, docs/design.md) from stored state + one list per resource group + one
  * secret-properties listing per vault. It never contains secret values or secure environment values: it
  * reads no values at all, and rollout state never holds them.
  */

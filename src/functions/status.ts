@@ -1,5 +1,5 @@
 /**
- * `GET /api/status` and `GET /api/status/{app}` (function key): the domain's status document (design.md). It
+ * `GET /api/status` and `GET /api/status/{app}` (function key): the domain's status document (docs/design.md). It
  * holds no secret values (the domain reads none). Live listings are cached for STATUS_CACHE_SECONDS by the
  * runtime's status dependencies.
  */

@@ -1,5 +1,5 @@
 /**
- * The status API's JSON contract (design.md, "GET /api/status"), through the local functions host running the
+ * The status API's JSON contract (docs/design.md, "Status JSON"), through the local functions host running the
  * built app against the emulator: function-level auth, 404 for an unknown app, the documented fields agreeing
  * with what Azure (ACI, Key Vault) shows, and no secret value or credential anywhere in the answer.
  */

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
-// Guards design.md's "the domain has no SDK imports". The ESLint rule for src/domain is overridden by the
+// Guards docs/design.md's "the domain has no SDK imports". The ESLint rule for src/domain is overridden by the
 // later src/** block in eslint.config.js (flat config replaces a rule's options), so check it here too.
 const root = new URL('../../src/', import.meta.url).pathname;
 

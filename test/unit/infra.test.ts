@@ -1,7 +1,7 @@
 /**
  * Offline checks of the Azure deployment (azure.yaml + infra/**): every Bicep file is parsed with the real Bicep
  * grammar (tree-sitter-bicep) and its structure asserted. `az bicep build` / `azd provision --preview` remain the
- * full checks where Azure is reachable (README.md).
+ * full checks where Azure is reachable (docs/deploy-to-azure.md).
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -50,7 +50,7 @@ const CUSTOM_ROLES: Record<string, string[]> = {
   'ACI blue/green registry reader': ['Microsoft.ContainerRegistry/registries/read'],
 };
 
-/** The least-privilege table of README.md: role, scope (resource type, or the module's resource group), principal. */
+/** The least-privilege table of docs/deploy-to-azure.md: role, scope (resource type, or the module's resource group), principal. */
 const EXPECTED_ROLE_ASSIGNMENTS = [
   {
     file: 'app/rbac.bicep',
@@ -685,8 +685,8 @@ describe('least privilege', () => {
     expect(roleAssignments().map(key).sort()).toEqual(EXPECTED_ROLE_ASSIGNMENTS.map(key).sort());
   });
 
-  it('documents the same table in README.md', () => {
-    const docs = readFileSync(join(repoRoot, 'README.md'), 'utf8');
+  it('documents the same table in docs/deploy-to-azure.md', () => {
+    const docs = readFileSync(join(repoRoot, 'docs/deploy-to-azure.md'), 'utf8');
     for (const { role } of EXPECTED_ROLE_ASSIGNMENTS) expect(docs).toContain(role);
     for (const actions of Object.values(CUSTOM_ROLES))
       for (const action of actions) expect(docs).toContain(action);
@@ -850,9 +850,9 @@ describe('azd', () => {
     const shipped = JSON.parse(readFileSync(join(infraDir, 'apps.json'), 'utf8')) as { apps: unknown[] };
     expect(Array.isArray(shipped.apps)).toBe(true);
 
-    const docs = readFileSync(join(repoRoot, 'README.md'), 'utf8');
+    const docs = readFileSync(join(repoRoot, 'docs/deploy-to-azure.md'), 'utf8');
     const example = /<!-- apps\.json example -->\s*```json\n([\s\S]*?)```/.exec(docs);
-    expect(example, 'README.md has an apps.json example').toBeTruthy();
+    expect(example, 'docs/deploy-to-azure.md has an apps.json example').toBeTruthy();
     const appsFile = JSON.parse(example![1]!) as {
       apps: Array<Record<string, unknown>>;
       watch?: Record<string, unknown>;

@@ -13,7 +13,7 @@ function world() {
 }
 
 describe('status', () => {
-  it('has the design.md shape, with history, timeline, watched groups, last reconcile and config errors', async () => {
+  it('has the docs/design.md shape, with history, timeline, watched groups, last reconcile and config errors', async () => {
     const w = world();
     await deployInitial(w);
     await push(w, '1.1.0', 2);

@@ -71,7 +71,7 @@ export interface TestStack {
   settings: Record<string, string>;
   /** Every line the host printed, across restarts. */
   hostLogs: string[];
-  /** What `.local/stack.json` would hold for this stack (design.md, "Local stack contract"). */
+  /** What `.local/stack.json` would hold for this stack (docs/design.md, "Local stack"). */
   readonly stackJson: Record<string, unknown>;
   /** `fetch` against the host with the function key (`x-functions-key`). */
   call(pathAndQuery: string, init?: RequestInit): Promise<Response>;
