@@ -22,7 +22,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { installLocalhostResolver } from '../emulator/src/localhostDns.js';
-import { mergeStackFile } from '../host/src/stackFile.js';
+import { mergeStackFile } from './lib/stackFile.js';
 import { watchLauncher } from './lib/launcherWatch.js';
 import { startLocalStack, type AzuriteReady, type EmulatorReady, type HostReady } from './lib/localStack.js';
 import { stopAllServices, type Service } from './lib/services.js';

@@ -6,7 +6,8 @@
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { mergeStackFile, startEmulator } from './server.js';
+import { mergeStackFile } from '../../scripts/lib/stackFile.js';
+import { startEmulator } from './server.js';
 import { StateStore } from './core/stateStore.js';
 
 const { values } = parseArgs({

@@ -443,18 +443,3 @@ function ensureSigningKey(caDir: string): Buffer {
   }
   return Buffer.from(fs.readFileSync(file, 'utf8').trim(), 'base64');
 }
-
-/** Merge `part` into a stack.json file (creating it), as `npm start` and `npm run emulator` both write it. */
-export function mergeStackFile(file: string, part: Record<string, unknown>): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  let current: Record<string, unknown>;
-  try {
-    current = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
-  } catch {
-    current = {};
-  }
-  const pids = { ...(current['pids'] as object | undefined), ...(part['pids'] as object | undefined) };
-  const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, JSON.stringify({ ...current, ...part, pids }, null, 2));
-  fs.renameSync(tmp, file);
-}

@@ -21,7 +21,7 @@ import { consoleLogger } from './hostLog.js';
 import { EVENTGRID_SYSTEM_KEY } from './keys.js';
 import { applyToEnvironment, loadLocalSettings, resolveStackReferences } from './localSettings.js';
 import { startHost } from './server.js';
-import { mergeStackFile, readStackFile } from './stackFile.js';
+import { mergeStackFile, readStackFile } from '../../scripts/lib/stackFile.js';
 
 const REEXEC_MARKER = 'LOCAL_FUNCTIONS_HOST_REEXEC';
 

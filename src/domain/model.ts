@@ -169,14 +169,18 @@ export interface PendingDeletion {
   requestedAt?: string;
 }
 
-/** A push that arrived after the current rollout's switch; it starts when that rollout finishes. */
-export interface QueuedPush {
+/** What a (valid, allowed) ImagePushed event asks for: this digest of this repository, pushed under this tag. */
+export interface PushIntent {
   eventId: string;
   eventTime: string;
   repository: string;
   tag: string;
   digest: string;
   loginServer: string;
+}
+
+/** A push that arrived after the current rollout's switch; it starts when that rollout finishes. */
+export interface QueuedPush extends PushIntent {
   receivedAt: string;
 }
 

@@ -8,8 +8,11 @@ import type { ImagePushedEvent, ParsedEvent } from '../events/imagePushed.js';
 import type { Budget, DomainDeps } from './deps.js';
 import { ConflictError, NotFoundError, TerminalError, TransientError, errorMessage } from './errors.js';
 import { iso, type IgnoredPush } from './model.js';
-import { applyPush, decidePush, recordIgnored, type PushIntent } from './pushDecision.js';
-import { advance, initialState, type AdvanceResult } from './rollout.js';
+import { recordIgnored } from './appState.js';
+import type { PushIntent } from './model.js';
+import { applyPush, decidePush } from './pushDecision.js';
+import { initialState } from './rollout/adoption.js';
+import { advance, type AdvanceResult } from './rollout/runner.js';
 import { checkTagAllowed } from './tagPolicy.js';
 
 export interface PushResult {
@@ -193,18 +196,14 @@ export async function handleImagePushed(
   return outcome;
 }
 
-/** Entry point for a parsed event of any kind. */
-export async function handleRegistryEvent(
-  parsed: ParsedEvent,
-  deps: DomainDeps,
-  budget: Budget,
-): Promise<PushResult> {
-  if (parsed.kind === 'imagePushed') return handleImagePushed(parsed, deps, budget);
-  const result: PushResult = {
+/**
+ * What an event that is not a usable ImagePushed means: ignored (another event type, a foreign topic) or rejected
+ * (malformed). Either way Event Grid gets a 2xx: retrying cannot make it usable.
+ */
+export function nonPushOutcome(parsed: Exclude<ParsedEvent, { kind: 'imagePushed' }>): PushResult {
+  return {
     outcome: parsed.kind === 'ignored' ? 'ignored' : 'rejected',
     reason: parsed.kind === 'ignored' ? parsed.reason : `malformed event: ${parsed.reason}`,
     ...(parsed.id ? { eventId: parsed.id } : {}),
   };
-  deps.logger.info(`event ${parsed.id ?? '(no id)'}: ${result.outcome}: ${result.reason}`);
-  return result;
 }

@@ -5,44 +5,25 @@
  */
 import type { AppConfig } from '../config/appsConfig.js';
 import {
-  IGNORED_MAX,
   COMMITTED_STEPS,
-  RECENT_MAX,
-  TIMELINE_MAX,
   groupNameFor,
   iso,
   ms,
   type ActiveDeployment,
   type AppState,
   type Colour,
-  type HistoryEntry,
-  type IgnoredPush,
-  type OutboxItem,
+  type PushIntent,
   type QueuedPush,
   type Rollout,
-  type RolloutNotificationType,
 } from './model.js';
+import { addCondition, closeRollout, inProgress, notification } from './appState.js';
 import { checkNotDowngrade, outranksAll, type VersionRef } from './tagPolicy.js';
-
-export interface PushIntent {
-  eventId: string;
-  eventTime: string;
-  repository: string;
-  tag: string;
-  digest: string;
-  loginServer: string;
-}
 
 export type PushDecision =
   | { action: 'ignore'; reason: string }
   | { action: 'start'; reason: string }
   | { action: 'supersede'; reason: string }
   | { action: 'queue'; reason: string };
-
-export function inProgress(state: AppState | undefined): Rollout | undefined {
-  const r = state?.rollout;
-  return r && r.state === 'inProgress' ? r : undefined;
-}
 
 export function decidePush(state: AppState | undefined, push: PushIntent, app: AppConfig): PushDecision {
   const short = push.digest.slice(7, 19);
@@ -106,112 +87,12 @@ export function rolloutId(push: PushIntent, now: number): string {
   return `${iso(now).replace(/[-:.]/g, '')}-${push.digest.slice(7, 19)}`;
 }
 
-export function newAppState(app: string, now: number, active?: ActiveDeployment): AppState {
-  return {
-    schemaVersion: 1,
-    app,
-    ...(active ? { active } : {}),
-    pendingDeletions: [],
-    recent: [],
-    outbox: [],
-    updatedAt: iso(now),
-  };
-}
-
-/**
- * Remember a push that started no rollout (newest first, bounded). False when it is already there: a redelivered
- * event needs no write.
- */
-export function recordIgnored(state: AppState, entry: IgnoredPush): boolean {
-  const list = state.ignored ?? [];
-  if (list.some((x) => x.eventId === entry.eventId && x.digest === entry.digest && x.reason === entry.reason))
-    return false;
-  state.ignored = [entry, ...list].slice(0, IGNORED_MAX);
-  return true;
-}
-
 /** The colour the next rollout uses: whichever of `{app}-blue`/`{app}-green` is not serving. */
 export function idleColour(app: string, active: ActiveDeployment | undefined): Colour {
   if (!active) return 'blue';
   if (active.group === groupNameFor(app, 'blue')) return 'green';
   if (active.group === groupNameFor(app, 'green')) return 'blue';
   return 'blue';
-}
-
-export function addCondition(
-  r: Rollout,
-  step: Rollout['timeline'][number]['step'],
-  at: number,
-  message: string,
-): void {
-  r.timeline.push({ step, at: iso(at), message });
-  if (r.timeline.length > TIMELINE_MAX) r.timeline.splice(1, r.timeline.length - TIMELINE_MAX);
-}
-
-export function notification(
-  state: AppState,
-  r: Rollout,
-  type: RolloutNotificationType,
-  now: number,
-  message?: string,
-): OutboxItem {
-  return {
-    kind: 'notify',
-    event: {
-      type,
-      id: `${r.id}.${type}`,
-      app: state.app,
-      rolloutId: r.id,
-      digest: r.digest,
-      tag: r.tag,
-      group: r.group,
-      at: iso(now),
-      ...(message ? { message } : {}),
-    },
-  };
-}
-
-/** Mark a rollout finished (any outcome): recent list, history and notification go to the outbox. */
-export function closeRollout(
-  state: AppState,
-  r: Rollout,
-  outcome: 'succeeded' | 'failed' | 'superseded',
-  now: number,
-  message?: string,
-): void {
-  r.state = outcome;
-  r.finishedAt = iso(now);
-  r.updatedAt = iso(now);
-  delete r.waiting;
-  delete r.transient;
-  state.recent = [
-    {
-      rolloutId: r.id,
-      digest: r.digest,
-      tag: r.tag,
-      state: outcome,
-      startedAt: r.startedAt,
-      finishedAt: r.finishedAt,
-    },
-    ...state.recent.filter((x) => x.rolloutId !== r.id),
-  ].slice(0, RECENT_MAX);
-  const entry: HistoryEntry = {
-    app: state.app,
-    rolloutId: r.id,
-    digest: r.digest,
-    tag: r.tag,
-    outcome,
-    ...(r.error ? { reason: r.error.reason, message: r.error.message } : message ? { message } : {}),
-    colour: r.colour,
-    group: r.group,
-    ...(r.fromGroup ? { fromGroup: r.fromGroup } : {}),
-    startedAt: r.startedAt,
-    finishedAt: r.finishedAt,
-    durationMs: now - (ms(r.startedAt) ?? now),
-    timeline: r.timeline,
-  };
-  state.outbox.push({ kind: 'history', entry });
-  state.outbox.push(notification(state, r, `rollout.${outcome}`, now, r.error?.message ?? message));
 }
 
 function startRollout(

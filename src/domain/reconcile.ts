@@ -11,6 +11,7 @@
  *  - report drift and non-Running active groups (optionally restart them)
  * One failing vault or group never stops the rest; the result is recorded for status.
  */
+import { DEFAULT_ROLLOUT_SLICE_SECONDS } from '../config/settings.js';
 import type { AppConfig } from '../config/appsConfig.js';
 import { mapLimit, withRetry } from './concurrency.js';
 import { findApp, optionsOf, type Budget, type DomainDeps } from './deps.js';
@@ -28,8 +29,9 @@ import {
   type ReconcileResult,
 } from './model.js';
 import type { ContainerGroupView } from './ports.js';
-import { inProgress, newAppState } from './pushDecision.js';
-import { adoptedActive, advance, needsAdvance } from './rollout.js';
+import { inProgress, newAppState } from './appState.js';
+import { adoptedActive } from './rollout/adoption.js';
+import { advance, needsAdvance } from './rollout/runner.js';
 import {
   READ_CONCURRENCY,
   readGroupListings,
@@ -45,8 +47,6 @@ import {
   type SecretListings,
   type SecretTarget,
 } from './secretTargets.js';
-
-export const DEFAULT_ROLLOUT_SLICE_SECONDS = 20;
 
 export interface ReconcileOptions {
   /**

@@ -1,42 +1,34 @@
 /**
  * The blue/green rollout: an ordered list of idempotent steps over one stored record, level-triggered like a
  * Kubernetes controller. Each step decides from the stored record plus what Azure shows now, acts, and says
- * "next step" or "wait until"; `advance` writes the record with a compare-and-swap after every step, so a
- * crash between any two steps resumes where it stopped, and two instances never both move one rollout.
+ * "next step" or "wait until"; the runner (rollout/runner.ts) writes the record with a compare-and-swap after
+ * every step, so a crash between any two steps resumes where it stopped, and two instances never both move one
+ * rollout.
  *
  *   accepted → cleaningIdle → creating → waitingRunning → healthGate → switching → draining → deletingOld
  *   → succeeded          (or: failed with a reason; superseded by a newer push)
  */
 import type { AppConfig } from '../config/appsConfig.js';
-import { findApp, optionsOf, type Budget, type DomainDeps, type DomainOptions } from './deps.js';
+import { optionsOf, type DomainDeps, type DomainOptions } from './deps.js';
 import { ConflictError, NotFoundError, TerminalError, TransientError, errorMessage } from './errors.js';
 import { diagnoseGroup } from './groupDiagnosis.js';
-import { appContainerNames, buildGroupSpec, type SecureEnvValues } from './groupSpec.js';
+import { buildGroupSpec, type SecureEnvValues } from './groupSpec.js';
 import {
   COMMITTED_STEPS,
   GROUP_TAGS,
   MANAGED_BY,
-  SECRET_TAGS,
   iso,
   ms,
   type ActiveDeployment,
   type AppState,
   type FailureReason,
   type Rollout,
-  type RolloutState,
   type RolloutStep,
 } from './model.js';
 import type { ContainerGroupView } from './ports.js';
-import {
-  addCondition,
-  applyPush,
-  closeRollout,
-  decidePush,
-  inProgress,
-  newAppState,
-  recordIgnored,
-} from './pushDecision.js';
-import { digestOfImage, tagOfImage } from './tagPolicy.js';
+import { addCondition, closeRollout } from './appState.js';
+import { deleteWithReissue } from './rollout/housekeeping.js';
+import { appSecretTags } from './secretTargets.js';
 
 // ---------------------------------------------------------------- step plumbing
 
@@ -168,15 +160,8 @@ const cleaningIdle: Step = async (ctx) => {
       'GroupNameTaken',
       `${r.group} exists in ${r.resourceGroup} and is not managed by us (no ${GROUP_TAGS.managedBy}=${MANAGED_BY} tag); refusing to delete it`,
     );
-  const requested = ms(r.deleteRequestedAt);
-  if (
-    g.provisioningState !== 'Deleting' ||
-    requested === undefined ||
-    ctx.now - requested > ctx.opts.deleteReissueMs
-  ) {
-    await ctx.deps.containerGroups.delete(r.resourceGroup, r.group);
-    r.deleteRequestedAt = iso(ctx.now);
-  }
+  const issued = await deleteWithReissue(ctx.deps, g, r.resourceGroup, r.deleteRequestedAt, ctx.now);
+  if (issued) r.deleteRequestedAt = issued;
   return waitFor(
     ctx,
     ctx.opts.pollIntervalMs,
@@ -307,19 +292,6 @@ const healthGate: Step = async (ctx) => {
   );
 };
 
-/** Tags of an app's IP secret. Reconcile compares them too, so switch and reconcile agree. */
-export function appSecretTags(app: AppConfig, active: ActiveDeployment, ip: string): Record<string, string> {
-  return {
-    [SECRET_TAGS.ip]: ip,
-    [SECRET_TAGS.app]: app.name,
-    [SECRET_TAGS.colour]: active.colour,
-    [SECRET_TAGS.group]: active.group,
-    [SECRET_TAGS.resourceGroup]: active.resourceGroup,
-    ...(active.digest ? { [SECRET_TAGS.digest]: active.digest } : {}),
-    [SECRET_TAGS.managedBy]: MANAGED_BY,
-  };
-}
-
 const switching: Step = async (ctx) => {
   const { r, app, state } = ctx;
   const g = await ctx.deps.containerGroups.get(r.resourceGroup, r.group);
@@ -371,15 +343,8 @@ const deletingOld: Step = async (ctx) => {
   if (!name || state.active?.group === name) return succeed(ctx, 'nothing to delete');
   const g = await ctx.deps.containerGroups.get(rg, name);
   if (!g) return succeed(ctx, `${name} deleted`);
-  const requested = ms(r.deleteRequestedAt);
-  if (
-    g.provisioningState !== 'Deleting' ||
-    requested === undefined ||
-    ctx.now - requested > ctx.opts.deleteReissueMs
-  ) {
-    await ctx.deps.containerGroups.delete(rg, name);
-    r.deleteRequestedAt = iso(ctx.now);
-  }
+  const issued = await deleteWithReissue(ctx.deps, g, rg, r.deleteRequestedAt, ctx.now);
+  if (issued) r.deleteRequestedAt = issued;
   return waitFor(ctx, ctx.opts.pollIntervalMs, `waiting for ${name} to be deleted`);
 };
 
@@ -394,342 +359,45 @@ const STEPS: Record<Exclude<RolloutStep, 'succeeded'>, Step> = {
   deletingOld,
 };
 
-// ---------------------------------------------------------------- advance
+// ---------------------------------------------------------------- one step
 
-export interface AdvanceResult {
-  app: string;
-  /**
-   * idle: nothing in progress · finished: the rollout reached an outcome · waiting: blocked until `waitUntil`
-   * (beyond the budget) · budgetSpent · conflict: another instance moved it meanwhile · noApp: not configured.
-   */
-  status: 'idle' | 'finished' | 'waiting' | 'budgetSpent' | 'conflict' | 'noApp';
-  message: string;
-  rolloutId?: string;
-  rolloutState?: RolloutState;
-  step?: RolloutStep;
-  waitUntil?: string;
-  /** Set when advance stopped on an error it could not classify as a step outcome (store down, ...). */
-  error?: string;
-  /** The last state read or written (callers use it instead of re-reading). */
-  state?: AppState;
-}
-
-interface Held {
+/** What one step left behind: the draft state to write, and when to run again if it must wait. */
+export interface StepRun {
   state: AppState;
-  etag: string;
+  /** Epoch ms before which the rollout's next step must not run (a poll interval, a health interval, a drain). */
+  requeueAt?: number;
 }
-
-function same(a: AppState, b: AppState): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
-}
-
-async function save(deps: DomainDeps, held: Held, draft: AppState): Promise<Held> {
-  if (same(held.state, draft)) return held;
-  draft.updatedAt = iso(deps.clock.now());
-  const etag = await deps.rolloutStore.replace(draft.app, draft, held.etag);
-  return { state: draft, etag };
-}
-
-/** Append history and publish notifications left in the outbox, then remove them (at least once). */
-async function flushOutbox(deps: DomainDeps, held: Held): Promise<Held> {
-  if (held.state.outbox.length === 0) return held;
-  const done = new Set<number>();
-  for (const [i, item] of held.state.outbox.entries()) {
-    try {
-      if (item.kind === 'history') await deps.rolloutStore.appendHistory(held.state.app, item.entry);
-      else await deps.notifier?.publish(item.event);
-      done.add(i);
-    } catch (e) {
-      if (item.kind === 'notify') {
-        deps.logger.warn(`notification ${item.event.type} for ${item.event.app} dropped: ${errorMessage(e)}`);
-        done.add(i);
-      } else {
-        deps.logger.warn(`history for ${held.state.app} not written yet: ${errorMessage(e)}`);
-      }
-    }
-  }
-  const draft = structuredClone(held.state);
-  draft.outbox = held.state.outbox.filter((_, i) => !done.has(i));
-  return save(deps, held, draft);
-}
-
-/** Delete groups of failed/superseded rollouts whose time has come; drop entries once the group is gone. */
-async function processPendingDeletions(deps: DomainDeps, held: Held, now: number): Promise<Held> {
-  const opts = optionsOf(deps);
-  const due = held.state.pendingDeletions.filter((p) => (ms(p.notBefore) ?? 0) <= now);
-  if (due.length === 0) return held;
-  const draft = structuredClone(held.state);
-  const keep = [];
-  for (const p of draft.pendingDeletions) {
-    if ((ms(p.notBefore) ?? 0) > now) {
-      keep.push(p);
-      continue;
-    }
-    if (draft.active?.group === p.group && draft.active.resourceGroup === p.resourceGroup) continue;
-    try {
-      const g = await deps.containerGroups.get(p.resourceGroup, p.group);
-      if (!g) continue;
-      if (p.rolloutId && g.tags[GROUP_TAGS.rolloutId] !== p.rolloutId) continue; // name reused by a newer rollout
-      const requested = ms(p.requestedAt);
-      if (
-        g.provisioningState !== 'Deleting' ||
-        requested === undefined ||
-        now - requested > opts.deleteReissueMs
-      ) {
-        await deps.containerGroups.delete(p.resourceGroup, p.group);
-        p.requestedAt = iso(now);
-        deps.logger.info(`deleting ${p.resourceGroup}/${p.group} (${p.reason})`);
-      }
-      keep.push(p);
-    } catch (e) {
-      if (e instanceof TerminalError) {
-        deps.logger.warn(`cannot delete ${p.resourceGroup}/${p.group} (${p.reason}): ${errorMessage(e)}`);
-        continue;
-      }
-      keep.push(p);
-    }
-  }
-  draft.pendingDeletions = keep;
-  return save(deps, held, draft);
-}
-
-/** A queued push starts once the rollout before it has finished (re-checked against the new state). */
-function startQueued(app: AppConfig, state: AppState, now: number): AppState {
-  const q = state.queued!;
-  const base = structuredClone(state);
-  delete base.queued;
-  const decision = decidePush(base, q, app);
-  if (decision.action === 'ignore') {
-    if (base.rollout)
-      addCondition(base.rollout, 'queued', now, `queued ${q.tag} dropped: ${decision.reason}`);
-    recordIgnored(base, {
-      at: iso(now),
-      eventId: q.eventId,
-      tag: q.tag,
-      digest: q.digest,
-      outcome: 'ignored',
-      reason: `queued, then dropped: ${decision.reason}`,
-    });
-    return base;
-  }
-  return applyPush(base, q, decision, app, now).state;
-}
-
-function result(
-  held: Held | undefined,
-  app: string,
-  status: AdvanceResult['status'],
-  message: string,
-  waitUntil?: number,
-): AdvanceResult {
-  const r = held?.state.rollout;
-  return {
-    app,
-    status,
-    message,
-    ...(r ? { rolloutId: r.id, rolloutState: r.state, step: r.step } : {}),
-    ...(waitUntil !== undefined ? { waitUntil: iso(waitUntil) } : {}),
-    ...(held ? { state: held.state } : {}),
-  };
-}
-
-/** Seed an app's state (adopting `adoptGroup` as the active group when it exists). */
-export async function initialState(app: AppConfig, deps: DomainDeps, now: number): Promise<AppState> {
-  if (!app.adoptGroup) return newAppState(app.name, now);
-  const g = await deps.containerGroups.get(app.resourceGroup, app.adoptGroup);
-  if (!g) {
-    deps.logger.warn(
-      `${app.name}: adoptGroup ${app.resourceGroup}/${app.adoptGroup} not found; nothing to adopt`,
-    );
-    return newAppState(app.name, now);
-  }
-  return newAppState(app.name, now, adoptedActive(app, g, now));
-}
-
-export function adoptedActive(app: AppConfig, g: ContainerGroupView, now: number): ActiveDeployment {
-  const names = appContainerNames(app);
-  const image = (g.containers.find((c) => names.includes(c.name)) ?? g.containers[0])?.image;
-  const colour =
-    g.name === `${app.name}-blue` ? 'blue' : g.name === `${app.name}-green` ? 'green' : 'adopted';
-  const digest = g.tags[GROUP_TAGS.digest] ?? (image ? digestOfImage(image) : undefined);
-  const tag = g.tags[GROUP_TAGS.tag] ?? (image ? tagOfImage(image) : undefined);
-  return {
-    group: g.name,
-    resourceGroup: app.resourceGroup,
-    colour,
-    ...(digest ? { digest } : {}),
-    ...(tag ? { tag } : {}),
-    ...(image ? { image } : {}),
-    since: iso(now),
-  };
-}
-
-/** Does this state need `advance` (for reconcile)? */
-export function needsAdvance(state: AppState, now: number): boolean {
-  return (
-    inProgress(state) !== undefined ||
-    state.queued !== undefined ||
-    state.outbox.length > 0 ||
-    state.pendingDeletions.some((p) => (ms(p.notBefore) ?? 0) <= now)
-  );
-}
-
-const MAX_ITERATIONS = 500;
-const MAX_HOUSEKEEPING_CONFLICTS = 5;
 
 /**
- * Move the app's rollout forward until it finishes, must wait past the budget, or the budget is spent.
- * Writes after every step (CAS). On a conflict it re-reads: if the same rollout is still at the same step
- * (someone changed something else, e.g. queued a push) it carries on, otherwise it stops: another instance
- * owns the rollout now.
+ * Run the current step of the app's rollout in progress on a copy of `state`. A step that fails in a way it does
+ * not handle becomes a transient retry (with backoff) or a failed rollout (terminal); a ConflictError from the
+ * store propagates to the runner. A run that an earlier one left inside a wait (`resumeAt`) only waits.
  */
-export async function advance(appName: string, deps: DomainDeps, budget: Budget): Promise<AdvanceResult> {
-  const app = findApp(deps.config, appName);
-  if (!app)
-    return {
-      app: appName,
-      status: 'noApp',
-      message: `app ${appName} is not configured (or has config errors)`,
-    };
+export async function runStep(
+  app: AppConfig,
+  state: AppState,
+  deps: DomainDeps,
+  now: number,
+  deadline: number,
+): Promise<StepRun> {
+  const current = state.rollout!;
+  const resumeAt = ms(current.resumeAt);
+  if (resumeAt !== undefined && resumeAt > now) return { state, requeueAt: resumeAt };
   const opts = optionsOf(deps);
-  const { clock, logger } = deps;
-  let held: Held | undefined = await deps.rolloutStore.get(appName);
-  if (!held) return { app: appName, status: 'idle', message: 'no rollout recorded' };
-
-  let housekeeping = true;
-  let housekeepingConflicts = 0;
-  for (let i = 0; i < MAX_ITERATIONS; i++) {
-    const now = clock.now();
-    if (now >= budget.deadline - opts.deadlineMarginMs)
-      return result(held, appName, 'budgetSpent', 'time budget spent');
-    try {
-      if (housekeeping) {
-        held = await flushOutbox(deps, held);
-        held = await processPendingDeletions(deps, held, now);
-        housekeeping = false;
-      }
-      const current = inProgress(held.state);
-      if (!current) {
-        if (held.state.queued) {
-          held = await save(deps, held, startQueued(app, held.state, now));
-          housekeeping = true;
-          continue;
-        }
-        const last = held.state.rollout;
-        return result(
-          held,
-          appName,
-          last ? 'finished' : 'idle',
-          last ? `rollout ${last.id} ${last.state}` : 'nothing to do',
-        );
-      }
-
-      const draft = structuredClone(held.state);
-      const resumeAt = ms(current.resumeAt);
-      delete draft.rollout!.resumeAt;
-      const ctx: StepContext = {
-        app,
-        deps,
-        opts,
-        state: draft,
-        r: draft.rollout!,
-        now,
-        deadline: budget.deadline,
-      };
-      const stepBefore = current.step;
-      let outcome: StepResult;
-      let toWrite = draft;
-      if (resumeAt !== undefined && resumeAt > now) {
-        // An earlier run stopped inside this wait: finish it before the step runs again.
-        outcome = { kind: 'wait', untilMs: resumeAt };
-        toWrite = held.state;
-      } else
-        try {
-          outcome = await STEPS[stepBefore as Exclude<RolloutStep, 'succeeded'>](ctx);
-        } catch (e) {
-          if (e instanceof ConflictError) throw e;
-          toWrite = structuredClone(held.state);
-          delete toWrite.rollout!.resumeAt;
-          outcome = onStepError(app, toWrite, e, now, opts, deps);
-        }
-      try {
-        held = await save(deps, held, toWrite);
-      } catch (e) {
-        if (!(e instanceof ConflictError)) throw e;
-        const fresh = await deps.rolloutStore.get(appName);
-        if (!fresh) return result(held, appName, 'conflict', 'state row vanished');
-        const fr = fresh.state.rollout;
-        held = fresh;
-        if (!fr || fr.id !== current.id || fr.step !== stepBefore || fr.state !== 'inProgress')
-          return result(held, appName, 'conflict', 'another instance advanced this rollout');
-        logger.debug(`${appName}: state changed meanwhile (same step); continuing`);
-        continue;
-      }
-      if (held.state.rollout?.state !== 'inProgress') housekeeping = true;
-      if (outcome.kind === 'wait') {
-        const until = outcome.untilMs;
-        const nowAfter = clock.now();
-        if (until >= budget.deadline - opts.deadlineMarginMs) {
-          if (held.state.rollout?.state === 'inProgress' && held.state.rollout.resumeAt !== iso(until)) {
-            const resume = structuredClone(held.state);
-            resume.rollout!.resumeAt = iso(until);
-            held = await save(deps, held, resume);
-          }
-          if (housekeeping) {
-            held = await flushOutbox(deps, held);
-            housekeeping = false;
-          }
-          return result(held, appName, 'waiting', held.state.rollout?.waiting?.message ?? 'waiting', until);
-        }
-        if (until > nowAfter) {
-          await clock.sleep(until - nowAfter);
-          // A newer push may have superseded this rollout while we slept. Act on what is stored now, never on
-          // the state read before the wait: a superseded rollout's next step would delete (cleaningIdle) or
-          // overwrite (creating) the group of the rollout that replaced it. The CAS only guards the write,
-          // which comes after the step's side effect.
-          const fresh = await deps.rolloutStore.get(appName);
-          if (!fresh) return result(held, appName, 'conflict', 'state row vanished');
-          if (fresh.etag !== held.etag) {
-            const before = held.state.rollout;
-            const fr = fresh.state.rollout;
-            held = fresh;
-            housekeeping = true;
-            if (!before || !fr || fr.id !== before.id || fr.step !== before.step || fr.state !== 'inProgress')
-              return result(held, appName, 'conflict', 'another instance advanced this rollout');
-          }
-        }
-      }
-    } catch (e) {
-      if (e instanceof ConflictError) {
-        const before = held.state.rollout;
-        const fresh = await deps.rolloutStore.get(appName);
-        if (fresh) held = fresh;
-        const fr = fresh?.state.rollout;
-        // Someone else wrote the row without moving the rollout (e.g. a duplicate push recorded itself) while
-        // housekeeping was saving: redo the (idempotent) housekeeping on the fresh row and carry on.
-        if (
-          fresh &&
-          before &&
-          fr &&
-          fr.id === before.id &&
-          fr.step === before.step &&
-          fr.state === before.state &&
-          housekeepingConflicts++ < MAX_HOUSEKEEPING_CONFLICTS
-        ) {
-          housekeeping = true;
-          continue;
-        }
-        return result(held, appName, 'conflict', `another instance changed the state: ${errorMessage(e)}`);
-      }
-      // Store or housekeeping failure: leave it for the next run.
-      logger.warn(`${appName}: advance stopped: ${errorMessage(e)}`);
-      return {
-        ...result(held, appName, 'waiting', `stopped on error: ${errorMessage(e)}`),
-        error: errorMessage(e),
-      };
-    }
+  const draft = structuredClone(state);
+  delete draft.rollout!.resumeAt;
+  const ctx: StepContext = { app, deps, opts, state: draft, r: draft.rollout!, now, deadline };
+  let outcome: StepResult;
+  try {
+    outcome = await STEPS[current.step as Exclude<RolloutStep, 'succeeded'>](ctx);
+  } catch (e) {
+    if (e instanceof ConflictError) throw e;
+    const onError = structuredClone(state);
+    delete onError.rollout!.resumeAt;
+    outcome = onStepError(app, onError, e, now, opts, deps);
+    return { state: onError, ...(outcome.kind === 'wait' ? { requeueAt: outcome.untilMs } : {}) };
   }
-  return result(held, appName, 'budgetSpent', 'iteration limit reached');
+  return { state: draft, ...(outcome.kind === 'wait' ? { requeueAt: outcome.untilMs } : {}) };
 }
 
 function onStepError(

@@ -15,7 +15,6 @@ import {
 import { mapLimit } from './concurrency.js';
 import { errorMessage } from './errors.js';
 import type { ContainerGroupView, SecretProperties } from './ports.js';
-import { appSecretTags } from './rollout.js';
 
 export type Listing<T> = { ok: true; value: T } | { ok: false; error: string };
 
@@ -295,4 +294,17 @@ export function readSecretListings(
   onError: (vaultUrl: string, e: unknown) => void,
 ): Promise<SecretListings> {
   return readEach(vaults, (v) => v, list, indexSecrets, onError);
+}
+
+/** Tags of an app's IP secret. Reconcile compares them too, so switch and reconcile agree. */
+export function appSecretTags(app: AppConfig, active: ActiveDeployment, ip: string): Record<string, string> {
+  return {
+    [SECRET_TAGS.ip]: ip,
+    [SECRET_TAGS.app]: app.name,
+    [SECRET_TAGS.colour]: active.colour,
+    [SECRET_TAGS.group]: active.group,
+    [SECRET_TAGS.resourceGroup]: active.resourceGroup,
+    ...(active.digest ? { [SECRET_TAGS.digest]: active.digest } : {}),
+    [SECRET_TAGS.managedBy]: MANAGED_BY,
+  };
 }

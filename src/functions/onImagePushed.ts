@@ -9,7 +9,7 @@ import { invocationLogger } from '../adapters/invocationLogger.js';
 import { getRuntime } from '../composition.js';
 import { budgetFrom } from '../domain/deps.js';
 import { TerminalError, TransientError, errorMessage } from '../domain/errors.js';
-import { handleImagePushed, type PushResult } from '../domain/onImagePushed.js';
+import { handleImagePushed, nonPushOutcome, type PushResult } from '../domain/onImagePushed.js';
 import { parseRegistryEvent } from '../events/imagePushed.js';
 
 /** Past the budget the domain stops on its own; this is the backstop for a call that hangs. */
@@ -37,8 +37,7 @@ export async function onImagePushed(event: unknown, context: InvocationContext):
   const logger = invocationLogger(context);
   const parsed = parseRegistryEvent(event);
   if (parsed.kind !== 'imagePushed') {
-    const outcome = parsed.kind === 'ignored' ? 'ignored' : 'rejected';
-    const reason = parsed.kind === 'ignored' ? parsed.reason : `malformed event: ${parsed.reason}`;
+    const { outcome, reason } = nonPushOutcome(parsed);
     logger.info(`onImagePushed ${parsed.id ?? '(no id)'}: ${outcome}: ${reason}`);
     return;
   }

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readStackFile } from '../../host/src/stackFile.js';
+import { readStackFile } from '../../scripts/lib/stackFile.js';
 import type { HostReady } from '../../scripts/lib/localStack.js';
 import { readyLine, startService, type Service } from '../../scripts/lib/services.js';
 import { ensureCa } from '../../emulator/src/core/ca.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { TransientError } from '../../src/domain/errors.js';
-import { handleImagePushed, handleRegistryEvent } from '../../src/domain/onImagePushed.js';
-import { advance } from '../../src/domain/rollout.js';
+import { handleImagePushed, nonPushOutcome } from '../../src/domain/onImagePushed.js';
+import { advance } from '../../src/domain/rollout/runner.js';
 import { parseRegistryEvent } from '../../src/events/imagePushed.js';
 import {
   REGISTRY_ID,
@@ -78,25 +78,23 @@ describe('onImagePushed: what is accepted', () => {
     });
   });
 
-  it('malformed and ignored events come back as outcomes, not throws', async () => {
-    const w = makeWorld();
-    expect(await handleRegistryEvent(parseRegistryEvent({ hello: 1 }), w.deps, budget(w, 1))).toMatchObject({
+  it('malformed and ignored events come back as outcomes, not throws', () => {
+    const malformed = parseRegistryEvent({ hello: 1 });
+    expect(malformed.kind).toBe('malformed');
+    if (malformed.kind === 'imagePushed') throw new Error('parsed as a push');
+    expect(nonPushOutcome(malformed)).toMatchObject({
       outcome: 'rejected',
       reason: expect.stringContaining('malformed event'),
     });
-    expect(
-      await handleRegistryEvent(
-        parseRegistryEvent({
-          id: 'x',
-          topic: 't',
-          eventType: 'Microsoft.ContainerRegistry.ImageDeleted',
-          eventTime: '2026-01-01T00:00:00Z',
-          data: {},
-        }),
-        w.deps,
-        budget(w, 1),
-      ),
-    ).toMatchObject({ outcome: 'ignored', eventId: 'x' });
+    const deleted = parseRegistryEvent({
+      id: 'x',
+      topic: 't',
+      eventType: 'Microsoft.ContainerRegistry.ImageDeleted',
+      eventTime: '2026-01-01T00:00:00Z',
+      data: {},
+    });
+    if (deleted.kind === 'imagePushed') throw new Error('parsed as a push');
+    expect(nonPushOutcome(deleted)).toMatchObject({ outcome: 'ignored', eventId: 'x' });
   });
 
   it('a transient registry error propagates so Event Grid redelivers', async () => {

@@ -8,7 +8,7 @@ import {
   type RolloutStep,
 } from '../../src/domain/model.js';
 import { handleImagePushed } from '../../src/domain/onImagePushed.js';
-import { advance } from '../../src/domain/rollout.js';
+import { advance } from '../../src/domain/rollout/runner.js';
 import {
   LOCKED_ID,
   VAULT,

@@ -2,7 +2,7 @@
 import { expect } from 'vitest';
 import type { AppState } from '../../../src/domain/model.js';
 import { handleImagePushed, type PushResult } from '../../../src/domain/onImagePushed.js';
-import { advance, type AdvanceResult } from '../../../src/domain/rollout.js';
+import { advance, type AdvanceResult } from '../../../src/domain/rollout/runner.js';
 import { VAULT, budget, digestOf, pushEvent, T0, type World } from './fakes.js';
 
 export interface Pass {

@@ -1,5 +1,6 @@
 /**
- * `.local/stack.json` (docs/design.md, "Local stack"): each process of the local stack merges its part.
+ * `.local/stack.json` (docs/design.md, "Local stack"): each process of the local stack (the emulator, the host,
+ * `npm start`) merges its part through this one module.
  * Writes go through a temp file and a rename, so a reader never sees half a file; `pids` is merged key by key.
  */
 import fs from 'node:fs';

@@ -1,0 +1,125 @@
+/**
+ * An app's stored state and the rollout record inside it: creating the state, reading the rollout in progress,
+ * adding timeline conditions, closing a rollout (recent list, history and notification to the outbox), and
+ * remembering pushes that started nothing. Shared by the push decision, the rollout steps, the runner and
+ * reconcile; pure functions over the record, no I/O.
+ */
+import {
+  IGNORED_MAX,
+  RECENT_MAX,
+  TIMELINE_MAX,
+  iso,
+  ms,
+  type ActiveDeployment,
+  type AppState,
+  type HistoryEntry,
+  type IgnoredPush,
+  type OutboxItem,
+  type Rollout,
+  type RolloutNotificationType,
+} from './model.js';
+
+export function inProgress(state: AppState | undefined): Rollout | undefined {
+  const r = state?.rollout;
+  return r && r.state === 'inProgress' ? r : undefined;
+}
+
+export function newAppState(app: string, now: number, active?: ActiveDeployment): AppState {
+  return {
+    schemaVersion: 1,
+    app,
+    ...(active ? { active } : {}),
+    pendingDeletions: [],
+    recent: [],
+    outbox: [],
+    updatedAt: iso(now),
+  };
+}
+
+/**
+ * Remember a push that started no rollout (newest first, bounded). False when it is already there: a redelivered
+ * event needs no write.
+ */
+export function recordIgnored(state: AppState, entry: IgnoredPush): boolean {
+  const list = state.ignored ?? [];
+  if (list.some((x) => x.eventId === entry.eventId && x.digest === entry.digest && x.reason === entry.reason))
+    return false;
+  state.ignored = [entry, ...list].slice(0, IGNORED_MAX);
+  return true;
+}
+
+export function addCondition(
+  r: Rollout,
+  step: Rollout['timeline'][number]['step'],
+  at: number,
+  message: string,
+): void {
+  r.timeline.push({ step, at: iso(at), message });
+  if (r.timeline.length > TIMELINE_MAX) r.timeline.splice(1, r.timeline.length - TIMELINE_MAX);
+}
+
+export function notification(
+  state: AppState,
+  r: Rollout,
+  type: RolloutNotificationType,
+  now: number,
+  message?: string,
+): OutboxItem {
+  return {
+    kind: 'notify',
+    event: {
+      type,
+      id: `${r.id}.${type}`,
+      app: state.app,
+      rolloutId: r.id,
+      digest: r.digest,
+      tag: r.tag,
+      group: r.group,
+      at: iso(now),
+      ...(message ? { message } : {}),
+    },
+  };
+}
+
+/** Mark a rollout finished (any outcome): recent list, history and notification go to the outbox. */
+export function closeRollout(
+  state: AppState,
+  r: Rollout,
+  outcome: 'succeeded' | 'failed' | 'superseded',
+  now: number,
+  message?: string,
+): void {
+  r.state = outcome;
+  r.finishedAt = iso(now);
+  r.updatedAt = iso(now);
+  delete r.waiting;
+  delete r.transient;
+  state.recent = [
+    {
+      rolloutId: r.id,
+      digest: r.digest,
+      tag: r.tag,
+      state: outcome,
+      startedAt: r.startedAt,
+      finishedAt: r.finishedAt,
+    },
+    ...state.recent.filter((x) => x.rolloutId !== r.id),
+  ].slice(0, RECENT_MAX);
+  const entry: HistoryEntry = {
+    app: state.app,
+    rolloutId: r.id,
+    digest: r.digest,
+    tag: r.tag,
+    outcome,
+    ...(r.error ? { reason: r.error.reason, message: r.error.message } : message ? { message } : {}),
+    colour: r.colour,
+    group: r.group,
+    ...(r.fromGroup ? { fromGroup: r.fromGroup } : {}),
+    startedAt: r.startedAt,
+    finishedAt: r.finishedAt,
+    durationMs: now - (ms(r.startedAt) ?? now),
+    timeline: r.timeline,
+  };
+  state.outbox.push({ kind: 'history', entry });
+  state.outbox.push(notification(state, r, `rollout.${outcome}`, now, r.error?.message ?? message));
+}
