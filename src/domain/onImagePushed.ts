@@ -90,12 +90,49 @@ async function recordNoRollout(
   }
 }
 
+/**
+ * Decide what the push means against the app's stored row and store the decision with a compare-and-swap,
+ * re-reading on a conflict: concurrent deliveries decide against the same record, so one digest is one rollout.
+ */
+async function decideAndStore(
+  app: AppConfig,
+  intent: PushIntent,
+  deps: DomainDeps,
+): Promise<{ ignored: string } | Pick<PushResult, 'outcome' | 'reason' | 'rolloutId'>> {
+  for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
+    const now = deps.clock.now();
+    const held = await deps.rolloutStore.get(app.name);
+    const state = held?.state ?? (await initialState(app, deps, now));
+    const decision = decidePush(state, intent, app);
+    if (decision.action === 'ignore') return { ignored: decision.reason };
+    const next = applyPush(state, intent, decision, app, now);
+    try {
+      if (held) await deps.rolloutStore.replace(app.name, next.state, held.etag);
+      else await deps.rolloutStore.create(app.name, next.state);
+    } catch (e) {
+      if (e instanceof ConflictError) {
+        deps.logger.debug(`${app.name}: concurrent update while deciding on ${intent.eventId}; re-reading`);
+        continue;
+      }
+      throw e;
+    }
+    const kind =
+      decision.action === 'start' ? 'started' : decision.action === 'supersede' ? 'superseded' : 'queued';
+    return {
+      outcome: kind,
+      reason: decision.reason,
+      ...(next.rolloutId ? { rolloutId: next.rolloutId } : {}),
+    };
+  }
+  throw new TransientError(`${app.name}: state kept changing under ${MAX_CAS_ATTEMPTS} attempts; retry`);
+}
+
 export async function handleImagePushed(
   event: ImagePushedEvent,
   deps: DomainDeps,
   budget: Budget,
 ): Promise<PushResult> {
-  const { logger, clock } = deps;
+  const { logger } = deps;
   const base = { eventId: event.id };
   // Logged as soon as the decision is made, not when this delivery's advance ends (up to the budget later).
   const decided = (r: PushResult): PushResult => {
@@ -152,36 +189,9 @@ export async function handleImagePushed(
     loginServer,
   };
 
-  let outcome: PushResult | undefined;
-  for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS && !outcome; attempt++) {
-    const now = clock.now();
-    const held = await deps.rolloutStore.get(app.name);
-    const state = held?.state ?? (await initialState(app, deps, now));
-    const decision = decidePush(state, intent, app);
-    if (decision.action === 'ignore')
-      return noRollout({ ...appBase, outcome: 'ignored', reason: decision.reason });
-    const next = applyPush(state, intent, decision, app, now);
-    try {
-      if (held) await deps.rolloutStore.replace(app.name, next.state, held.etag);
-      else await deps.rolloutStore.create(app.name, next.state);
-    } catch (e) {
-      if (e instanceof ConflictError) {
-        logger.debug(`${app.name}: concurrent update while deciding on ${event.id}; re-reading`);
-        continue;
-      }
-      throw e;
-    }
-    const kind =
-      decision.action === 'start' ? 'started' : decision.action === 'supersede' ? 'superseded' : 'queued';
-    outcome = {
-      ...appBase,
-      outcome: kind,
-      reason: decision.reason,
-      ...(next.rolloutId ? { rolloutId: next.rolloutId } : {}),
-    };
-  }
-  if (!outcome)
-    throw new TransientError(`${app.name}: state kept changing under ${MAX_CAS_ATTEMPTS} attempts; retry`);
+  const stored = await decideAndStore(app, intent, deps);
+  if ('ignored' in stored) return noRollout({ ...appBase, outcome: 'ignored', reason: stored.ignored });
+  const outcome: PushResult = { ...appBase, ...stored };
   decided(outcome);
 
   try {

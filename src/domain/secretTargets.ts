@@ -88,6 +88,50 @@ function watchedTags(rg: string, name: string) {
   });
 }
 
+/**
+ * The secret a group tagged `ip-secret=<name>` (optionally `ip-secret-vault=<url>`) asks for, or why it cannot
+ * have one; undefined for an untagged group. A tag may only name a vault that APPS_CONFIG names: a tag must not
+ * steer writes to an arbitrary vault.
+ */
+function taggedTarget(
+  g: ContainerGroupView,
+  defaultVault: string | undefined,
+  vaults: ReadonlySet<string>,
+): SecretTarget | { problem: string } | undefined {
+  const secretName = g.tags[WATCH_TAGS.secret];
+  if (!secretName) return undefined;
+  if (!/^[0-9a-zA-Z-]{1,127}$/.test(secretName))
+    return { problem: `tag ${WATCH_TAGS.secret}="${secretName}" is not a valid secret name` };
+  let vaultUrl = defaultVault;
+  const tagVault = g.tags[WATCH_TAGS.vault];
+  if (tagVault) {
+    try {
+      vaultUrl = normaliseVaultUrl(tagVault);
+    } catch {
+      return { problem: `tag ${WATCH_TAGS.vault}="${tagVault}" is not a URL` };
+    }
+    if (!vaults.has(vaultUrl))
+      return {
+        problem: `tag ${WATCH_TAGS.vault}=${vaultUrl} names a vault that is not in APPS_CONFIG; ignored`,
+      };
+  }
+  if (!vaultUrl)
+    return {
+      problem: `tagged ${WATCH_TAGS.secret}=${secretName} but no vault: add tag ${WATCH_TAGS.vault} or set watch.vaultUrl`,
+    };
+  return {
+    vaultUrl,
+    secretName,
+    kind: 'watched',
+    source: 'tag',
+    resourceGroup: g.resourceGroup,
+    groupName: g.name,
+    listed: true,
+    group: g,
+    desiredTags: watchedTags(g.resourceGroup, g.name),
+  };
+}
+
 export function resolveSecretTargets(
   config: AppsConfig,
   states: ReadonlyMap<string, AppState>,
@@ -160,58 +204,11 @@ export function resolveSecretTargets(
   for (const [rg, listing] of listings) {
     if (!scanned.has(rg) || !listing.ok) continue;
     for (const g of listing.value) {
-      const secretName = g.tags[WATCH_TAGS.secret];
-      if (!secretName) continue;
-      const where = `${g.resourceGroup}/${g.name}`;
-      if (!/^[0-9a-zA-Z-]{1,127}$/.test(secretName)) {
-        problems.push({
-          scope: 'watch',
-          target: where,
-          message: `tag ${WATCH_TAGS.secret}="${secretName}" is not a valid secret name`,
-        });
-        continue;
-      }
-      let vaultUrl = config.watch.vaultUrl;
-      const tagVault = g.tags[WATCH_TAGS.vault];
-      if (tagVault) {
-        try {
-          vaultUrl = normaliseVaultUrl(tagVault);
-        } catch {
-          problems.push({
-            scope: 'watch',
-            target: where,
-            message: `tag ${WATCH_TAGS.vault}="${tagVault}" is not a URL`,
-          });
-          continue;
-        }
-        if (!vaults.has(vaultUrl)) {
-          problems.push({
-            scope: 'watch',
-            target: where,
-            message: `tag ${WATCH_TAGS.vault}=${vaultUrl} names a vault that is not in APPS_CONFIG; ignored`,
-          });
-          continue;
-        }
-      }
-      if (!vaultUrl) {
-        problems.push({
-          scope: 'watch',
-          target: where,
-          message: `tagged ${WATCH_TAGS.secret}=${secretName} but no vault: add tag ${WATCH_TAGS.vault} or set watch.vaultUrl`,
-        });
-        continue;
-      }
-      addWatched({
-        vaultUrl,
-        secretName,
-        kind: 'watched',
-        source: 'tag',
-        resourceGroup: g.resourceGroup,
-        groupName: g.name,
-        listed: true,
-        group: g,
-        desiredTags: watchedTags(g.resourceGroup, g.name),
-      });
+      const t = taggedTarget(g, config.watch.vaultUrl, vaults);
+      if (!t) continue;
+      if ('problem' in t)
+        problems.push({ scope: 'watch', target: `${g.resourceGroup}/${g.name}`, message: t.problem });
+      else addWatched(t);
     }
   }
   for (const key of conflicted) byKey.delete(key);
