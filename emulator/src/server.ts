@@ -33,6 +33,7 @@ import { StateStore } from './core/stateStore.js';
 import { AUDIENCES, TokenService } from './core/tokens.js';
 import { controlService } from './control/controlService.js';
 import { identityService } from './identity/identityService.js';
+import { resourceManagerService } from './resourceManager/resourceManagerService.js';
 import { SERVICE_FACTORIES } from './services.js';
 
 export interface StartOptions extends Partial<Omit<EmulatorOptions, 'pageSize' | 'timings'>> {
@@ -123,6 +124,8 @@ export async function startEmulator(input: StartOptions = {}): Promise<EmulatorH
   };
 
   const services: EmulatorService[] = [identityService(ctx), ...SERVICE_FACTORIES.map((make) => make(ctx))];
+  // Resource groups exist while any service's resources live in them, so Resource Manager asks the others.
+  services.push(resourceManagerService(ctx, () => services.flatMap((s) => s.resourceGroups?.() ?? [])));
   const describe = (): Record<string, unknown> => {
     const stack: Record<string, unknown> = {
       emulatorUrl: ctx.url,

@@ -1075,6 +1075,8 @@ export function containerInstanceService(ctx: EmulatorContext): EmulatorService 
       ctx.state.changed();
     },
     stop: stopEverything,
+    resourceGroups: () =>
+      Object.values(st().groups).map((g) => ({ name: g.resourceGroup, location: g.location })),
     async reset() {
       await stopEverything();
       running = true;
