@@ -33,6 +33,7 @@ import { StateStore } from './core/stateStore.js';
 import { AUDIENCES, TokenService } from './core/tokens.js';
 import { controlService } from './control/controlService.js';
 import { identityService } from './identity/identityService.js';
+import { vaultUrl } from './keyVault/vaultAddress.js';
 import { resourceManagerService } from './resourceManager/resourceManagerService.js';
 import { SERVICE_FACTORIES } from './services.js';
 
@@ -120,7 +121,7 @@ export async function startEmulator(input: StartOptions = {}): Promise<EmulatorH
     tokens: new TokenService(ensureSigningKey(options.caDir), options.tenantId),
     bus,
     log,
-    vaultUrl: (name) => `https://${name}.vault.localhost:${ctx.port}`,
+    vaultUrl: (name) => vaultUrl(name, ctx.port),
   };
 
   const services: EmulatorService[] = [identityService(ctx), ...SERVICE_FACTORIES.map((make) => make(ctx))];
@@ -135,7 +136,7 @@ export async function startEmulator(input: StartOptions = {}): Promise<EmulatorH
       caCertPath: tls.caCertPath,
       stateDir: options.stateDir,
       keyVaultUrl: ctx.vaultUrl('kv-apps'),
-      keyVaultUrlTemplate: `https://{vault}.vault.localhost:${ctx.port}`,
+      keyVaultUrlTemplate: vaultUrl('{vault}', ctx.port),
     };
     for (const s of services) Object.assign(stack, s.describe?.() ?? {});
     return stack;

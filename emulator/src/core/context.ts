@@ -83,7 +83,7 @@ export interface EmulatorContext {
   readonly bus: EmulatorBus;
   registryLookup?: RegistryLookup;
   log(message: string): void;
-  /** `https://{name}.vault.localhost:{port}`. */
+  /** `https://{name}.vault.localhost:{port}`, without the port when it is 443 (as Key Vault's ids). */
   vaultUrl(name: string): string;
 }
 
