@@ -33,6 +33,8 @@ import { StateStore } from './core/stateStore.js';
 import { AUDIENCES, TokenService } from './core/tokens.js';
 import { controlService } from './control/controlService.js';
 import { identityService } from './identity/identityService.js';
+import { vaultUrl } from './keyVault/vaultAddress.js';
+import { resourceManagerService } from './resourceManager/resourceManagerService.js';
 import { SERVICE_FACTORIES } from './services.js';
 
 export interface StartOptions extends Partial<Omit<EmulatorOptions, 'pageSize' | 'timings'>> {
@@ -119,10 +121,12 @@ export async function startEmulator(input: StartOptions = {}): Promise<EmulatorH
     tokens: new TokenService(ensureSigningKey(options.caDir), options.tenantId),
     bus,
     log,
-    vaultUrl: (name) => `https://${name}.vault.localhost:${ctx.port}`,
+    vaultUrl: (name) => vaultUrl(name, ctx.port),
   };
 
   const services: EmulatorService[] = [identityService(ctx), ...SERVICE_FACTORIES.map((make) => make(ctx))];
+  // Resource groups exist while any service's resources live in them, so Resource Manager asks the others.
+  services.push(resourceManagerService(ctx, () => services.flatMap((s) => s.resourceGroups?.() ?? [])));
   const describe = (): Record<string, unknown> => {
     const stack: Record<string, unknown> = {
       emulatorUrl: ctx.url,
@@ -132,7 +136,7 @@ export async function startEmulator(input: StartOptions = {}): Promise<EmulatorH
       caCertPath: tls.caCertPath,
       stateDir: options.stateDir,
       keyVaultUrl: ctx.vaultUrl('kv-apps'),
-      keyVaultUrlTemplate: `https://{vault}.vault.localhost:${ctx.port}`,
+      keyVaultUrlTemplate: vaultUrl('{vault}', ctx.port),
     };
     for (const s of services) Object.assign(stack, s.describe?.() ?? {});
     return stack;

@@ -358,9 +358,22 @@ describe('emulator: Azure Container Instances through @azure/arm-containerinstan
     const opUrl = raw.headers.get('azure-asyncoperation')!;
     const status = await waitFor('update to finish', async () => {
       const op = (await (await armFetch(opUrl.replace(/^https:\/\/[^/]+/, ''))).json()) as { status: string };
-      return op.status === 'InProgress' ? undefined : op;
+      return op.status === 'Pending' ? undefined : op;
     });
-    expect(status).toMatchObject({ status: 'Succeeded', name: expect.any(String) });
+    // ACI's operation status as the Azure CLI's recordings show it: the group's id, no name, the containers' events.
+    expect(status).toEqual({
+      id: `/subscriptions/${SUB}/resourceGroups/${RG}/providers/Microsoft.ContainerInstance/containerGroups/${name}`,
+      status: 'Succeeded',
+      startTime: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) as unknown,
+      properties: {
+        events: expect.arrayContaining([
+          expect.objectContaining({
+            name: 'Pulled',
+            message: 'Successfully pulled image "contoso.azurecr.io/web:1.1.0"',
+          }),
+        ]) as unknown,
+      },
+    });
     const res = await fetch(`http://${ip}:8080/`);
     expect(((await res.json()) as { digest: string }).digest).toBe(digests['web:1.1.0']);
 

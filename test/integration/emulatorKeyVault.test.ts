@@ -153,6 +153,35 @@ describe('emulated Key Vault secrets', () => {
     expect(raw.status).toBe(400);
   });
 
+  it("writes ids with the vault's address and nextLinks with the port they were called on", async () => {
+    // Key Vault leaves the default port out of ids and writes it into nextLinks (vaultAddress.ts); on the
+    // emulator's own port both carry it, and the SDK derives vault, name and version from the id.
+    expect((await emulator.control('POST', '/_emulator/vaults', { name: 'kv-ports' })).status).toBe(201);
+    const client = newClient('kv-ports');
+    const set = await client.setSecret('p1', 'one');
+    await client.setSecret('p2', 'two');
+    const vault = `https://kv-ports.vault.localhost:${emulator.port}`;
+    expect(set.properties).toMatchObject({
+      id: `${vault}/secrets/p1/${set.properties.version!}`,
+      vaultUrl: vault,
+      name: 'p1',
+    });
+
+    const token = (await credential.getToken('https://vault.azure.net/.default'))!.token;
+    const page = await fetch(`${vault}/secrets?api-version=7.4&maxresults=1`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    const body = (await page.json()) as { value: { id: string }[]; nextLink: string };
+    expect(body.value.map((v) => v.id)).toEqual([`${vault}/secrets/p1`]);
+    expect(body.nextLink.startsWith(`${vault}/secrets?api-version=7.4&$skiptoken=`)).toBe(true);
+    const next = (await (
+      await fetch(body.nextLink, { headers: { authorization: `Bearer ${token}` } })
+    ).json()) as {
+      value: { id: string }[];
+    };
+    expect(next.value.map((v) => v.id)).toEqual([`${vault}/secrets/p2`]);
+  });
+
   it('lists the versions of a secret', async () => {
     const versions: string[] = [];
     for (const v of ['a', 'b', 'c']) versions.push((await apps.setSecret('rotating', v)).properties.version!);

@@ -762,13 +762,22 @@ export function containerInstanceService(ctx: EmulatorContext): EmulatorService 
     if (!op) {
       throw armError(404, 'OperationNotFound', `The operation '${id}' could not be found.`);
     }
+    // ACI's answer as recorded by the Azure CLI's tests (container/tests/latest/recordings/
+    // test_container_create_with_vnet.yaml, AZURECLI/2.45.0): `id` is the container group's, `status` is Pending
+    // until the operation ends, no `name` or `endTime`, and `properties.events` carries the containers' events.
+    // `error` on failure is the ARM async contract's (azure-resource-manager-rpc v1.0/async-api-reference.md).
+    const [rg = '', name = ''] = op.groupKey.split('/');
+    const group = st().groups[op.groupKey];
+    const opts = renderOptions(false);
+    const events = group
+      ? group.properties.containers.flatMap((c) => containerView(group, c, opts)?.events ?? [])
+      : [];
     const body: Record<string, unknown> = {
-      id: `/subscriptions/${ctx.options.subscriptionId}/providers/Microsoft.ContainerInstance/locations/${op.location}/operations/${op.id}`,
-      name: op.id,
-      status: op.status,
+      id: group?.id ?? groupId(ctx.options.subscriptionId, rg, name),
+      status: op.status === 'InProgress' ? 'Pending' : op.status,
       startTime: new Date(op.startTime).toISOString(),
+      properties: { events },
     };
-    if (op.endTime) body['endTime'] = new Date(op.endTime).toISOString();
     if (op.error) body['error'] = op.error;
     return { status: 200, body };
   };
@@ -1075,6 +1084,8 @@ export function containerInstanceService(ctx: EmulatorContext): EmulatorService 
       ctx.state.changed();
     },
     stop: stopEverything,
+    resourceGroups: () =>
+      Object.values(st().groups).map((g) => ({ name: g.resourceGroup, location: g.location })),
     async reset() {
       await stopEverything();
       running = true;

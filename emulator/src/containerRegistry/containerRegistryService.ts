@@ -680,6 +680,7 @@ export function containerRegistryService(ctx: EmulatorContext): EmulatorService 
       recentEvents.length = 0;
       store.ensureSeeded();
     },
+    resourceGroups: () => store.all().map((r) => ({ name: r.resourceGroup, location: r.location })),
     describe: () => {
       const main = store.get('contoso') ?? store.all()[0];
       return main

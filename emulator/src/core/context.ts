@@ -83,7 +83,7 @@ export interface EmulatorContext {
   readonly bus: EmulatorBus;
   registryLookup?: RegistryLookup;
   log(message: string): void;
-  /** `https://{name}.vault.localhost:{port}`. */
+  /** `https://{name}.vault.localhost:{port}`, without the port when it is 443 (as Key Vault's ids). */
   vaultUrl(name: string): string;
 }
 
@@ -97,6 +97,14 @@ export interface EmulatorService {
   reset?(): Promise<void> | void;
   /** Extra keys for stack.json. */
   describe?(): Record<string, unknown>;
+  /** The resource groups this service's resources live in (in ARM a resource implies its group exists). */
+  resourceGroups?(): ResourceGroupUse[];
+}
+
+/** A resource group named by a service's resource, with that resource's location. */
+export interface ResourceGroupUse {
+  name: string;
+  location: string;
 }
 
 export type ServiceFactory = (ctx: EmulatorContext) => EmulatorService;

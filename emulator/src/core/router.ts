@@ -68,10 +68,14 @@ export function matchRoute(
   path: string,
   host: HostKind,
 ): { route: CompiledRoute; params: Record<string, string> } | { methodNotAllowed: true } | undefined {
+  // ARM reads empty path segments as absent: the Azure CLI's generic-resource calls send
+  // `providers/Microsoft.ContainerInstance//containerGroups/{name}` for a resource with no parent (azure-cli
+  // container/custom.py `_create_update_from_file`; Azure/azure-cli#30915 shows ARM passing such a PUT on to ACI).
+  const armPath = path.replace(/\/{2,}/g, '/');
   let pathMatched = false;
   for (const route of routes) {
     if ((route.host ?? 'arm') !== host) continue;
-    const m = route.regex.exec(path);
+    const m = route.regex.exec(host === 'arm' ? armPath : path);
     if (!m) continue;
     pathMatched = true;
     if (route.method !== method) continue;

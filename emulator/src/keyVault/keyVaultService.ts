@@ -20,6 +20,7 @@ import {
   type SecretVersionRecord,
   type VaultRecord,
 } from './secretStore.js';
+import { vaultNextLinkBase } from './vaultAddress.js';
 
 /** Key Vault data-plane versions: 7.x (the Azure CLI and older SDKs) and 2025-07-01 (keyvault-secrets 4.11). */
 export const KEY_VAULT_API_VERSIONS = [
@@ -223,7 +224,7 @@ export function keyVaultService(ctx: EmulatorContext): EmulatorService {
       body: {
         value: slice.map(map),
         nextLink: next
-          ? `${base(vault)}${listPath}?api-version=${encodeURIComponent(apiVersion)}&$skiptoken=${skip}&maxresults=${size}`
+          ? `${vaultNextLinkBase(vault.name, ctx.port)}${listPath}?api-version=${encodeURIComponent(apiVersion)}&$skiptoken=${skip}&maxresults=${size}`
           : null,
       },
     };
