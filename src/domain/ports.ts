@@ -136,7 +136,8 @@ export interface Registries {
   /** `GET` the registry by resource id. 404 → NotFoundError. */
   get(resourceId: string): Promise<RegistryInfo>;
   /** The subnet id of a private endpoint (`GET Microsoft.Network/privateEndpoints/{name}`, `properties.subnet.id`).
-   * 404 → NotFoundError; 403 (the identity may not read it) → TerminalError with code AuthorizationFailed. */
+   * 404 → NotFoundError; 403 when the identity may not read it → code AuthorizationFailed (classified retryable:
+   * a new role assignment takes minutes to propagate). */
   privateEndpointSubnet(privateEndpointId: string): Promise<string | undefined>;
 }
 

@@ -274,14 +274,22 @@ describe('registry preflight: what it reads', () => {
   it.each([
     [
       'forbidden',
-      new TerminalError(
+      new TransientError(
         "private endpoint get rg-platform/pe-locked: 403 AuthorizationFailed: no 'Microsoft.Network/privateEndpoints/read'",
         { statusCode: 403, code: 'AuthorizationFailed' },
       ),
       "403 AuthorizationFailed: no 'Microsoft.Network/privateEndpoints/read'",
     ],
     [
-      'transient',
+      'gone',
+      new TerminalError('private endpoint get rg-platform/pe-locked: 404 ResourceNotFound: gone', {
+        statusCode: 404,
+        code: 'ResourceNotFound',
+      }),
+      '404 ResourceNotFound: gone',
+    ],
+    [
+      'busy',
       new TransientError('private endpoint get rg-platform/pe-locked: 503: busy', { statusCode: 503 }),
       '503: busy',
     ],
@@ -307,7 +315,7 @@ describe('registry preflight in a rollout', () => {
     const w = makeWorld(makeConfig([webApp({ registry: { resourceId: LOCKED_ID } })]));
     w.registries.endpointSubnets.set(
       LOCKED_ENDPOINT_ID.toLowerCase(),
-      new TerminalError('private endpoint get rg-platform/pe-locked: 403 AuthorizationFailed: denied', {
+      new TransientError('private endpoint get rg-platform/pe-locked: 403 AuthorizationFailed: denied', {
         statusCode: 403,
         code: 'AuthorizationFailed',
       }),
