@@ -127,11 +127,13 @@ function seed(subscriptionId: string): RegistryStateSlice {
 /** State saved before private endpoints had a subnet and registries a role mode: bring it to today's shape. */
 function upgrade(r: RegistryRecord, subscriptionId: string): RegistryRecord {
   r.roleAssignmentMode ??= 'LegacyRegistryPermissions';
-  r.privateEndpoints = (r.privateEndpoints as (PrivateEndpointRecord | string)[]).map((pe) =>
-    typeof pe === 'string'
-      ? { name: pe, resourceGroup: r.resourceGroup, subnetId: seededEndpointSubnet(subscriptionId) }
-      : pe,
-  );
+  const saved = r.privateEndpoints as (PrivateEndpointRecord | string)[];
+  if (saved.some((pe) => typeof pe === 'string'))
+    r.privateEndpoints = saved.map((pe) =>
+      typeof pe === 'string'
+        ? { name: pe, resourceGroup: r.resourceGroup, subnetId: seededEndpointSubnet(subscriptionId) }
+        : pe,
+    );
   return r;
 }
 
