@@ -102,7 +102,7 @@ export function createAdapters(settings: Settings): Adapters {
         endpoint: settings.armEndpoint,
         credentials: { scopes: [settings.armScope] },
       }),
-    timeouts,
+    { ...timeouts, armEndpoint: settings.armEndpoint },
   );
   const notifier = settings.notifyTopicEndpoint
     ? new EventGridNotifier(

@@ -27,31 +27,42 @@ const IDENTITY_ID = new RegExp(
   `^/subscriptions/${GUID}/resourceGroups/${RG}/providers/Microsoft\\.ManagedIdentity/userAssignedIdentities/[-\\w]{3,128}$`,
   'i',
 );
-/** ACI container group and container names: lowercase letters, digits and '-', not at either end, no '--'. */
-const ACI_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+// ---- ACI's naming rules. The REST spec (Microsoft.ContainerInstance/stable/2023-05-01/containerInstance.json)
+// declares these names as plain strings; the rules are the ones ACI applies when it validates a create, as listed in
+// the "Naming conventions" table of "Troubleshoot common issues in Azure Container Instances"
+// (container-instances/container-instances-troubleshooting) and as ACI's ContainerGroupNameInvalid /
+// InvalidContainerName errors state them (regex '[a-z0-9]([-a-z0-9]*[a-z0-9])?', at most 63 characters).
+
+/** Container group and container names: 1-63 lowercase letters, digits and '-', '-' not first or last. */
+const ACI_NAME = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+const ACI_NAME_RULE = "1-63 lowercase letters, digits or '-', not starting or ending with '-'";
+/** Environment variable names: 1-63 letters, digits and '_', '_' not first or last (any case). */
+const ENV_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9_]{0,61}[A-Za-z0-9])?$/;
+const ENV_NAME_RULE =
+  "not a valid ACI environment variable name: 1-63 letters, digits or '_', not starting or ending with '_'";
 const RESOURCE_GROUP = /^[-\w._()]{0,89}[-\w_()]$/;
 const SECRET_NAME = /^[0-9a-zA-Z-]{1,127}$/;
 /** ACR repository names (may contain '/' namespaces). */
 const REPOSITORY = /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$/;
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
 
 /** Longest suffix we add to an app name (`-green`). */
 export const COLOUR_SUFFIX_MAX = '-green'.length;
 export const APP_NAME_MAX = 63 - COLOUR_SUFFIX_MAX;
 
 const aciName = (what: string) =>
-  z.string().refine((s) => ACI_NAME.test(s) && !s.includes('--'), {
-    message: `${what} must be 1-63 lowercase letters, digits or '-', not starting or ending with '-'`,
-  });
+  z.string().refine((s) => ACI_NAME.test(s), { message: `${what} must be ${ACI_NAME_RULE}` });
 
+/** The app name becomes the group names `{name}-blue` / `{name}-green`, which must satisfy ACI_NAME. */
 const appName = z
   .string()
-  .refine((s) => ACI_NAME.test(s) && !s.includes('--'), {
+  .refine((s) => ACI_NAME.test(s), {
     message: "must be lowercase letters, digits or '-', not starting or ending with '-'",
   })
   .refine((s) => s.length <= APP_NAME_MAX, {
     message: `must be at most ${APP_NAME_MAX} characters so that '{name}-green' fits ACI's 63`,
   });
+
+const envName = z.string().regex(ENV_NAME, { message: ENV_NAME_RULE });
 
 const resourceGroup = z
   .string()
@@ -95,7 +106,9 @@ const identityId = z.string().refine((s) => IDENTITY_ID.test(s), {
     'must be a user-assigned identity resource id: /subscriptions/{id}/resourceGroups/{rg}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{name}',
 });
 
-const port = z.number().int().min(1).max(65535);
+const port = z.number().refine((n) => Number.isInteger(n) && n >= 1 && n <= 65535, {
+  message: 'must be a port number from 1 to 65535',
+});
 
 const tagPolicySchema = z.discriminatedUnion('type', [
   z.strictObject({
@@ -133,15 +146,8 @@ const containerSchema = z.strictObject({
   memoryInGB: z.number().positive().max(256),
   ports: z.array(port).default([]),
   command: z.array(z.string()).optional(),
-  env: z
-    .record(z.string().regex(ENV_NAME, { message: 'not a valid environment variable name' }), z.string())
-    .default({}),
-  secureEnvFromKeyVault: z
-    .record(
-      z.string().regex(ENV_NAME, { message: 'not a valid environment variable name' }),
-      z.strictObject({ vaultUrl, secretName }),
-    )
-    .default({}),
+  env: z.record(envName, z.string()).default({}),
+  secureEnvFromKeyVault: z.record(envName, z.strictObject({ vaultUrl, secretName })).default({}),
 });
 
 const healthSchema = z.strictObject({
@@ -229,13 +235,21 @@ const appSchema = z
         path: ['health', 'port'],
         message: `port ${app.health.port} is not exposed by any container (ports: ${[...exposed].join(', ') || 'none'})`,
       });
-    const all: number[] = containers.flatMap((c) => c.ports);
-    if (all.length !== exposed.size)
-      ctx.addIssue({
-        code: 'custom',
-        path: ['template', 'containers'],
-        message: 'two containers expose the same port',
-      });
+    // The group's private IP exposes the union of the containers' ports, and ACI refuses a port declared twice in
+    // one group (ports are 1-65535, unique per group: the troubleshooting doc's naming table).
+    const owner = new Map<number, string>();
+    containers.forEach((c, i) =>
+      c.ports.forEach((p, j) => {
+        const first = owner.get(p);
+        if (first !== undefined)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['template', 'containers', i, 'ports', j],
+            message: `port ${p} is already declared by container "${first}"; ports must be unique in a container group`,
+          });
+        else owner.set(p, c.name);
+      }),
+    );
   });
 
 const watchedGroupSchema = z.strictObject({
@@ -347,6 +361,12 @@ function issueMessage(issue: z.core.$ZodIssue, input: unknown): { field: string;
         message = `expected one of ${options.map((o) => `"${String(o)}"`).join(', ')}`;
       }
       break;
+    case 'invalid_key': {
+      // A record key (an environment variable name) failed its own check: report that check's message.
+      const inner = (issue as { issues?: { message?: string }[] }).issues?.[0]?.message;
+      if (inner) message = inner;
+      break;
+    }
     case 'too_small':
     case 'too_big':
       message = message.replace(/^Too (small|big): /, '');

@@ -69,6 +69,7 @@ export type RolloutState = 'inProgress' | 'succeeded' | 'failed' | 'superseded';
 
 export type FailureReason =
   | 'RegistryNetworkRestricted'
+  | 'PullIdentityMissing'
   | 'RegistryNotFound'
   | 'ImagePullFailed'
   | 'ContainerCrashed'

@@ -121,6 +121,13 @@ export interface RegistryInfo {
   publicNetworkAccess?: string;
   /** 'Allow' | 'Deny' (`properties.networkRuleSet.defaultAction`, Premium only). */
   networkRuleSetDefaultAction?: string;
+  /** 'AzureServices' (the default: trusted Azure services, ACI among them, pass the network rules) | 'None'. */
+  networkRuleBypassOptions?: string;
+  /** 'LegacyRegistryPermissions' | 'AbacRepositoryPermissions' (ARM api-version 2025-11-01 and later). */
+  roleAssignmentMode?: string;
+  /** Resource ids of the private endpoints of `properties.privateEndpointConnections`. */
+  privateEndpointIds?: string[];
+  /** 'Basic' | 'Standard' | 'Premium'. */
   sku?: string;
   anonymousPullEnabled?: boolean;
 }
@@ -128,6 +135,10 @@ export interface RegistryInfo {
 export interface Registries {
   /** `GET` the registry by resource id. 404 → NotFoundError. */
   get(resourceId: string): Promise<RegistryInfo>;
+  /** The subnet id of a private endpoint (`GET Microsoft.Network/privateEndpoints/{name}`, `properties.subnet.id`).
+   * 404 → NotFoundError; 403 when the identity may not read it → code AuthorizationFailed (classified retryable:
+   * a new role assignment takes minutes to propagate). */
+  privateEndpointSubnet(privateEndpointId: string): Promise<string | undefined>;
 }
 
 // ---------------------------------------------------------------- Key Vault secrets

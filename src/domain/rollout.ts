@@ -13,6 +13,7 @@ import { optionsOf, type DomainDeps, type DomainOptions } from './deps.js';
 import { ConflictError, NotFoundError, TerminalError, TransientError, errorMessage } from './errors.js';
 import { diagnoseGroup } from './groupDiagnosis.js';
 import { buildGroupSpec, type SecureEnvValues } from './groupSpec.js';
+import { checkRegistryAccess } from './registryAccess.js';
 import {
   COMMITTED_STEPS,
   GROUP_TAGS,
@@ -124,27 +125,16 @@ const accepted: Step = async (ctx) => {
     throw e;
   }
   ctx.state.registryLoginServer = registry.loginServer.toLowerCase();
-  const restricted: string[] = [];
-  if (registry.publicNetworkAccess?.toLowerCase() === 'disabled')
-    restricted.push('public network access is Disabled');
-  if (registry.networkRuleSetDefaultAction?.toLowerCase() === 'deny')
-    restricted.push('its network rule set denies by default (firewall)');
-  if (restricted.length > 0)
-    return fail(
-      ctx,
-      'RegistryNetworkRestricted',
-      `registry ${registry.name} is network-restricted (${restricted.join('; ')}). Azure Container Instances ` +
-        `cannot pull images from a network-restricted registry (private endpoint or firewall), even when the ` +
-        `group runs in a VNet: the pull fails. Allow public network access on ${registry.loginServer}, or push ` +
-        `the image to a registry ACI can reach.`,
-    );
+  const access = await checkRegistryAccess(ctx.deps.registries, app, registry);
+  for (const note of access.notes) addCondition(r, r.step, ctx.now, note);
+  if (!access.ok) return fail(ctx, access.reason, access.message);
   if (registry.loginServer.toLowerCase() !== r.loginServer.toLowerCase())
     return fail(
       ctx,
       'AzureError',
       `event login server ${r.loginServer} does not match registry ${registry.name} (${registry.loginServer})`,
     );
-  return goto(ctx, 'cleaningIdle', `registry ${registry.loginServer} reachable by ACI; target ${r.group}`);
+  return goto(ctx, 'cleaningIdle', `${access.path}; target ${r.group}`);
 };
 
 const cleaningIdle: Step = async (ctx) => {

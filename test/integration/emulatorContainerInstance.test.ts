@@ -420,10 +420,14 @@ describe('emulator: Azure Container Instances through @azure/arm-containerinstan
     ).catch((e: unknown) => e)) as Error;
     expect(noCreds.message).toContain('401 Unauthorized');
 
+    // A network-restricted registry lets ACI through only with a managed identity (trusted services, issue 10):
+    // a username/password credential meets the firewall.
     const locked = (await create(
       'pull-locked',
       groupBody('locked.azurecr.io/web:1.0.0', {
-        imageRegistryCredentials: [{ server: 'locked.azurecr.io', identity: PULL_ID }],
+        imageRegistryCredentials: [
+          { server: 'locked.azurecr.io', username: 'locked', password: 'not-a-secret' },
+        ],
       }),
     ).catch((e: unknown) => e)) as Error;
     expect(locked.message).toContain('is not allowed access');

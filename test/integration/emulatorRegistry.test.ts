@@ -5,6 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestEmulator, useManagedIdentity, type TestEmulator } from './support/emulator.js';
 
 const SUB = '00000000-0000-0000-0000-000000000001';
+const PE_LOCKED_ID = `/subscriptions/${SUB}/resourceGroups/rg-platform/providers/Microsoft.Network/privateEndpoints/pe-locked`;
+const PE_SUBNET_ID = `/subscriptions/${SUB}/resourceGroups/rg-network/providers/Microsoft.Network/virtualNetworks/vnet-apps/subnets/snet-pe`;
 const DIGEST = /^sha256:[0-9a-f]{64}$/;
 
 interface PushResult {
@@ -107,19 +109,51 @@ describe('emulated Azure Container Registry', () => {
     expect(registry.sku.name).toBe('Premium');
     expect(registry.adminUserEnabled).toBe(false);
     expect(registry.networkRuleBypassOptions).toBe('AzureServices');
+    expect(registry.roleAssignmentMode).toBe('LegacyRegistryPermissions');
     expect(registry.privateEndpointConnections).toEqual([]);
     expect(registry.creationDate).toBeInstanceOf(Date);
   });
 
-  it('shows the locked registry as network-restricted, with a private endpoint', async () => {
+  it('shows the locked registry as network-restricted, trusted services allowed, with a private endpoint', async () => {
     const registry = await client.registries.get('rg-platform', 'locked');
     expect(registry.loginServer).toBe('locked.azurecr.io');
     expect(registry.publicNetworkAccess).toBe('Disabled');
     expect(registry.networkRuleSet?.defaultAction).toBe('Deny');
+    expect(registry.networkRuleBypassOptions).toBe('AzureServices');
     expect(registry.privateEndpointConnections).toHaveLength(1);
-    expect(registry.privateEndpointConnections?.[0]?.privateLinkServiceConnectionState?.status).toBe(
-      'Approved',
-    );
+    const connection = registry.privateEndpointConnections![0]!;
+    expect(connection.privateLinkServiceConnectionState?.status).toBe('Approved');
+    expect(connection.privateEndpoint?.id).toBe(PE_LOCKED_ID);
+  });
+
+  it('serves the private endpoint through ARM (Microsoft.Network/privateEndpoints GET) with its subnet', async () => {
+    const token = (await new DefaultAzureCredential().getToken('https://management.azure.com/.default'))!;
+    const headers = { authorization: `Bearer ${token.token}` };
+    const get = (id: string, v = '2024-05-01') => fetch(`${emulator.url}${id}?api-version=${v}`, { headers });
+
+    const ok = await get(PE_LOCKED_ID);
+    expect(ok.status).toBe(200);
+    const body = (await ok.json()) as {
+      id: string;
+      type: string;
+      properties: {
+        subnet: { id: string };
+        privateLinkServiceConnections: { properties: { privateLinkServiceId: string; groupIds: string[] } }[];
+      };
+    };
+    expect(body.id).toBe(PE_LOCKED_ID);
+    expect(body.type).toBe('Microsoft.Network/privateEndpoints');
+    expect(body.properties.subnet.id).toBe(PE_SUBNET_ID);
+    expect(body.properties.privateLinkServiceConnections[0]!.properties).toMatchObject({
+      privateLinkServiceId: `/subscriptions/${SUB}/resourceGroups/rg-platform/providers/Microsoft.ContainerRegistry/registries/locked`,
+      groupIds: ['registry'],
+    });
+
+    const missing = await get(PE_LOCKED_ID.replace('pe-locked', 'pe-nosuch'));
+    expect(missing.status).toBe(404);
+    expect(((await missing.json()) as { error: { code: string } }).error.code).toBe('ResourceNotFound');
+    expect((await get(PE_LOCKED_ID, '2099-01-01')).status).toBe(400);
+    expect((await fetch(`${emulator.url}${PE_LOCKED_ID}?api-version=2024-05-01`)).status).toBe(401);
   });
 
   it('answers 404 ResourceNotFound for an unknown registry or the wrong resource group', async () => {
@@ -200,7 +234,11 @@ describe('emulated Azure Container Registry', () => {
     expect(updated.publicNetworkAccess).toBe('Disabled');
     expect((await client.registries.get('rg-platform', 'pagereg1')).tags).toEqual({ team: 'platform' });
     await push('pagereg1', { repository: 'web', tag: '1.0.0' });
-    expect((await resolve('pagereg1.azurecr.io/web:1.0.0')).kind).toBe('networkRestricted');
+    // Closed to outside clients; ACI with a managed identity passes as a trusted service (the default bypass).
+    expect((await resolve('pagereg1.azurecr.io/web:1.0.0', { username: 'pagereg1' })).kind).toBe(
+      'networkRestricted',
+    );
+    expect((await resolve('pagereg1.azurecr.io/web:1.0.0')).kind).toBe('found');
 
     const reopened = await emulator.control<{ properties: { publicNetworkAccess: string } }>(
       'POST',
@@ -209,12 +247,99 @@ describe('emulated Azure Container Registry', () => {
     );
     expect(reopened.status).toBe(200);
     expect(reopened.body.properties.publicNetworkAccess).toBe('Enabled');
-    expect((await resolve('pagereg1.azurecr.io/web:1.0.0')).kind).toBe('found');
+    expect((await resolve('pagereg1.azurecr.io/web:1.0.0', { username: 'pagereg1' })).kind).toBe('found');
 
     const invalid = await client.registries
       .update('rg-platform', 'pagereg1', { publicNetworkAccess: 'Sometimes' })
       .catch((e: unknown) => e);
     expect((invalid as RestError).statusCode).toBe(400);
+  });
+
+  it('models the network rules ACI meets: trusted-services bypass, role mode, private endpoints, SKU', async () => {
+    expect(
+      (
+        await emulator.control('POST', '/_emulator/registries', {
+          name: 'netreg1',
+          resourceGroup: 'rg-platform',
+        })
+      ).status,
+    ).toBe(201);
+    await push('netreg1', { repository: 'web', tag: '1.0.0' });
+    const image = 'netreg1.azurecr.io/web:1.0.0';
+
+    const closed = await emulator.control<{ properties: Record<string, unknown> }>(
+      'POST',
+      '/_emulator/registries/netreg1/network',
+      {
+        publicNetworkAccess: 'Disabled',
+        networkRuleBypassOptions: 'None',
+        roleAssignmentMode: 'AbacRepositoryPermissions',
+        privateEndpoints: [{ name: 'pe-netreg1', subnetId: PE_SUBNET_ID, resourceGroup: 'rg-network' }],
+      },
+    );
+    expect(closed.status).toBe(200);
+    const arm = await client.registries.get('rg-platform', 'netreg1');
+    expect(arm).toMatchObject({
+      publicNetworkAccess: 'Disabled',
+      networkRuleBypassOptions: 'None',
+      roleAssignmentMode: 'AbacRepositoryPermissions',
+    });
+    expect(arm.privateEndpointConnections?.map((c) => c.privateEndpoint?.id)).toEqual([
+      `/subscriptions/${SUB}/resourceGroups/rg-network/providers/Microsoft.Network/privateEndpoints/pe-netreg1`,
+    ]);
+    // Trusted services denied: not even a managed identity passes.
+    expect((await resolve(image)).kind).toBe('networkRestricted');
+
+    // Allowing trusted services (the SDK's PATCH) lets the identity through, and only the identity.
+    await client.registries.update('rg-platform', 'netreg1', { networkRuleBypassOptions: 'AzureServices' });
+    expect((await resolve(image)).kind).toBe('found');
+    expect((await resolve(image, { username: 'netreg1' })).kind).toBe('networkRestricted');
+
+    // A firewall default of Deny restricts like public access Disabled.
+    await emulator.control('POST', '/_emulator/registries/netreg1/network', {
+      publicNetworkAccess: 'Enabled',
+      defaultAction: 'Deny',
+      networkRuleBypassOptions: 'None',
+    });
+    expect((await resolve(image)).kind).toBe('networkRestricted');
+    await emulator.control('POST', '/_emulator/registries/netreg1/network', { defaultAction: 'Allow' });
+    expect((await resolve(image, { username: 'netreg1' })).kind).toBe('found');
+
+    // Network features need Premium: ACR refuses to disable public access below it; private endpoints likewise.
+    const basic = await client.registries
+      .update('rg-platform', 'netreg1', { sku: { name: 'Basic' }, publicNetworkAccess: 'Disabled' })
+      .catch((e: unknown) => e);
+    expect(basic).toMatchObject({ statusCode: 400, code: 'DisablingPublicNetworkAccessNotSupported' });
+    expect((basic as Error).message).toContain(
+      'Disabling public network access is not supported for the SKU Basic',
+    );
+    const endpointOnBasic = await emulator.control('POST', '/_emulator/registries/netreg1/network', {
+      sku: 'Basic',
+    });
+    expect(endpointOnBasic.status).toBe(400);
+    expect(JSON.stringify(endpointOnBasic.body)).toContain('Private endpoints need the Premium SKU');
+    await emulator.control('POST', '/_emulator/registries/netreg1/network', {
+      privateEndpoints: [],
+      defaultAction: 'Deny',
+    });
+    expect((await resolve(image, { username: 'netreg1' })).kind).toBe('networkRestricted');
+    const downgraded = await emulator.control('POST', '/_emulator/registries/netreg1/network', {
+      sku: 'Basic',
+    });
+    expect(downgraded.status).toBe(200);
+    // On Basic the rule set does not apply (and ARM does not show one): a left-over Deny restricts nothing.
+    expect((await client.registries.get('rg-platform', 'netreg1')).networkRuleSet).toBeUndefined();
+    expect((await resolve(image, { username: 'netreg1' })).kind).toBe('found');
+
+    const bad = await emulator.control('POST', '/_emulator/registries/netreg1/network', {
+      privateEndpoints: [{ name: 'pe-x', subnetId: 'snet-pe' }],
+    });
+    expect(bad.status).toBe(400);
+    expect(JSON.stringify(bad.body)).toContain('privateEndpoints[0].subnetId must be a subnet resource id');
+    const badMode = await client.registries
+      .update('rg-platform', 'netreg1', { roleAssignmentMode: 'Sometimes' })
+      .catch((e: unknown) => e);
+    expect(badMode).toMatchObject({ statusCode: 400 });
   });
 
   it('pushes a new digest per push; re-pushing a tag moves it; naming a digest tags it again', async () => {
@@ -304,9 +429,16 @@ describe('emulated Azure Container Registry', () => {
     expect((await resolve('contoso.azurecr.io/nosuchrepo:1.0.0')).kind).toBe('notFound');
     expect((await resolve(`contoso.azurecr.io/svc@sha256:${'0'.repeat(64)}`)).kind).toBe('notFound');
 
-    const locked = await resolve('locked.azurecr.io/svc:1.0.0');
-    expect(locked.kind).toBe('networkRestricted');
-    expect(locked.message).toContain('is not allowed access');
+    // The locked registry (public access disabled, trusted services allowed): a managed identity passes, a
+    // username/password or an anonymous pull meets the firewall.
+    expect((await resolve('locked.azurecr.io/svc:1.0.0')).kind).toBe('found');
+    for (const pull of [{ username: 'locked' }, {}]) {
+      const locked = await resolve('locked.azurecr.io/svc:1.0.0', pull);
+      expect(locked.kind).toBe('networkRestricted');
+      expect(locked.message).toContain(
+        "403 Forbidden: denied: client with IP '20.61.103.18' is not allowed access. Refer https://aka.ms/acr/firewall to grant access.",
+      );
+    }
 
     const publicImage = await resolve('mcr.microsoft.com/azuredocs/aci-helloworld:latest', {});
     expect(publicImage).toMatchObject({
@@ -367,6 +499,15 @@ describe('emulated Azure Container Registry', () => {
     const pushed = await push('contoso', { repository: 'durable', tag: '1.0.0', behavior: 'crash:3' });
     const stateDir = emulator.stateDir;
     await emulator.close();
+    // State saved by an emulator from before private endpoints had subnets and registries a role mode.
+    const file = `${stateDir}/state.json`;
+    const doc = JSON.parse(fs.readFileSync(file, 'utf8')) as {
+      containerRegistry: { registries: Record<string, Record<string, unknown>> };
+    };
+    const savedLocked = doc.containerRegistry.registries['locked']!;
+    savedLocked['privateEndpoints'] = ['pe-locked'];
+    delete savedLocked['roleAssignmentMode'];
+    fs.writeFileSync(file, JSON.stringify(doc));
     emulator = await startTestEmulator({ stateDir, pageSize: { registries: 2 } });
     restoreEnv();
     restoreEnv = useManagedIdentity(emulator);
@@ -380,5 +521,8 @@ describe('emulated Azure Container Registry', () => {
       behavior: { mode: 'crash', exitCode: 3 },
     });
     expect((await client.registries.get('rg-other', 'otherreg1')).loginServer).toBe('otherreg1.azurecr.io');
+    const locked = await client.registries.get('rg-platform', 'locked');
+    expect(locked.roleAssignmentMode).toBe('LegacyRegistryPermissions');
+    expect(locked.privateEndpointConnections?.map((c) => c.privateEndpoint?.id)).toEqual([PE_LOCKED_ID]);
   });
 });

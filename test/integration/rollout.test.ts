@@ -122,7 +122,7 @@ function appsConfig(kvApps: string): Record<string, unknown> {
       appConfig('stale', kvApps, { keepFailed: true }),
       // host killed mid-rollout (slow start: a longer health timeout)
       appConfig('kill', kvApps, { healthTimeoutSeconds: 20 }),
-      // the seeded registry with public network access disabled
+      // the seeded registry with public network access disabled (trusted services allowed)
       appConfig('locked', kvApps, { registry: 'locked', repository: 'web' }),
     ],
     watch: { resourceGroups: [RG], vaultUrl: kvApps, groups: [] },
@@ -981,8 +981,10 @@ describe('blue/green rollout on image push (issue 4 acceptance)', () => {
     }, 60_000);
   });
 
-  describe('network-restricted registry: fails at once with the explanation', () => {
-    it('an app on the locked registry (public network access disabled)', async () => {
+  // Issue 10: the old rule ("ACI cannot pull from a network-restricted registry") was wrong. ACI pulls from it as a
+  // trusted service with the pull identity; only what Azure refuses fails, at once (registryAccess.test.ts has more).
+  describe('network-restricted registry: deploys when ACI can pass it, fails at once when it cannot', () => {
+    it('an app on the locked registry (public access disabled, trusted services allowed, pull identity) deploys', async () => {
       // The stack subscribes only contoso's events; subscribe the webhook to locked's system topic too.
       const sub = await stack.emulator.control('POST', '/_emulator/eventgrid/subscriptions', {
         registryName: 'locked',
@@ -993,29 +995,24 @@ describe('blue/green rollout on image push (issue 4 acceptance)', () => {
       expect(sub.status).toBe(200);
       const since = await requestMark();
       const { digest } = await push('web', '1.0.0', { registry: 'locked' });
-      const s = await rolloutOutcome('locked', digest, 15_000);
-      expect(s.rollout).toMatchObject({
-        state: 'failed',
-        reason: 'RegistryNetworkRestricted',
-        step: 'accepted',
-      });
-      expect(s.rollout?.error).toMatch(/network-restricted.*public network access is Disabled/);
-      expect(s.rollout?.error).toMatch(
-        /Azure Container Instances cannot pull images from a network-restricted registry/,
+      const s = await rolloutOutcome('locked', digest);
+      expect(s.rollout).toMatchObject({ state: 'succeeded', group: 'locked-blue' });
+      const preflight = s.rollout!.timeline.filter((c) => c.step === 'accepted').map((c) => c.message);
+      expect(preflight.at(-1)).toMatch(
+        /^registry locked is network-restricted \(public network access is Disabled; its firewall denies by default .*\); ACI pulls through the trusted-services exception \(networkRuleBypassOptions=AzureServices\) with managed identity id-acr-pull; private endpoint pe-locked is outside the ACI subnet aci; target locked-blue$/,
       );
-      // Decided before any group was created or waited for: refused at the registry check, nothing to undo.
-      expect(s.rollout!.timeline.map((c) => c.step)).not.toContain('creating');
-      expect(await createsOf('locked', since)).toHaveLength(0);
-      expect(await groupsOf('locked')).toHaveLength(0);
+      expect(await createsOf('locked', since)).toHaveLength(1);
+      expect((await callIp(s.ip!)).digest).toBe(digest);
     }, 60_000);
 
-    it('contoso flipped to public network access Disabled: the running app keeps serving', async () => {
+    it('contoso flipped to public network access Disabled with trusted services denied: fails at once, the running app keeps serving', async () => {
       const base = await status('fail');
       expect(base.activeGroup, 'fail has an active group (failure tests)').toBeTruthy();
       const ip = (await readSecret('fail-ip')).value!;
       const since = await requestMark();
       const flipped = await stack.emulator.control('POST', '/_emulator/registries/contoso/network', {
         publicNetworkAccess: 'Disabled',
+        networkRuleBypassOptions: 'None',
       });
       expect(flipped.status).toBe(200);
       try {
@@ -1026,8 +1023,12 @@ describe('blue/green rollout on image push (issue 4 acceptance)', () => {
           reason: 'RegistryNetworkRestricted',
           step: 'accepted',
         });
-        expect(s.rollout?.error).toMatch(/registry contoso is network-restricted/);
-        expect(s.rollout?.error).toMatch(/cannot pull/);
+        expect(s.rollout?.error).toMatch(
+          /registry contoso is network-restricted \(public network access is Disabled\)/,
+        );
+        expect(s.rollout?.error).toMatch(
+          /contoso denies trusted services \(networkRuleBypassOptions=None\)\. Fix: enable 'Allow trusted Microsoft services/,
+        );
         expect(s.rollout!.timeline.map((c) => c.step)).not.toContain('creating');
         expect(await createsOf('fail', since)).toHaveLength(0);
         expect(s).toMatchObject({ activeGroup: base.activeGroup, digest: base.digest });
@@ -1036,6 +1037,7 @@ describe('blue/green rollout on image push (issue 4 acceptance)', () => {
       } finally {
         await stack.emulator.control('POST', '/_emulator/registries/contoso/network', {
           publicNetworkAccess: 'Enabled',
+          networkRuleBypassOptions: 'AzureServices',
         });
       }
     }, 60_000);

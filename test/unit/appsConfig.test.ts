@@ -142,6 +142,103 @@ describe('APPS_CONFIG', () => {
     );
   });
 
+  describe("ACI's naming rules (container-instances-troubleshooting, naming conventions table)", () => {
+    const ENV_RULE =
+      "not a valid ACI environment variable name: 1-63 letters, digits or '_', not starting or ending with '_'";
+    const withContainers = (containers: unknown[], name = 'web') =>
+      webApp({ name, repository: name, template: { containers } });
+    const container = (extra: Record<string, unknown> = {}) => ({
+      name: 'web',
+      cpu: 1,
+      memoryInGB: 1,
+      ports: [8080],
+      ...extra,
+    });
+
+    it('environment variable names: 1-63 letters, digits or _, not starting or ending with _', () => {
+      const accepted = ['A', 'LOG_LEVEL', 'log_level', 'A1', '1A', 'X'.repeat(63), 'A__B'];
+      const c = parseAppsConfig({
+        apps: [withContainers([container({ env: Object.fromEntries(accepted.map((k) => [k, 'v'])) })])],
+      });
+      expect(c.errors).toEqual([]);
+      expect(Object.keys(c.apps[0]!.template.containers[0]!.env)).toEqual(accepted);
+
+      const refused = ['_A', 'A_', 'B-C', 'A.B', 'X'.repeat(64), 'HAS SPACE'];
+      for (const key of refused) {
+        const errors = texts([withContainers([container({ env: { [key]: 'v' } })])]);
+        expect(errors, key).toEqual([`apps[0] (web): template.containers[0].env.${key}: ${ENV_RULE}`]);
+      }
+    });
+
+    it('secure environment variable names follow the same rule', () => {
+      const errors = texts([
+        withContainers([
+          container({ secureEnvFromKeyVault: { DB_PASSWORD_: { vaultUrl: VAULT, secretName: 's' } } }),
+        ]),
+      ]);
+      expect(errors).toEqual([
+        `apps[0] (web): template.containers[0].secureEnvFromKeyVault.DB_PASSWORD_: ${ENV_RULE}`,
+      ]);
+    });
+
+    it('container names: 1-63 lowercase letters, digits or -, not starting or ending with -', () => {
+      for (const name of ['web', 'w', 'web-2', 'side--car', 'a'.repeat(63)]) {
+        expect(texts([withContainers([container({ name })])]), name).toEqual([]);
+      }
+      for (const name of ['Web', '-web', 'web-', 'web_2', 'a'.repeat(64), '']) {
+        expect(texts([withContainers([container({ name })])]), name).toEqual([
+          `apps[0] (web): template.containers[0].name: container name must be 1-63 lowercase letters, digits or '-', not starting or ending with '-'`,
+        ]);
+      }
+    });
+
+    it('app names leave room for the group names {app}-blue and {app}-green', () => {
+      expect(texts([webApp({ name: 'a'.repeat(57) })])).toEqual([]);
+      expect(texts([webApp({ name: 'my--app' })])).toEqual([]);
+      expect(texts([webApp({ name: 'a'.repeat(58) })])).toEqual([
+        `apps[0] (${'a'.repeat(58)}): name: must be at most 57 characters so that '{name}-green' fits ACI's 63`,
+      ]);
+      expect(texts([webApp({ name: 'web-' })])).toEqual([
+        "apps[0] (web-): name: must be lowercase letters, digits or '-', not starting or ending with '-'",
+      ]);
+    });
+
+    it('ports: 1-65535, unique in the group (across and within containers)', () => {
+      expect(texts([withContainers([container({ ports: [8080, 65535, 1] })])])).toEqual([]);
+      expect(texts([withContainers([container({ ports: [8080, 0] })])])).toEqual([
+        'apps[0] (web): template.containers[0].ports[1]: must be a port number from 1 to 65535',
+      ]);
+      expect(texts([withContainers([container({ ports: [8080, 65536] })])])).toEqual([
+        'apps[0] (web): template.containers[0].ports[1]: must be a port number from 1 to 65535',
+      ]);
+      expect(texts([withContainers([container({ ports: [8080, 80.5] })])])).toEqual([
+        'apps[0] (web): template.containers[0].ports[1]: must be a port number from 1 to 65535',
+      ]);
+      expect(texts([withContainers([container({ ports: [8080, 8080] })])])).toEqual([
+        'apps[0] (web): template.containers[0].ports[1]: port 8080 is already declared by container "web"; ports must be unique in a container group',
+      ]);
+      const sidecar = {
+        name: 'proxy',
+        image: 'mcr.microsoft.com/proxy:1',
+        cpu: 0.5,
+        memoryInGB: 0.5,
+        ports: [9090, 8080],
+      };
+      expect(texts([withContainers([container(), sidecar])])).toEqual([
+        'apps[0] (web): template.containers[1].ports[1]: port 8080 is already declared by container "web"; ports must be unique in a container group',
+      ]);
+    });
+
+    it('a refused entry leaves the other apps working', () => {
+      const c = parseAppsConfig({
+        apps: [webApp(), withContainers([container({ env: { _BAD: 'v' } })], 'api')],
+      });
+      expect(c.apps.map((a) => a.name)).toEqual(['web']);
+      expect(c.refusedApps.map((a) => a.name)).toEqual(['api']);
+      expect(c.errors.map((e) => e.field)).toEqual(['template.containers[0].env._BAD']);
+    });
+  });
+
   it('normalises vault URLs (lower-case host, no trailing slash)', () => {
     const c = parseAppsConfig({
       apps: [webApp({ secret: { vaultUrl: 'https://KV-Apps.vault.azure.net/', name: 'web-ip' } })],

@@ -301,7 +301,10 @@ describe('onImagePushed', () => {
     const w = makeWorld();
     useWorld(w, {
       budgetSeconds: 2,
-      override: (d) => ({ ...d, registries: { get: () => new Promise(() => undefined) } }),
+      override: (d) => ({
+        ...d,
+        registries: { get: () => new Promise(() => undefined), privateEndpointSubnet: async () => undefined },
+      }),
     });
     const pending = onImagePushed(EVENT_GRID, context('onImagePushed'));
     const outcome = pending.then(

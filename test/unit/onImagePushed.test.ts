@@ -275,7 +275,9 @@ describe('onImagePushed: a newer push during a rollout', () => {
     await deployInitial(w);
     await push(w, '1.1.0', 2, 6);
     expect(w.groups.names()).toEqual(['web-blue', 'web-green']);
+    // Closed to ACI's pulls (issue 10: public access off and trusted services denied).
     w.registries.registries.get(REGISTRY_ID.toLowerCase())!.publicNetworkAccess = 'Disabled';
+    w.registries.registries.get(REGISTRY_ID.toLowerCase())!.networkRuleBypassOptions = 'None';
     const b = await push(w, '1.2.0', 3, 20);
     expect(b.outcome).toBe('superseded');
     await settle(w);

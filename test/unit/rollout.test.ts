@@ -222,8 +222,11 @@ describe('rollout: failures keep the old group serving', () => {
     expect(w.groups.names()).toEqual(['web-blue', 'web-green']);
   });
 
-  it('a network-restricted registry fails at once with the explanation, creating nothing', async () => {
+  // Issue 10: ACI pulls from a network-restricted registry with a managed identity when trusted services are
+  // allowed (registryAccess.test.ts has the whole table); refused only when Azure would refuse the pull.
+  it('a network-restricted registry that denies trusted services fails at once with cause and fix, creating nothing', async () => {
     const w = makeWorld(makeConfig([webApp({ registry: { resourceId: LOCKED_ID } })]));
+    w.registries.registries.get(LOCKED_ID.toLowerCase())!.networkRuleBypassOptions = 'None';
     const ev = pushEvent({ tag: '1.0.0', digest: digestOf(1), topic: LOCKED_ID, host: 'locked.azurecr.io' });
     const r = await handleImagePushed(ev, w.deps, budget(w, 20));
     expect(r.outcome).toBe('started');
@@ -231,22 +234,23 @@ describe('rollout: failures keep the old group serving', () => {
     expect(s.rollout!.state).toBe('failed');
     expect(s.rollout!.error!.reason).toBe('RegistryNetworkRestricted');
     expect(s.rollout!.error!.message).toContain(
-      'registry locked is network-restricted (public network access is Disabled)',
+      'registry locked is network-restricted (public network access is Disabled',
     );
     expect(s.rollout!.error!.message).toContain(
-      'Azure Container Instances cannot pull images from a network-restricted registry',
+      "locked denies trusted services (networkRuleBypassOptions=None). Fix: enable 'Allow trusted Microsoft services",
     );
     expect(w.groups.calls.create).toBe(0);
     expect(w.groups.names()).toEqual([]);
   });
 
-  it('a registry firewall (default action Deny) is also refused', async () => {
+  it('a registry firewall (default action Deny) that denies trusted services is also refused', async () => {
     const w = makeWorld();
     const reg = w.registries.registries.get([...w.registries.registries.keys()][0]!)!;
     reg.networkRuleSetDefaultAction = 'Deny';
+    reg.networkRuleBypassOptions = 'None';
     await push(w, '1.0.0', 1);
     expect(w.store.state('web')!.rollout!.error!.message).toContain(
-      'its network rule set denies by default (firewall)',
+      'its firewall denies by default (networkRuleSet.defaultAction=Deny)',
     );
   });
 

@@ -15,16 +15,20 @@ import {
   TAG_PATTERN,
 } from './imageReference.js';
 import { imageDeletedEvent, imagePushedEvent } from './registryEvents.js';
+import { privateEndpointRoutes } from './privateEndpointRoutes.js';
 import { createRegistryLookup } from './registryLookup.js';
 import {
   loginServerOf,
   MANIFEST_MEDIA_TYPE,
   newRegistryRecord,
+  privateEndpointId,
   REGISTRY_NAME_PATTERN,
   registryResourceId,
   RegistryStore,
+  ROLE_ASSIGNMENT_MODES,
   toArmResource,
   type ManifestRecord,
+  type PrivateEndpointRecord,
   type RegistryRecord,
   type SkuName,
 } from './registryStore.js';
@@ -123,6 +127,8 @@ function applyProperties(r: RegistryRecord, props: unknown): void {
       ['AzureServices', 'None'],
       'networkRuleBypassOptions',
     );
+  if (props['roleAssignmentMode'] !== undefined)
+    r.roleAssignmentMode = oneOf(props['roleAssignmentMode'], ROLE_ASSIGNMENT_MODES, 'roleAssignmentMode');
   if (props['dataEndpointEnabled'] !== undefined)
     r.dataEndpointEnabled = props['dataEndpointEnabled'] === true;
   if (props['zoneRedundancy'] !== undefined)
@@ -146,6 +152,46 @@ function applyProperties(r: RegistryRecord, props: unknown): void {
     r.networkRuleSet = { defaultAction, ipRules };
   }
 }
+
+/**
+ * Network features the registry's SKU does not have. ACR refuses to disable public network access below Premium
+ * with `DisablingPublicNetworkAccessNotSupported` ("Disabling public network access is not supported for the SKU
+ * Basic. For more information, please visit https://aka.ms/acr/private-link.", as reported in
+ * Azure-Samples/dotNET-Frontend-AB-Testing-on-Azure-Container-Apps#5); private endpoints are Premium only
+ * (container-registry-private-link).
+ */
+function checkSkuFeatures(r: RegistryRecord): void {
+  if (r.sku === 'Premium') return;
+  if (r.publicNetworkAccess === 'Disabled')
+    throw armError(
+      400,
+      'DisablingPublicNetworkAccessNotSupported',
+      `Disabling public network access is not supported for the SKU ${r.sku}. For more information, please visit https://aka.ms/acr/private-link.`,
+    );
+}
+
+/** `privateEndpoints` of the network control route: `[{ name, subnetId, resourceGroup? }]`. */
+function parsePrivateEndpoints(value: unknown, registry: RegistryRecord): PrivateEndpointRecord[] {
+  if (!Array.isArray(value))
+    throw new Error("'privateEndpoints' must be an array of { name, subnetId, resourceGroup? }.");
+  return value.map((pe, i) => {
+    if (!isObject(pe) || typeof pe['name'] !== 'string' || !/^[\w][\w.-]{0,78}[\w]$/.test(pe['name']))
+      throw new Error(
+        `privateEndpoints[${i}].name must be a private endpoint name (2-80 letters, digits, '_', '.', '-').`,
+      );
+    if (typeof pe['subnetId'] !== 'string' || !SUBNET_ID.test(pe['subnetId']))
+      throw new Error(
+        `privateEndpoints[${i}].subnetId must be a subnet resource id (/subscriptions/{id}/resourceGroups/{rg}/providers/Microsoft.Network/virtualNetworks/{vnet}/subnets/{subnet}).`,
+      );
+    const resourceGroup = pe['resourceGroup'] ?? registry.resourceGroup;
+    if (typeof resourceGroup !== 'string' || !/^[-\w.()]{1,90}$/.test(resourceGroup))
+      throw new Error(`privateEndpoints[${i}].resourceGroup must be a resource group name.`);
+    return { name: pe['name'], resourceGroup, subnetId: pe['subnetId'] };
+  });
+}
+
+const SUBNET_ID =
+  /^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.Network\/virtualNetworks\/[^/]+\/subnets\/[^/]+$/i;
 
 export function containerRegistryService(ctx: EmulatorContext): EmulatorService {
   const store = new RegistryStore(ctx);
@@ -299,6 +345,7 @@ export function containerRegistryService(ctx: EmulatorContext): EmulatorService 
           next.sku = oneOf(body['sku']['name'], SKUS, 'sku.name');
         }
         applyProperties(next, body['properties']);
+        checkSkuFeatures(next);
         next.lastModifiedAt = new Date().toISOString();
         Object.assign(r, next);
         store.changed();
@@ -342,6 +389,7 @@ export function containerRegistryService(ctx: EmulatorContext): EmulatorService 
         next.sku = sku;
         if (body['tags'] !== undefined) next.tags = stringTags(body['tags'], 'tags');
         applyProperties(next, body['properties']);
+        checkSkuFeatures(next);
         next.lastModifiedAt = new Date().toISOString();
         if (existing) Object.assign(existing, next);
         else store.add(next);
@@ -389,6 +437,12 @@ export function containerRegistryService(ctx: EmulatorContext): EmulatorService 
     resourceId: registryResourceId(sub(), r),
     publicNetworkAccess: r.publicNetworkAccess,
     defaultAction: r.networkRuleSet.defaultAction,
+    networkRuleBypassOptions: r.networkRuleBypassOptions,
+    roleAssignmentMode: r.roleAssignmentMode,
+    privateEndpoints: r.privateEndpoints.map((pe) => ({
+      id: privateEndpointId(sub(), pe),
+      subnetId: pe.subnetId,
+    })),
     anonymousPullEnabled: r.anonymousPullEnabled,
     repositories: Object.keys(r.repositories).length,
   });
@@ -519,11 +573,14 @@ export function containerRegistryService(ctx: EmulatorContext): EmulatorService 
             publicNetworkAccess: body['publicNetworkAccess'],
             anonymousPullEnabled: body['anonymousPullEnabled'],
             adminUserEnabled: body['adminUserEnabled'],
+            networkRuleBypassOptions: body['networkRuleBypassOptions'],
+            roleAssignmentMode: body['roleAssignmentMode'],
             ...(body['defaultAction'] !== undefined
               ? { networkRuleSet: { defaultAction: body['defaultAction'] } }
               : {}),
           });
           if (body['tags'] !== undefined) record.tags = stringTags(body['tags'], 'tags');
+          checkSkuFeatures(record);
         } catch (err) {
           throw controlError(400, 'BadRequest', (err as Error).message);
         }
@@ -559,9 +616,11 @@ export function containerRegistryService(ctx: EmulatorContext): EmulatorService 
         const body = controlBody(req);
         const next = structuredClone(r);
         try {
+          if (body['sku'] !== undefined) next.sku = oneOf(body['sku'], SKUS, 'sku');
           applyProperties(next, {
             publicNetworkAccess: body['publicNetworkAccess'],
             networkRuleBypassOptions: body['networkRuleBypassOptions'],
+            roleAssignmentMode: body['roleAssignmentMode'],
             ...(body['defaultAction'] !== undefined || body['ipRules'] !== undefined
               ? {
                   networkRuleSet: {
@@ -571,6 +630,11 @@ export function containerRegistryService(ctx: EmulatorContext): EmulatorService 
                 }
               : {}),
           });
+          if (body['privateEndpoints'] !== undefined)
+            next.privateEndpoints = parsePrivateEndpoints(body['privateEndpoints'], next);
+          checkSkuFeatures(next);
+          if (next.sku !== 'Premium' && next.privateEndpoints.length > 0)
+            throw new Error(`Private endpoints need the Premium SKU; ${next.name} is ${next.sku}.`);
         } catch (err) {
           throw controlError(400, 'BadRequest', (err as Error).message);
         }
@@ -674,7 +738,7 @@ export function containerRegistryService(ctx: EmulatorContext): EmulatorService 
 
   return {
     name: 'containerRegistry',
-    routes: [...armRoutes, ...controlRoutes],
+    routes: [...armRoutes, ...privateEndpointRoutes(ctx, store), ...controlRoutes],
     start: () => store.ensureSeeded(),
     reset: () => {
       recentEvents.length = 0;

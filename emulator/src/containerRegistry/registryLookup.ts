@@ -5,7 +5,7 @@
  */
 import type { ImageResolution, RegistryLookup } from '../core/context.js';
 import { derivedDigest, parseImageReference } from './imageReference.js';
-import { isNetworkRestricted, loginServerOf, type RegistryStore } from './registryStore.js';
+import { loginServerOf, passesNetworkRules, type RegistryStore } from './registryStore.js';
 
 /**
  * ACI pulls from a public egress address the user cannot know in advance; the message names one, as ACR's
@@ -40,7 +40,8 @@ export function createRegistryLookup(store: RegistryStore): RegistryLookup {
         };
       }
       const loginServer = loginServerOf(registry);
-      if (isNetworkRestricted(registry)) {
+      // Refused by the registry's firewall: the event text ACI shows for it (Azure/acr#633).
+      if (!passesNetworkRules(registry, pull)) {
         return {
           kind: 'networkRestricted',
           message: failed(

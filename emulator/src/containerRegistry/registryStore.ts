@@ -6,6 +6,18 @@
 import type { EmulatorContext, ImageBehavior } from '../core/context.js';
 
 export type SkuName = 'Basic' | 'Standard' | 'Premium';
+export type RoleAssignmentMode = 'LegacyRegistryPermissions' | 'AbacRepositoryPermissions';
+export const ROLE_ASSIGNMENT_MODES: readonly RoleAssignmentMode[] = [
+  'LegacyRegistryPermissions',
+  'AbacRepositoryPermissions',
+];
+
+/** A `Microsoft.Network/privateEndpoints` resource connected to the registry. */
+export interface PrivateEndpointRecord {
+  name: string;
+  resourceGroup: string;
+  subnetId: string;
+}
 
 export interface ManifestRecord {
   digest: string;
@@ -34,9 +46,12 @@ export interface RegistryRecord {
   anonymousPullEnabled: boolean;
   publicNetworkAccess: 'Enabled' | 'Disabled';
   networkRuleSet: { defaultAction: 'Allow' | 'Deny'; ipRules: { action: 'Allow'; value: string }[] };
+  /** Whether trusted Azure services (ACI with a managed identity among them) pass the network rules. */
   networkRuleBypassOptions: 'AzureServices' | 'None';
-  /** Names of approved private endpoints (informational: ACI still cannot pull through them). */
-  privateEndpoints: string[];
+  /** Approved private endpoints (Premium only). ACI's pulls do not depend on them: see `passesNetworkRules`. */
+  privateEndpoints: PrivateEndpointRecord[];
+  /** Which role assignments grant repository access (api-version 2025-11-01 and later show it). */
+  roleAssignmentMode: RoleAssignmentMode;
   zoneRedundancy: 'Enabled' | 'Disabled';
   dataEndpointEnabled: boolean;
   creationDate: string;
@@ -77,8 +92,10 @@ export function newRegistryRecord(spec: NewRegistry, now = new Date()): Registry
     anonymousPullEnabled: spec.anonymousPullEnabled ?? false,
     publicNetworkAccess: spec.publicNetworkAccess ?? 'Enabled',
     networkRuleSet: { defaultAction: spec.defaultAction ?? 'Allow', ipRules: [] },
+    // Trusted services are allowed by default in a new registry (container-registry/allow-access-trusted-services).
     networkRuleBypassOptions: 'AzureServices',
     privateEndpoints: [],
+    roleAssignmentMode: 'LegacyRegistryPermissions',
     zoneRedundancy: 'Disabled',
     dataEndpointEnabled: false,
     creationDate: at,
@@ -87,8 +104,13 @@ export function newRegistryRecord(spec: NewRegistry, now = new Date()): Registry
   };
 }
 
+/** Where the seeded `locked` registry's private endpoint sits: its own subnet, never the ACI subnet. */
+export function seededEndpointSubnet(subscriptionId: string): string {
+  return `/subscriptions/${subscriptionId}/resourceGroups/rg-network/providers/Microsoft.Network/virtualNetworks/vnet-apps/subnets/snet-pe`;
+}
+
 /** Fresh state: the registries the sample configuration and the tests name (CONTEXT.md, "Emulator seed"). */
-function seed(): RegistryStateSlice {
+function seed(subscriptionId: string): RegistryStateSlice {
   const contoso = newRegistryRecord({ name: 'contoso', resourceGroup: 'rg-platform' });
   const locked = newRegistryRecord({
     name: 'locked',
@@ -96,15 +118,33 @@ function seed(): RegistryStateSlice {
     publicNetworkAccess: 'Disabled',
     defaultAction: 'Deny',
   });
-  locked.privateEndpoints = ['pe-locked'];
+  locked.privateEndpoints = [
+    { name: 'pe-locked', resourceGroup: 'rg-platform', subnetId: seededEndpointSubnet(subscriptionId) },
+  ];
   return { registries: { contoso, locked } };
+}
+
+/** State saved before private endpoints had a subnet and registries a role mode: bring it to today's shape. */
+function upgrade(r: RegistryRecord, subscriptionId: string): RegistryRecord {
+  r.roleAssignmentMode ??= 'LegacyRegistryPermissions';
+  const saved = r.privateEndpoints as (PrivateEndpointRecord | string)[];
+  if (saved.some((pe) => typeof pe === 'string'))
+    r.privateEndpoints = saved.map((pe) =>
+      typeof pe === 'string'
+        ? { name: pe, resourceGroup: r.resourceGroup, subnetId: seededEndpointSubnet(subscriptionId) }
+        : pe,
+    );
+  return r;
 }
 
 export class RegistryStore {
   constructor(private readonly ctx: EmulatorContext) {}
 
   private get slice(): RegistryStateSlice {
-    return this.ctx.state.slice<RegistryStateSlice>('containerRegistry', seed);
+    const sub = this.ctx.options.subscriptionId;
+    const slice = this.ctx.state.slice<RegistryStateSlice>('containerRegistry', () => seed(sub));
+    for (const r of Object.values(slice.registries)) upgrade(r, sub);
+    return slice;
   }
 
   changed(): void {
@@ -154,9 +194,38 @@ export function registryResourceId(subscriptionId: string, r: RegistryRecord): s
   return `/subscriptions/${subscriptionId}/resourceGroups/${r.resourceGroup}/providers/Microsoft.ContainerRegistry/registries/${r.name}`;
 }
 
-/** Whether pulls from outside the registry's network (ACI's, for one) are refused. */
+/**
+ * Whether the registry's public endpoint refuses clients from arbitrary networks (ACI's pulls come from Azure's
+ * own addresses). Network rules are a Premium feature (container-registry-access-selected-networks), so a default
+ * action of Deny restricts only a Premium registry.
+ */
 export function isNetworkRestricted(r: RegistryRecord): boolean {
-  return r.publicNetworkAccess === 'Disabled' || r.networkRuleSet.defaultAction === 'Deny';
+  return (
+    r.publicNetworkAccess === 'Disabled' || (r.sku === 'Premium' && r.networkRuleSet.defaultAction === 'Deny')
+  );
+}
+
+/**
+ * Whether a pull by ACI with these credentials passes the registry's network rules. A network-restricted registry
+ * lets ACI through only as a trusted Azure service: the registry allows trusted services
+ * (`networkRuleBypassOptions: AzureServices`) and ACI authenticates with a (user-assigned) managed identity;
+ * anonymous and username/password pulls are refused like any outside client. Sources: "Allow trusted services to
+ * securely access a network-restricted container registry" (container-registry/allow-access-trusted-services,
+ * ACI on the trusted list); "Deploy to Azure Container Instances from Azure Container Registry using a managed
+ * identity" (container-instances/using-azure-container-registry-mi); the ACI troubleshooting article "Container
+ * group fails to pull images from Azure Container Registry by using managed identity authentication"
+ * (InaccessibleImage when trusted services are disabled).
+ */
+export function passesNetworkRules(
+  r: RegistryRecord,
+  pull: { identity?: string; username?: string },
+): boolean {
+  if (!isNetworkRestricted(r)) return true;
+  return r.networkRuleBypassOptions === 'AzureServices' && Boolean(pull.identity);
+}
+
+export function privateEndpointId(subscriptionId: string, pe: PrivateEndpointRecord): string {
+  return `/subscriptions/${subscriptionId}/resourceGroups/${pe.resourceGroup}/providers/Microsoft.Network/privateEndpoints/${pe.name}`;
 }
 
 /** The ARM representation (Registries_Get), as the 2025-11-01 REST spec describes it. */
@@ -178,13 +247,11 @@ export function toArmResource(subscriptionId: string, r: RegistryRecord): Record
     dataEndpointEnabled: r.dataEndpointEnabled,
     dataEndpointHostNames: [],
     privateEndpointConnections: r.privateEndpoints.map((pe) => ({
-      id: `${id}/privateEndpointConnections/${pe}`,
-      name: pe,
+      id: `${id}/privateEndpointConnections/${pe.name}`,
+      name: pe.name,
       type: 'Microsoft.ContainerRegistry/registries/privateEndpointConnections',
       properties: {
-        privateEndpoint: {
-          id: `/subscriptions/${subscriptionId}/resourceGroups/${r.resourceGroup}/providers/Microsoft.Network/privateEndpoints/${pe}`,
-        },
+        privateEndpoint: { id: privateEndpointId(subscriptionId, pe) },
         privateLinkServiceConnectionState: {
           status: 'Approved',
           description: 'Auto-Approved',
@@ -198,7 +265,7 @@ export function toArmResource(subscriptionId: string, r: RegistryRecord): Record
     networkRuleBypassAllowedForTasks: false,
     zoneRedundancy: r.zoneRedundancy,
     anonymousPullEnabled: r.anonymousPullEnabled,
-    roleAssignmentMode: 'LegacyRegistryPermissions',
+    roleAssignmentMode: r.roleAssignmentMode,
   };
   // Network rules are a Premium feature: Basic and Standard registries do not report a rule set.
   if (r.sku === 'Premium') properties['networkRuleSet'] = r.networkRuleSet;

@@ -415,8 +415,15 @@ export class FakeContainerGroups implements ContainerGroups {
 
 // ---------------------------------------------------------------- registries
 
+/** The seeded `locked` registry's private endpoint (in its own subnet, as Azure requires: not the ACI subnet). */
+export const LOCKED_ENDPOINT_ID = `/subscriptions/${SUB}/resourceGroups/rg-platform/providers/Microsoft.Network/privateEndpoints/pe-locked`;
+export const ENDPOINT_SUBNET_ID = `/subscriptions/${SUB}/resourceGroups/rg-network/providers/Microsoft.Network/virtualNetworks/vnet-apps/subnets/snet-pe`;
+
+/** Registries as ARM shows them: contoso (public) and locked (public access disabled, firewall Deny, trusted
+ * services allowed, one private endpoint), like the emulator's seed. */
 export class FakeRegistries implements Registries {
   calls = 0;
+  endpointReads = 0;
   registries = new Map<string, RegistryInfo>([
     [
       REGISTRY_ID.toLowerCase(),
@@ -426,20 +433,51 @@ export class FakeRegistries implements Registries {
         loginServer: 'contoso.azurecr.io',
         publicNetworkAccess: 'Enabled',
         networkRuleSetDefaultAction: 'Allow',
+        networkRuleBypassOptions: 'AzureServices',
+        roleAssignmentMode: 'LegacyRegistryPermissions',
+        sku: 'Premium',
+        anonymousPullEnabled: false,
       },
     ],
     [
       LOCKED_ID.toLowerCase(),
-      { id: LOCKED_ID, name: 'locked', loginServer: 'locked.azurecr.io', publicNetworkAccess: 'Disabled' },
+      {
+        id: LOCKED_ID,
+        name: 'locked',
+        loginServer: 'locked.azurecr.io',
+        publicNetworkAccess: 'Disabled',
+        networkRuleSetDefaultAction: 'Deny',
+        networkRuleBypassOptions: 'AzureServices',
+        roleAssignmentMode: 'LegacyRegistryPermissions',
+        privateEndpointIds: [LOCKED_ENDPOINT_ID],
+        sku: 'Premium',
+        anonymousPullEnabled: false,
+      },
     ],
   ]);
+  /** Private endpoint id (lower case) → its subnet id, or the error reading it throws. */
+  endpointSubnets = new Map<string, string | Error>([[LOCKED_ENDPOINT_ID.toLowerCase(), ENDPOINT_SUBNET_ID]]);
+
   async get(id: string): Promise<RegistryInfo> {
     await tick();
     this.calls++;
     const r = this.registries.get(id.toLowerCase());
     if (!r)
       throw new NotFoundError(`registry ${id} not found`, { statusCode: 404, code: 'ResourceNotFound' });
-    return { ...r };
+    return structuredClone(r);
+  }
+
+  async privateEndpointSubnet(id: string): Promise<string | undefined> {
+    await tick();
+    this.endpointReads++;
+    const found = this.endpointSubnets.get(id.toLowerCase());
+    if (found instanceof Error) throw found;
+    if (found === undefined)
+      throw new NotFoundError(`private endpoint ${id} not found`, {
+        statusCode: 404,
+        code: 'ResourceNotFound',
+      });
+    return found;
   }
 }
 
