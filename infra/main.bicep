@@ -1,6 +1,7 @@
 // Deploys aci-bluegreen-functions with `azd up`: a Flex Consumption Function App that blue/green-redeploys
 // VNet-injected ACI container groups on ACR pushes and mirrors their private IPs into Key Vault.
-// The least-privilege table lives in docs/deploy-to-azure.md and is asserted by test/unit/infra.test.ts.
+// The least-privilege table lives in docs/deploy-to-azure.md and is asserted on the
+// resolved deployment (bicep snapshot) by test/unit/infraTemplate.test.ts; npm run check:infra compiles and lints it.
 targetScope = 'subscription'
 
 @minLength(1)
@@ -301,6 +302,9 @@ module registry 'app/registry.bicep' = if (empty(existingRegistryResourceId)) {
     sku: newRegistrySku
     networkMode: checkedRegistryNetworkMode
     allowedIpRanges: allowedIpRanges
+    // The function reads manifests over the registry's data plane, and Functions is not among the trusted services
+    // that pass the firewall: its egress, the NAT gateway's address, is allowed too.
+    natPublicIpAddress: network.outputs.natPublicIpAddress
     roleAssignmentMode: registryRoleAssignmentMode
   }
 }

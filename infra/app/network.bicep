@@ -146,6 +146,7 @@ resource vnet 'Microsoft.Network/virtualNetworks@2024-05-01' = {
 output name string = vnet.name
 output id string = vnet.id
 output functionSubnetId string = resourceId('Microsoft.Network/virtualNetworks/subnets', vnet.name, functionSubnetName)
+output natPublicIpAddress string = natPublicIp.properties.ipAddress
 output aciSubnetName string = aciSubnetName
 output aciSubnetId string = resourceId('Microsoft.Network/virtualNetworks/subnets', vnet.name, aciSubnetName)
 output registryEndpointSubnetId string = empty(registryEndpointSubnetName)

@@ -31,6 +31,9 @@ param networkMode string = 'public'
 @description('Public IPv4 addresses or CIDR ranges allowed through the firewall (networkMode firewall), e.g. your CI runners.')
 param allowedIpRanges array = []
 
+@description('Public address of the VNet\'s NAT gateway (the function app\'s egress), allowed through the firewall in networkMode firewall.')
+param natPublicIpAddress string
+
 @description('Role assignment permissions mode: LegacyRegistryPermissions (AcrPull/AcrPush) or AbacRepositoryPermissions (Container Registry Repository Reader/Writer, optionally per repository).')
 @allowed([
   'LegacyRegistryPermissions'
@@ -42,7 +45,7 @@ param roleAssignmentMode string = 'LegacyRegistryPermissions'
 var networkRuleSet = networkMode == 'firewall'
   ? {
       defaultAction: 'Deny'
-      ipRules: map(allowedIpRanges, range => {
+      ipRules: map(concat(allowedIpRanges, [natPublicIpAddress]), range => {
         action: 'Allow'
         value: range
       })

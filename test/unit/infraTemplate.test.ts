@@ -377,8 +377,9 @@ describeWithBicep('infrastructure as deployed (bicep snapshot of infra/main.bice
     expect(s.outputs.AZURE_REGISTRY_NETWORK_MODE).toBe('public');
   });
 
-  it('firewall mode: Premium, default action Deny, exactly the given ranges allowed, trusted services allowed', () => {
+  it("firewall mode: Premium, default action Deny, the given ranges and the function's NAT address allowed, trusted services allowed", () => {
     const s = snap('firewall');
+    const natIp = onlyResource(s, 'Microsoft.Network/publicIPAddresses');
     expect(onlyResource(s, 'Microsoft.ContainerRegistry/registries')).toMatchObject({
       sku: { name: 'Premium' },
       properties: {
@@ -389,6 +390,8 @@ describeWithBicep('infrastructure as deployed (bicep snapshot of infra/main.bice
           ipRules: [
             { action: 'Allow', value: '203.0.113.0/24' },
             { action: 'Allow', value: '198.51.100.7' },
+            // The function's egress (manifest reads over the data plane): Functions is not a trusted service.
+            { action: 'Allow', value: `[reference('${natIp.id}', '2024-05-01').ipAddress]` },
           ],
         },
       },
@@ -420,8 +423,9 @@ describeWithBicep('infrastructure as deployed (bicep snapshot of infra/main.bice
     });
     const zone = onlyResource(s, 'Microsoft.Network/privateDnsZones');
     expect(zone.location).toBe('global');
-    // The zone name follows the cloud's ACR suffix; in Azure's public cloud it is privatelink.azurecr.io.
-    expect(zone.name).toMatch(/^privatelink\.azurecr\.io$|acrLoginServer/);
+    // The zone name follows the cloud's ACR suffix (environment() is only known in Azure): in the public cloud
+    // suffixes.acrLoginServer is ".azurecr.io", so the zone is privatelink.azurecr.io.
+    expect(zone.name).toBe("[format('privatelink{0}', environment().suffixes.acrLoginServer)]");
     expect(onlyResource(s, 'Microsoft.Network/privateDnsZones/virtualNetworkLinks').properties).toEqual({
       virtualNetwork: { id: vnetId },
       registrationEnabled: false,
