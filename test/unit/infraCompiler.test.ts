@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeAll, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import {
   checkBicepFiles,
   failingDiagnostics,
@@ -50,37 +50,13 @@ function unexplainedSuppressions(source: string, file: string): string[] {
   });
 }
 
-/** A scratch check starts the compiler twice (build, lint): seconds each on a busy machine. */
-const SCRATCH_TIMEOUT = 120_000;
-
 const sources = () =>
   listBicepFiles(infraDir).map((file) => ({
     file,
     source: fs.readFileSync(path.join(infraDir, file), 'utf8'),
   }));
 
-describeWithBicep('Bicep compiler and linter (npm run check:infra)', (bicepPath) => {
-  let infra: BicepCheckResult;
-  const scratchDirs: string[] = [];
-
-  beforeAll(() => {
-    infra = checkBicepFiles(bicepPath, infraDir);
-  }, 120_000);
-
-  afterEach(() => {
-    for (const dir of scratchDirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
-  });
-
-  /** Checks a one-file template in a scratch folder (with the project's linter settings). */
-  const checkTemplate = (source: string): BicepCheckResult => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bicep-check-'));
-    scratchDirs.push(dir);
-    fs.copyFileSync(path.join(infraDir, 'bicepconfig.json'), path.join(dir, 'bicepconfig.json'));
-    fs.writeFileSync(path.join(dir, 'template.bicep'), source);
-    return checkBicepFiles(bicepPath, dir);
-  };
-
-  const storageAccount = (properties: string) => `
+const storageAccount = (properties: string) => `
 @description('Location of the account.')
 param location string = resourceGroup().location
 
@@ -97,6 +73,45 @@ ${properties}
 }
 `;
 
+const unusedParam = "@description('Never used.')\nparam unusedValue string = 'x'\n";
+
+/** Templates the check must refuse (or, the last one, accept), checked together in one scratch folder. */
+const SCRATCH_TEMPLATES: Record<string, string> = {
+  'misspelt.bicep': storageAccount("    minimumTlsVersio: 'TLS1_2'"),
+  'unknownProperty.bicep': storageAccount("    colourOfTheAccount: 'blue'"),
+  'wrongType.bicep': storageAccount('    minimumTlsVersion: 12'),
+  'unknownName.bicep': storageAccount('    minimumTlsVersion: tlsVersion'),
+  'unusedParam.bicep': `${unusedParam}${storageAccount("    minimumTlsVersion: 'TLS1_2'")}`,
+  'suppressed.bicep': `${unusedParam.replace('param ', '#disable-next-line no-unused-params // kept for older callers\nparam ')}${storageAccount("    minimumTlsVersion: 'TLS1_2'")}`,
+};
+
+describeWithBicep('Bicep compiler and linter (npm run check:infra)', (bicepPath) => {
+  let infra: BicepCheckResult;
+  let scratch: BicepCheckResult;
+
+  beforeAll(() => {
+    infra = checkBicepFiles(bicepPath, infraDir);
+    // The project's linter settings apply to the scratch templates too.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bicep-check-'));
+    try {
+      fs.copyFileSync(path.join(infraDir, 'bicepconfig.json'), path.join(dir, 'bicepconfig.json'));
+      for (const [name, source] of Object.entries(SCRATCH_TEMPLATES))
+        fs.writeFileSync(path.join(dir, name), source);
+      scratch = checkBicepFiles(bicepPath, dir);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 180_000);
+
+  /** "Level CODE" of every failing diagnostic of one scratch template, without duplicates (build and lint). */
+  const failuresOf = (file: string) => [
+    ...new Set(
+      failingDiagnostics(scratch)
+        .filter((d) => d.file === file)
+        .map((d) => `${d.level} ${d.code}`),
+    ),
+  ];
+
   it('builds and lints main.bicep and every module with 0 errors and 0 warnings', () => {
     expect(infra.files).toContain('main.bicep');
     expect(infra.files.filter((f) => f.startsWith('app/')).length).toBeGreaterThanOrEqual(15);
@@ -105,60 +120,29 @@ ${properties}
     expect([...infra.templates.keys()].sort()).toEqual(infra.files);
   });
 
-  it(
-    "refuses a template with a wrong property name, with the compiler's diagnostic (the check can fail)",
-    () => {
-      const result = checkTemplate(storageAccount("    minimumTlsVersio: 'TLS1_2'"));
-      const failing = failingDiagnostics(result);
-      expect(failing.map((d) => d.code)).toContain('BCP089');
-      const diagnostic = failing.find((d) => d.code === 'BCP089')!;
-      expect(diagnostic.file).toBe('template.bicep');
-      expect(diagnostic.message).toContain('"minimumTlsVersio" is not allowed');
-      expect(diagnostic.message).toContain('Did you mean "minimumTlsVersion"?');
-    },
-    SCRATCH_TIMEOUT,
-  );
+  it("refuses a template with a wrong property name, with the compiler's diagnostic (the check can fail)", () => {
+    expect(failuresOf('misspelt.bicep')).toEqual(['Warning BCP089']);
+    const diagnostic = failingDiagnostics(scratch).find((d) => d.file === 'misspelt.bicep')!;
+    expect(diagnostic.message).toContain('"minimumTlsVersio" is not allowed');
+    expect(diagnostic.message).toContain('Did you mean "minimumTlsVersion"?');
+    expect(diagnostic.line).toBe(13);
+  });
 
-  it(
-    'refuses a property that does not exist on the type at all (BCP037)',
-    () => {
-      const failing = failingDiagnostics(checkTemplate(storageAccount("    colourOfTheAccount: 'blue'")));
-      expect(failing.map((d) => `${d.level} ${d.code}`)).toContain('Warning BCP037');
-    },
-    SCRATCH_TIMEOUT,
-  );
+  it('refuses a property that does not exist on the type at all (BCP037)', () => {
+    expect(failuresOf('unknownProperty.bicep')).toEqual(['Warning BCP037']);
+  });
 
-  it(
-    'refuses a value of the wrong type (BCP036), and an unknown name as an error that compiles nothing',
-    () => {
-      const wrongType = failingDiagnostics(checkTemplate(storageAccount('    minimumTlsVersion: 12')));
-      expect(wrongType.map((d) => `${d.level} ${d.code}`)).toContain('Warning BCP036');
+  it('refuses a value of the wrong type (BCP036), and an unknown name as an error that compiles nothing', () => {
+    expect(failuresOf('wrongType.bicep')).toEqual(['Warning BCP036']);
+    expect(failuresOf('unknownName.bicep')).toContain('Error BCP057');
+    expect(scratch.templates.has('unknownName.bicep')).toBe(false);
+  });
 
-      const unknownName = checkTemplate(storageAccount('    minimumTlsVersion: tlsVersion'));
-      expect(failingDiagnostics(unknownName).map((d) => `${d.level} ${d.code}`)).toContain('Error BCP057');
-      expect(unknownName.templates.size).toBe(0);
-    },
-    SCRATCH_TIMEOUT,
-  );
-
-  it(
-    'refuses a linter warning, and accepts it once suppressed inline with a reason',
-    () => {
-      const unused = "@description('Never used.')\nparam unusedValue string = 'x'\n";
-      const warned = failingDiagnostics(
-        checkTemplate(`${unused}${storageAccount("    minimumTlsVersion: 'TLS1_2'")}`),
-      );
-      expect([...new Set(warned.map((d) => d.code))]).toEqual(['no-unused-params']);
-
-      const suppressed = unused.replace(
-        'param ',
-        '#disable-next-line no-unused-params // kept for older callers\nparam ',
-      );
-      const clean = checkTemplate(`${suppressed}${storageAccount("    minimumTlsVersion: 'TLS1_2'")}`);
-      expect(failingDiagnostics(clean)).toEqual([]);
-    },
-    SCRATCH_TIMEOUT,
-  );
+  it('refuses a linter finding (no-unused-params), and accepts it once suppressed inline with a reason', () => {
+    expect(failuresOf('unusedParam.bicep')).toEqual(['Error no-unused-params']);
+    expect(failuresOf('suppressed.bicep')).toEqual([]);
+    expect(scratch.templates.has('suppressed.bicep')).toBe(true);
+  });
 
   it('describes every parameter of every template (@description)', () => {
     const undocumented: string[] = [];
