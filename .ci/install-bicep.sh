@@ -5,6 +5,7 @@
 # Usage: bash .ci/install-bicep.sh            (then: npm run check:infra)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+export DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1
 
 BICEP_VERSION="0.49.2"
 PACKAGE_ID="Azure.Bicep.CommandLine.linux-x64"

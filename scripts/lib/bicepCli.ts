@@ -48,8 +48,6 @@ export function runBicep(bicep: string, args: string[], cwd: string): BicepRun {
     cwd,
     encoding: 'utf8',
     maxBuffer: 64 * 1024 * 1024,
-    // No telemetry from a CI run or a test.
-    env: { ...process.env, BICEP_TRACING_ENABLED: 'false', DOTNET_CLI_TELEMETRY_OPTOUT: '1' },
   });
   if (result.error) throw result.error;
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
