@@ -1,6 +1,7 @@
 // Deploys aci-bluegreen-functions with `azd up`: a Flex Consumption Function App that blue/green-redeploys
 // VNet-injected ACI container groups on ACR pushes and mirrors their private IPs into Key Vault.
-// The least-privilege table lives in docs/deploy-to-azure.md and is asserted by test/unit/infra.test.ts.
+// The least-privilege table lives in docs/deploy-to-azure.md and is asserted on the
+// resolved deployment (bicep snapshot) by test/unit/infraTemplate.test.ts; npm run check:infra compiles and lints it.
 targetScope = 'subscription'
 
 @minLength(1)
@@ -26,16 +27,38 @@ param aciResourceGroupName string = ''
 @description('Resource id of an existing Azure Container Registry to watch. Empty: create a new registry in the main resource group.')
 param existingRegistryResourceId string = ''
 
-@description('SKU of the registry created when existingRegistryResourceId is empty.')
+@description('SKU of the registry created when existingRegistryResourceId is empty. Empty: Basic in network mode public, Premium otherwise (firewall rules and private endpoints need Premium).')
 @allowed([
+  ''
   'Basic'
   'Standard'
   'Premium'
 ])
-param registrySku string = 'Basic'
+param registrySku string = ''
+
+@description('Network mode of the registry created here: public (reachable from anywhere, Entra ID required), firewall (Premium; default action Deny, registryAllowedIpRanges allowed) or private (Premium; public access disabled, a private endpoint in its own subnet). The pull identity works in every mode (trusted services). A registry you bring keeps its own settings: leave this public.')
+@allowed([
+  'public'
+  'firewall'
+  'private'
+])
+param registryNetworkMode string = 'public'
+
+@description('Comma-separated public IPv4 addresses or CIDR ranges allowed to reach the registry in network mode firewall (e.g. your CI runners\' egress addresses, your workstation): "203.0.113.0/24,198.51.100.7".')
+param registryAllowedIpRanges string = ''
+
+@description('Role assignment permissions mode of the registry created here. AbacRepositoryPermissions honours Container Registry Repository Reader/Writer (optionally per repository) instead of AcrPull/AcrPush. For a registry you bring, the mode is read from the registry.')
+@allowed([
+  'LegacyRegistryPermissions'
+  'AbacRepositoryPermissions'
+])
+param registryRoleAssignmentMode string = 'LegacyRegistryPermissions'
 
 @description('Name of an Event Grid system topic that already exists on the registry (Azure allows one per source). Empty: create one.')
 param existingRegistrySystemTopicName string = ''
+
+@description('Assign the custom roles (operator, join, watcher, registry reader). A custom role definition is not visible everywhere for a while after it is created, and assigning it in the same deployment can fail with RoleDefinitionDoesNotExist (Azure/azure-cli#20727), so the first provision only creates the definitions; the azd postdeploy hook sets ASSIGN_CUSTOM_ROLES=true and provisions again, minutes later.')
+param assignCustomRoles bool = false
 
 @description('Create the Event Grid subscription to onImagePushed. An AzureFunction endpoint must exist when it is created, so leave this false until the code is deployed; the azd postdeploy hook sets DEPLOY_EVENT_SUBSCRIPTION=true and provisions again.')
 param deployEventSubscription bool = false
@@ -98,8 +121,8 @@ param functionSubnetPrefix string = '10.60.0.0/24'
 @description('Prefix of the ACI subnet (delegated to Microsoft.ContainerInstance/containerGroups).')
 param aciSubnetPrefix string = '10.60.1.0/24'
 
-@description('Attach a NAT gateway to both subnets for outbound internet traffic. New virtual networks have no default outbound access; without a NAT gateway the subnets fall back to default outbound access.')
-param enableNatGateway bool = true
+@description('Prefix of the subnet that holds the registry\'s private endpoint (registryNetworkMode private only; never the ACI subnet).')
+param registryEndpointSubnetPrefix string = '10.60.2.0/27'
 
 @description('Enable purge protection on the Key Vault (cannot be turned off again; recommended for production).')
 param keyVaultPurgeProtection bool = false
@@ -123,7 +146,7 @@ var keyVaultName = '${abbrs.keyVaultVaults}${resourceToken}'
 var keyVaultUrl = 'https://${keyVaultName}${environment().suffixes.keyvaultDns}'
 var armEndpointWithSlash = environment().resourceManager
 var armEndpoint = endsWith(armEndpointWithSlash, '/')
-  ? substring(armEndpointWithSlash, 0, length(armEndpointWithSlash) - 1)
+  ? take(armEndpointWithSlash, length(armEndpointWithSlash) - 1)
   : armEndpointWithSlash
 
 // The registry: either the one created here or an existing one. A placeholder id keeps split() total.
@@ -138,6 +161,20 @@ var registrySubscriptionId = registryIdParts[2]
 var registryResourceGroupName = registryIdParts[4]
 var registryName = registryIdParts[8]
 var registryResourceId = '/subscriptions/${registrySubscriptionId}/resourceGroups/${registryResourceGroupName}/providers/Microsoft.ContainerRegistry/registries/${registryName}'
+
+// Bad combinations fail the deployment before anything is created, naming the parameter and the fix.
+var allowedIpRanges = filter(map(split(registryAllowedIpRanges, ','), range => trim(range)), range => !empty(range))
+var newRegistrySku = registryNetworkMode == 'public'
+  ? (empty(registrySku) ? 'Basic' : registrySku)
+  : (empty(registrySku) || registrySku == 'Premium'
+      ? 'Premium'
+      : fail('registryNetworkMode=${registryNetworkMode} needs the Premium SKU (firewall rules and private endpoints are Premium features): set registrySku to Premium or leave it empty.'))
+var checkedRegistryNetworkMode = !empty(existingRegistryResourceId) && registryNetworkMode != 'public'
+  ? fail('registryNetworkMode applies to the registry this template creates; a registry you bring (existingRegistryResourceId) keeps its own network settings: leave registryNetworkMode public and see docs/deploy-to-azure.md, "Registry network modes".')
+  : registryNetworkMode == 'firewall' && empty(allowedIpRanges)
+      ? fail('registryNetworkMode=firewall with no registryAllowedIpRanges would let nothing but trusted Azure services push: add your CI runners\' addresses (REGISTRY_ALLOWED_IP_RANGES) or use private.')
+      : registryNetworkMode
+var registryIsPrivate = checkedRegistryNetworkMode == 'private'
 
 var notifyTopicIdParts = split(
   empty(notifyTopicResourceId)
@@ -191,7 +228,7 @@ module apiIdentity 'app/identity.bicep' = {
   }
 }
 
-// The identity ACI container groups use to pull images (AcrPull on the registry, nothing else).
+// The identity ACI container groups use to pull images (read access to the registry's repositories, nothing else).
 module acrPullIdentity 'app/identity.bicep' = {
   name: 'acrPullIdentity'
   scope: rg
@@ -214,7 +251,8 @@ module network 'app/network.bicep' = {
     functionSubnetPrefix: functionSubnetPrefix
     aciSubnetName: '${abbrs.networkVirtualNetworksSubnets}aci'
     aciSubnetPrefix: aciSubnetPrefix
-    enableNatGateway: enableNatGateway
+    registryEndpointSubnetName: registryIsPrivate ? '${abbrs.networkVirtualNetworksSubnets}registry-endpoint' : ''
+    registryEndpointSubnetPrefix: registryEndpointSubnetPrefix
     natGatewayName: '${abbrs.networkNatGateways}${resourceToken}'
     natPublicIpName: '${abbrs.networkPublicIPAddresses}ng-${resourceToken}'
   }
@@ -261,8 +299,31 @@ module registry 'app/registry.bicep' = if (empty(existingRegistryResourceId)) {
     name: newRegistryName
     location: location
     tags: tags
-    sku: registrySku
+    sku: newRegistrySku
+    networkMode: checkedRegistryNetworkMode
+    allowedIpRanges: allowedIpRanges
+    // The function reads manifests over the registry's data plane, and Functions is not among the trusted services
+    // that pass the firewall: its egress, the NAT gateway's address, is allowed too.
+    natPublicIpAddress: network.outputs.natPublicIpAddress
+    roleAssignmentMode: registryRoleAssignmentMode
   }
+}
+
+// Private mode: the registry's private endpoint in its own subnet and the privatelink zone linked to the VNet.
+module registryEndpoint 'app/registry-endpoint.bicep' = if (empty(existingRegistryResourceId) && registryIsPrivate) {
+  name: 'registryEndpoint'
+  scope: rg
+  params: {
+    registryName: newRegistryName
+    location: location
+    tags: tags
+    virtualNetworkId: network.outputs.id
+    subnetId: network.outputs.registryEndpointSubnetId
+    endpointName: '${abbrs.networkPrivateEndpoints}${newRegistryName}'
+  }
+  dependsOn: [
+    registry
+  ]
 }
 
 // Least privilege for the function identity in its own resource group: storage, vault, App Insights.
@@ -286,6 +347,7 @@ module aciJoinAccess 'app/aci-join-access.bicep' = {
     virtualNetworkName: network.outputs.name
     aciSubnetName: network.outputs.aciSubnetName
     pullIdentityName: acrPullIdentity.outputs.name
+    assignCustomRoles: assignCustomRoles
   }
 }
 
@@ -295,6 +357,7 @@ module aciOperatorAccess 'app/aci-operator-access.bicep' = {
   scope: aciRg
   params: {
     functionPrincipalId: apiIdentity.outputs.principalId
+    assignCustomRoles: assignCustomRoles
   }
 }
 
@@ -304,6 +367,7 @@ module extraAciOperatorAccess 'app/aci-operator-access.bicep' = [
     scope: resourceGroup(rgName)
     params: {
       functionPrincipalId: apiIdentity.outputs.principalId
+      assignCustomRoles: assignCustomRoles
     }
   }
 ]
@@ -315,6 +379,7 @@ module aciWatchAccess 'app/aci-watch-access.bicep' = [
     scope: resourceGroup(rgName)
     params: {
       functionPrincipalId: apiIdentity.outputs.principalId
+      assignCustomRoles: assignCustomRoles
     }
   }
 ]
@@ -326,6 +391,7 @@ module registryAccess 'app/registry-access.bicep' = {
     registryName: registryName
     functionPrincipalId: apiIdentity.outputs.principalId
     pullIdentityPrincipalId: acrPullIdentity.outputs.principalId
+    assignCustomRoles: assignCustomRoles
   }
   dependsOn: [
     registry
@@ -382,7 +448,8 @@ module api 'app/api.bicep' = {
     reconcileBudgetSeconds: reconcileBudgetSeconds
     reconcileRolloutSliceSeconds: reconcileRolloutSliceSeconds
     statusCacheSeconds: statusCacheSeconds
-    notifyTopicEndpoint: empty(notifyTopicResourceId) ? '' : notifyAccess.outputs.endpoint
+    notifyEnabled: !empty(notifyTopicResourceId)
+    notifyTopicEndpoint: empty(notifyTopicResourceId) ? '' : notifyAccess!.outputs.endpoint
   }
   // The host must be able to reach its storage with its identity as soon as it starts.
   dependsOn: [
@@ -421,3 +488,4 @@ output AZURE_REGISTRY_ID string = registryResourceId
 output AZURE_REGISTRY_SYSTEM_TOPIC string = registryEvents.outputs.systemTopicName
 output EVENT_SUBSCRIPTION_DEPLOYED bool = registryEvents.outputs.eventSubscriptionDeployed
 output APPLICATIONINSIGHTS_CONNECTION_STRING string = monitoring.outputs.connectionString
+output AZURE_REGISTRY_NETWORK_MODE string = checkedRegistryNetworkMode

@@ -5,6 +5,9 @@
 @description('Principal id of the function app identity.')
 param functionPrincipalId string
 
+@description('Create the assignments of the custom role. False on the first provision: the definition is created then, and assigned by the next provision (see main.bicep, assignCustomRoles).')
+param assignCustomRoles bool
+
 @description('Name of the virtual network that holds the ACI subnet.')
 param virtualNetworkName string
 
@@ -48,7 +51,7 @@ resource joinRole 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
   }
 }
 
-resource subnetJoin 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+resource subnetJoin 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (assignCustomRoles) {
   name: guid(aciSubnet.id, functionPrincipalId, joinRole.name)
   scope: aciSubnet
   properties: {
@@ -58,7 +61,7 @@ resource subnetJoin 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   }
 }
 
-resource pullIdentityAssign 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+resource pullIdentityAssign 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (assignCustomRoles) {
   name: guid(pullIdentity.id, functionPrincipalId, joinRole.name)
   scope: pullIdentity
   properties: {

@@ -5,6 +5,9 @@
 @description('Principal id of the function app identity.')
 param functionPrincipalId string
 
+@description('Create the assignments of the custom role. False on the first provision: the definition is created then, and assigned by the next provision (see main.bicep, assignCustomRoles).')
+param assignCustomRoles bool
+
 resource operatorRole 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
   name: guid(resourceGroup().id, 'aci-bluegreen-operator')
   properties: {
@@ -31,7 +34,7 @@ resource operatorRole 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
   }
 }
 
-resource operator 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+resource operator 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (assignCustomRoles) {
   name: guid(resourceGroup().id, functionPrincipalId, operatorRole.name)
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', operatorRole.name)

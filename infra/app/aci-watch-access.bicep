@@ -4,6 +4,9 @@
 @description('Principal id of the function app identity.')
 param functionPrincipalId string
 
+@description('Create the assignments of the custom role. False on the first provision: the definition is created then, and assigned by the next provision (see main.bicep, assignCustomRoles).')
+param assignCustomRoles bool
+
 resource readerRole 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
   name: guid(resourceGroup().id, 'aci-bluegreen-watcher')
   properties: {
@@ -25,7 +28,7 @@ resource readerRole 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
   }
 }
 
-resource watcher 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+resource watcher 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (assignCustomRoles) {
   name: guid(resourceGroup().id, functionPrincipalId, readerRole.name)
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', readerRole.name)

@@ -84,7 +84,10 @@ param reconcileRolloutSliceSeconds int
 @description('Status cache lifetime, in seconds.')
 param statusCacheSeconds int
 
-@description('Event Grid custom topic endpoint for notifications. Empty: setting omitted.')
+@description('Set NOTIFY_TOPIC_ENDPOINT (rollout notifications). A flag of its own, known when the deployment starts, because the endpoint is read from the topic while it runs.')
+param notifyEnabled bool = false
+
+@description('Event Grid custom topic endpoint for notifications (used when notifyEnabled).')
 param notifyTopicEndpoint string = ''
 
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
@@ -143,7 +146,7 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
 }
 
 // Flex Consumption takes runtime, version and deployment from functionAppConfig: FUNCTIONS_WORKER_RUNTIME,
-// FUNCTIONS_EXTENSION_VERSION, WEBSITE_RUN_FROM_PACKAGE and friends must not be set (test/unit/infra.test.ts).
+// FUNCTIONS_EXTENSION_VERSION, WEBSITE_RUN_FROM_PACKAGE and friends must not be set (test/unit/infraTemplate.test.ts).
 var appSettings = union(
   {
     // Host storage and rollout table, identity-based (no keys).
@@ -165,7 +168,7 @@ var appSettings = union(
     RECONCILE_BUDGET_SECONDS: string(reconcileBudgetSeconds)
     STATUS_CACHE_SECONDS: string(statusCacheSeconds)
   },
-  empty(notifyTopicEndpoint) ? {} : { NOTIFY_TOPIC_ENDPOINT: notifyTopicEndpoint },
+  notifyEnabled ? { NOTIFY_TOPIC_ENDPOINT: notifyTopicEndpoint } : {},
   reconcileRolloutSliceSeconds == 0 ? {} : { RECONCILE_ROLLOUT_SLICE_SECONDS: string(reconcileRolloutSliceSeconds) }
 )
 

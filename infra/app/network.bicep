@@ -1,6 +1,11 @@
-// Virtual network with one subnet for Flex Consumption VNet integration and one for ACI container groups.
-// The function reaches the groups' private IPs (health checks) through the VNet; callers of the groups must be in
-// this VNet or a peered one.
+// Virtual network with one subnet for Flex Consumption VNet integration, one for ACI container groups and, when the
+// registry is private, one for the registry's private endpoint. The function reaches the groups' private IPs (health
+// checks) through the VNet; callers of the groups must be in this VNet or a peered one.
+//
+// The NAT gateway is not optional: "If you deploy your container group into a virtual network, you must use a NAT
+// gateway for outbound connectivity. This is the only supported configuration." (Microsoft Learn,
+// container-instances/container-instances-virtual-network-concepts). New subnets get no default outbound access
+// either, so the function subnet uses the same gateway.
 
 @description('Name of the virtual network.')
 param name string
@@ -26,8 +31,11 @@ param aciSubnetName string
 @description('Prefix of the ACI subnet.')
 param aciSubnetPrefix string
 
-@description('Attach a NAT gateway to both subnets for outbound internet traffic.')
-param enableNatGateway bool
+@description('Name of the subnet that holds the registry\'s private endpoint. Empty: no such subnet (the registry is not private).')
+param registryEndpointSubnetName string = ''
+
+@description('Prefix of the registry private endpoint subnet (used only when registryEndpointSubnetName is set).')
+param registryEndpointSubnetPrefix string = ''
 
 @description('Name of the NAT gateway.')
 param natGatewayName string
@@ -35,7 +43,7 @@ param natGatewayName string
 @description('Name of the NAT gateway public IP address.')
 param natPublicIpName string
 
-resource natPublicIp 'Microsoft.Network/publicIPAddresses@2024-05-01' = if (enableNatGateway) {
+resource natPublicIp 'Microsoft.Network/publicIPAddresses@2024-05-01' = {
   name: natPublicIpName
   location: location
   tags: tags
@@ -48,7 +56,7 @@ resource natPublicIp 'Microsoft.Network/publicIPAddresses@2024-05-01' = if (enab
   }
 }
 
-resource natGateway 'Microsoft.Network/natGateways@2024-05-01' = if (enableNatGateway) {
+resource natGateway 'Microsoft.Network/natGateways@2024-05-01' = {
   name: natGatewayName
   location: location
   tags: tags
@@ -65,7 +73,61 @@ resource natGateway 'Microsoft.Network/natGateways@2024-05-01' = if (enableNatGa
   }
 }
 
-var natGatewayReference = enableNatGateway ? { id: natGateway.id } : null
+var appSubnets = [
+  {
+    name: functionSubnetName
+    properties: {
+      addressPrefix: functionSubnetPrefix
+      defaultOutboundAccess: false
+      natGateway: {
+        id: natGateway.id
+      }
+      delegations: [
+        {
+          // Flex Consumption VNet integration requires this delegation (and the Microsoft.App provider).
+          name: 'flex-consumption'
+          properties: {
+            serviceName: 'Microsoft.App/environments'
+          }
+        }
+      ]
+    }
+  }
+  {
+    name: aciSubnetName
+    properties: {
+      addressPrefix: aciSubnetPrefix
+      defaultOutboundAccess: false
+      natGateway: {
+        id: natGateway.id
+      }
+      delegations: [
+        {
+          name: 'container-instances'
+          properties: {
+            serviceName: 'Microsoft.ContainerInstance/containerGroups'
+          }
+        }
+      ]
+    }
+  }
+]
+
+// Its own subnet, never the ACI one: ACI cannot pull through a registry private endpoint that sits in the
+// ACI-delegated subnet (Microsoft Learn, container-registry/allow-access-trusted-services and
+// container-instances/using-azure-container-registry-mi). A private endpoint needs no outbound access.
+var registryEndpointSubnets = empty(registryEndpointSubnetName)
+  ? []
+  : [
+      {
+        name: registryEndpointSubnetName
+        properties: {
+          addressPrefix: registryEndpointSubnetPrefix
+          defaultOutboundAccess: false
+          privateEndpointNetworkPolicies: 'Disabled'
+        }
+      }
+    ]
 
 resource vnet 'Microsoft.Network/virtualNetworks@2024-05-01' = {
   name: name
@@ -77,45 +139,16 @@ resource vnet 'Microsoft.Network/virtualNetworks@2024-05-01' = {
         addressPrefix
       ]
     }
-    subnets: [
-      {
-        name: functionSubnetName
-        properties: {
-          addressPrefix: functionSubnetPrefix
-          defaultOutboundAccess: !enableNatGateway
-          natGateway: natGatewayReference
-          delegations: [
-            {
-              // Flex Consumption VNet integration requires this delegation (and the Microsoft.App provider).
-              name: 'flex-consumption'
-              properties: {
-                serviceName: 'Microsoft.App/environments'
-              }
-            }
-          ]
-        }
-      }
-      {
-        name: aciSubnetName
-        properties: {
-          addressPrefix: aciSubnetPrefix
-          defaultOutboundAccess: !enableNatGateway
-          natGateway: natGatewayReference
-          delegations: [
-            {
-              name: 'container-instances'
-              properties: {
-                serviceName: 'Microsoft.ContainerInstance/containerGroups'
-              }
-            }
-          ]
-        }
-      }
-    ]
+    subnets: concat(appSubnets, registryEndpointSubnets)
   }
 }
 
 output name string = vnet.name
+output id string = vnet.id
 output functionSubnetId string = resourceId('Microsoft.Network/virtualNetworks/subnets', vnet.name, functionSubnetName)
+output natPublicIpAddress string = natPublicIp.properties.ipAddress
 output aciSubnetName string = aciSubnetName
 output aciSubnetId string = resourceId('Microsoft.Network/virtualNetworks/subnets', vnet.name, aciSubnetName)
+output registryEndpointSubnetId string = empty(registryEndpointSubnetName)
+  ? ''
+  : resourceId('Microsoft.Network/virtualNetworks/subnets', vnet.name, registryEndpointSubnetName)

@@ -36,18 +36,19 @@ param subjectPrefixes array
 var topicName = empty(existingSystemTopicName) ? systemTopicName : existingSystemTopicName
 var createSubscription = deployEventSubscription && !empty(subjectPrefixes)
 
-resource registry 'Microsoft.ContainerRegistry/registries@2023-07-01' existing = {
+resource registry 'Microsoft.ContainerRegistry/registries@2025-11-01' existing = {
   name: registryName
 }
 
-resource newSystemTopic 'Microsoft.EventGrid/systemTopics@2025-02-15' = if (empty(existingSystemTopicName)) {
-  name: systemTopicName
-  // A system topic lives in the source's resource group and location.
-  location: registry.location
-  tags: tags
-  properties: {
-    source: registry.id
-    topicType: 'Microsoft.ContainerRegistry.Registries'
+// A system topic lives in the source's resource group and location. The location of a registry that already exists
+// is only known once the deployment runs, so the topic is created by a nested deployment that receives it.
+module newSystemTopic 'registry-system-topic.bicep' = if (empty(existingSystemTopicName)) {
+  name: 'registrySystemTopic-${uniqueString(registry.id)}'
+  params: {
+    name: systemTopicName
+    location: registry.location
+    tags: tags
+    registryId: registry.id
   }
 }
 
