@@ -11,6 +11,7 @@ import { EventGridPublisherClient } from '@azure/eventgrid';
 import { DefaultAzureCredential } from '@azure/identity';
 import { SecretClient } from '@azure/keyvault-secrets';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../support/waiting.js';
 import { ContainerGroupsAdapter } from '../../src/adapters/containerGroups.js';
 import { HttpHealthProbe } from '../../src/adapters/healthProbe.js';
 import { EventGridNotifier } from '../../src/adapters/notifier.js';
@@ -36,22 +37,6 @@ let azurite: TestAzurite;
 let restoreIdentity: () => void;
 let credential: DefaultAzureCredential;
 let groups: ContainerGroupsAdapter;
-
-async function waitFor<T>(
-  what: string,
-  fn: () => Promise<T | undefined>,
-  timeoutMs = 30_000,
-  intervalMs = 200,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: T | undefined;
-  while (Date.now() < deadline) {
-    last = await fn();
-    if (last !== undefined) return last;
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 /** A spec for a public image (the emulator treats registries it does not emulate as public and healthy). */
 function seedSpec(name: string): ContainerGroupSpec {

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../support/waiting.js';
 import { readyLine, startService, type Service } from '../../scripts/lib/services.js';
 
 interface HostReady {
@@ -31,7 +32,6 @@ interface FixtureHost {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const fixture = (name: string) => fs.readFileSync(path.resolve('test/fixtures', name), 'utf8');
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function startFixtureHost(
   values: Record<string, string>,
@@ -86,16 +86,6 @@ async function startFixtureHost(
         .map((l) => JSON.parse(l) as T);
     },
   };
-}
-
-async function waitFor<T>(what: string, probe: () => T | undefined | false, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
 }
 
 describe('local functions host: webhook and HTTP', () => {
@@ -164,7 +154,7 @@ describe('local functions host: webhook and HTTP', () => {
     // The handler's context.log line carries the function name and the short invocation id (the host's
     // output is a pipe: the line may arrive just after the response).
     const logLine = `[onEvent:${invocationId.slice(0, 8)}] event 2f6a1c0e-6b1e-4c41-9c55-0f1e7b8d3a01 Microsoft.ContainerRegistry.ImagePushed`;
-    await waitFor('the log line', () => host.lines.includes(logLine), 5000);
+    await waitFor('the log line', () => host.lines.includes(logLine), { timeoutMs: 5000 });
   });
 
   it('answers 500 when any event of a batch fails, after running every event', async () => {
@@ -290,7 +280,7 @@ describe('local functions host: webhook and HTTP', () => {
     });
     expect(String(body['invocationId'])).toMatch(UUID);
     const greeting = `[greet:${String(body['invocationId']).slice(0, 8)}] greeting ada`;
-    await waitFor('the log line', () => host.lines.includes(greeting), 5000);
+    await waitFor('the log line', () => host.lines.includes(greeting), { timeoutMs: 5000 });
 
     const withCode = await fetch(`${base}/api/greet/ada/Countess?code=${host.ready.masterKey}&q=1&q=2`);
     expect(withCode.status).toBe(200);

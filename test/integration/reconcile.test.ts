@@ -13,10 +13,10 @@ import {
   callIp,
   rolloutFinished,
   startHarness,
-  waitFor,
   type Harness,
   type LastReconcile,
 } from './reconcileHarness.js';
+import { waitFor } from '../support/waiting.js';
 
 const LEGACY = { resourceGroup: 'rg-apps', name: 'legacy-api', secret: 'legacy-ip' };
 

@@ -14,6 +14,7 @@ import { TableRolloutStore } from '../../src/adapters/rolloutStore.js';
 import type { ReconcileResult } from '../../src/domain/model.js';
 import type { StatusDocument } from '../../src/domain/status.js';
 import { useManagedIdentity } from './support/emulator.js';
+import { sleep, waitFor } from '../support/waiting.js';
 import { NEVER_SCHEDULE, startTestStack, type TestStack, type TestStackOptions } from './support/stack.js';
 
 export const SUB = '00000000-0000-0000-0000-000000000001';
@@ -25,8 +26,6 @@ export const TICK_MS = 2_000;
 export const subnetId = (subnet: string, vnet = 'vnet-apps') =>
   `/subscriptions/${SUB}/resourceGroups/rg-network/providers/Microsoft.Network/virtualNetworks/${vnet}/subnets/${subnet}`;
 
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 export type SampleConfig = ReturnType<typeof sampleAppsConfig> & {
   apps: Array<Record<string, unknown>>;
   watch: { resourceGroups: string[]; vaultUrl: string; groups: unknown[] };
@@ -34,28 +33,6 @@ export type SampleConfig = ReturnType<typeof sampleAppsConfig> & {
 };
 
 export type LastReconcile = NonNullable<StatusDocument['lastReconcile']>;
-
-export async function waitFor<T>(
-  what: string,
-  fn: () => Promise<T | undefined | false>,
-  { timeoutMs = 30_000, intervalMs = 200 }: { timeoutMs?: number; intervalMs?: number } = {},
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined && v !== false) return v;
-    } catch (e) {
-      lastError = e;
-    }
-    if (Date.now() > deadline)
-      throw new Error(
-        `timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${String(lastError)})` : ''}`,
-      );
-    await sleep(intervalMs);
-  }
-}
 
 export type CallResult =
   { ok: true; status: number; body: Record<string, unknown> } | { ok: false; error: string };

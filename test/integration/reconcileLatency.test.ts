@@ -15,10 +15,10 @@ import {
   rolloutFinished,
   startHarness,
   startTicker,
-  waitFor,
   type Harness,
   type LastReconcile,
 } from './reconcileHarness.js';
+import { waitFor } from '../support/waiting.js';
 import { NEVER_SCHEDULE } from './support/stack.js';
 
 const WATCHED = { resourceGroup: 'rg-apps', name: 'latency-api', secret: 'latency-ip' };

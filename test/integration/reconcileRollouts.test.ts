@@ -17,10 +17,10 @@ import {
   rolloutFinished,
   startHarness,
   startTicker,
-  waitFor,
   type Harness,
   type TickRecord,
 } from './reconcileHarness.js';
+import { waitFor } from '../support/waiting.js';
 import { NEVER_SCHEDULE } from './support/stack.js';
 
 const DRAIN_SECONDS = 6;

@@ -14,6 +14,7 @@ import { ContainerInstanceManagementClient, type ContainerGroup } from '@azure/a
 import { DefaultAzureCredential } from '@azure/identity';
 import { SecretClient, type KeyVaultSecret } from '@azure/keyvault-secrets';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { sleep, waitFor } from '../support/waiting.js';
 import { startCaller } from './support/caller.js';
 import { useManagedIdentity } from './support/emulator.js';
 import { startTestStack, type TestStack } from './support/stack.js';
@@ -33,32 +34,6 @@ const DRAIN_SECONDS = 3;
 /** The stack subscribes the host's webhook to the contoso registry under this name. */
 const SUBSCRIPTION = 'functions-onimagepushed';
 const CREATE = 'ContainerGroups_CreateOrUpdate';
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Polls `probe` until it returns something other than undefined; the error says what was last seen. */
-async function waitFor<T>(
-  what: string | (() => string),
-  probe: () => Promise<T | undefined>,
-  { timeoutMs = 30_000, intervalMs = 200 }: { timeoutMs?: number; intervalMs?: number } = {},
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: string;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-      last = 'not yet';
-    } catch (e) {
-      last = `error: ${e instanceof Error ? e.message : String(e)}`;
-    }
-    if (Date.now() > deadline)
-      throw new Error(
-        `timed out after ${timeoutMs} ms waiting for ${typeof what === 'string' ? what : what()} (${last})`,
-      );
-    await sleep(intervalMs);
-  }
-}
 
 // ------------------------------------------------------------------------------------------- configuration
 

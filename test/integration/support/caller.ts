@@ -13,6 +13,7 @@
  * A failed secret read keeps the last IP (as a configuration provider with a reload interval does) and is counted
  * apart from failed requests.
  */
+import { sleep } from '../../support/waiting.js';
 import type { SecretClient } from '@azure/keyvault-secrets';
 
 export interface CallerOptions {
@@ -58,8 +59,6 @@ export interface Caller {
   snapshot(): CallerReport;
   stop(): Promise<CallerReport>;
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function describeError(e: unknown): string {
   if (!(e instanceof Error)) return String(e);
