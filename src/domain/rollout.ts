@@ -111,6 +111,11 @@ function ours(g: ContainerGroupView, r: Rollout): boolean {
   return g.tags[GROUP_TAGS.rolloutId] === r.id;
 }
 
+/** ACI retries failing pulls: one is final after the app's grace (groupDiagnosis.ts). */
+function pullRetry(ctx: StepContext): { now: number; graceMs: number } {
+  return { now: ctx.now, graceMs: ctx.app.pullFailureGraceSeconds * 1000 };
+}
+
 function seconds(msValue: number): string {
   return `${Math.round(msValue / 1000)} s`;
 }
@@ -238,7 +243,7 @@ const waitingRunning: Step = async (ctx) => {
   if (!g) return recreate(ctx, `${r.group} disappeared before it was Running`);
   if (!ours(g, r)) return recreate(ctx, `${r.group} belongs to another rollout`);
   r.createRequestedAt ??= iso(ctx.now);
-  const d = diagnoseGroup(g, app.health.maxRestarts);
+  const d = diagnoseGroup(g, app.health.maxRestarts, pullRetry(ctx));
   if (d.phase === 'failed') return fail(ctx, d.reason, d.message);
   if (d.phase === 'running') {
     r.runningAt = iso(ctx.now);
@@ -265,7 +270,7 @@ const healthGate: Step = async (ctx) => {
   const g = await ctx.deps.containerGroups.get(r.resourceGroup, r.group);
   if (!g) return recreate(ctx, `${r.group} disappeared during the health gate`);
   if (!ours(g, r)) return recreate(ctx, `${r.group} belongs to another rollout`);
-  const d = diagnoseGroup(g, h.maxRestarts);
+  const d = diagnoseGroup(g, h.maxRestarts, pullRetry(ctx));
   if (d.phase === 'failed') return fail(ctx, d.reason, d.message);
   r.healthStartedAt ??= iso(ctx.now);
   const ip = d.phase === 'running' ? d.ip : (g.ip ?? r.ip);
@@ -324,7 +329,7 @@ const switching: Step = async (ctx) => {
   const { r, app, state } = ctx;
   const g = await ctx.deps.containerGroups.get(r.resourceGroup, r.group);
   if (!g || !ours(g, r)) return fail(ctx, 'GroupLost', `${r.group} disappeared before the switch`);
-  const d = diagnoseGroup(g, app.health.maxRestarts);
+  const d = diagnoseGroup(g, app.health.maxRestarts, pullRetry(ctx));
   if (d.phase === 'failed') return fail(ctx, d.reason, d.message);
   if (d.phase !== 'running')
     return fail(ctx, 'GroupLost', `${r.group} is no longer Running at switch time (${d.detail})`);
