@@ -71,6 +71,8 @@ export type FailureReason =
   | 'RegistryNetworkRestricted'
   | 'RegistryNotFound'
   | 'ImagePullFailed'
+  | 'PlatformNotFound'
+  | 'RegistryAccessDenied'
   | 'ContainerCrashed'
   | 'ContainerExited'
   | 'ProvisioningFailed'
@@ -106,8 +108,17 @@ export interface Rollout {
   digest: string;
   /** Registry login server from the event (checked against the registry). */
   loginServer: string;
-  /** `loginServer/repository@digest`. */
+  /**
+   * The image the group runs: `loginServer/repository@digest`, or, once resolved for a pushed image index, the
+   * digest of the index's manifest for the app's platform (`platformDigest`).
+   */
   image: string;
+  /** Media type of the pushed manifest (ImagePushed `target.mediaType`), when the event carried it. */
+  mediaType?: string;
+  /** For a pushed image index: the digest of its manifest for `platform`, which the group is created with. */
+  platformDigest?: string;
+  /** The platform resolved from the index, e.g. `linux/amd64`. */
+  platform?: string;
   eventId: string;
   eventTime: string;
   colour: Colour;
@@ -177,6 +188,8 @@ export interface QueuedPush {
   tag: string;
   digest: string;
   loginServer: string;
+  /** Media type of the pushed manifest (an image index is resolved to a platform manifest at create time). */
+  mediaType?: string;
   receivedAt: string;
 }
 

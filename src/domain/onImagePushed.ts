@@ -147,6 +147,7 @@ export async function handleImagePushed(
     tag: event.tag,
     digest: event.digest,
     loginServer,
+    ...(event.mediaType ? { mediaType: event.mediaType } : {}),
   };
 
   let outcome: PushResult | undefined;

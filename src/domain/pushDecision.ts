@@ -31,6 +31,8 @@ export interface PushIntent {
   tag: string;
   digest: string;
   loginServer: string;
+  /** ImagePushed `target.mediaType`: an image index is resolved to the app's platform at create time. */
+  mediaType?: string;
 }
 
 export type PushDecision =
@@ -231,6 +233,7 @@ function startRollout(
     digest: push.digest,
     loginServer: push.loginServer,
     image: `${push.loginServer}/${push.repository}@${push.digest}`,
+    ...(push.mediaType ? { mediaType: push.mediaType } : {}),
     eventId: push.eventId,
     eventTime: push.eventTime,
     colour,

@@ -185,6 +185,8 @@ const EXPECTED_RESOURCE_TYPES: Record<string, string[]> = {
 const NOT_SET_IN_AZURE: Record<string, string> = {
   AzureWebJobsStorage:
     'connection string for local runs (Azurite); Azure uses the identity-based AzureWebJobsStorage__* settings',
+  ACR_ENDPOINT_TEMPLATE:
+    "the default https://{loginServer} is Azure's addressing; only the local emulator sets it",
 };
 
 /** Settings the Functions platform reads (not src/config). */
