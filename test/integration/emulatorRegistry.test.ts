@@ -626,7 +626,7 @@ describe('emulated Azure Container Registry: data plane', () => {
     });
   });
 
-  it('maps refusals: denied pull → RegistryAccessDenied naming AcrPull, unknown digest → not found, 429 → transient', async () => {
+  it('maps refusals: denied pull → RegistryAccessDenied naming AcrPull, unknown digest → not found, 429/503 → transient, a body not matching its digest → terminal', async () => {
     const pushed = await pushIndex('errors', '1.0.0', ['linux/amd64']);
     const deny = await emulator.control('POST', '/_emulator/registries/contoso/dataPlaneAccess', {
       principalId: DEFAULT_PRINCIPAL_ID,
@@ -665,5 +665,30 @@ describe('emulated Azure Container Registry: data plane', () => {
     expect((await adapter.getManifest('contoso.azurecr.io', 'errors', pushed.digest)).digest).toBe(
       pushed.digest,
     );
+
+    await emulator.control('POST', '/_emulator/faults', {
+      kind: 'error',
+      status: 503,
+      match: { operation: 'Authentication_ExchangeAadAccessTokenForAcrRefreshToken' },
+      count: 1,
+    });
+    const unavailable = await adapter
+      .getManifest('contoso.azurecr.io', 'errors', pushed.digest)
+      .catch((e: unknown) => e);
+    expect(unavailable).toBeInstanceOf(TransientError);
+    expect(unavailable).toMatchObject({ statusCode: 503, throttled: false });
+
+    // A manifest pushed under a caller-chosen digest has no content hashing to it: the adapter refuses the body.
+    const chosen = `sha256:${'c'.repeat(64)}`;
+    await emulator.control('POST', '/_emulator/registries/contoso/push', {
+      repository: 'errors',
+      tag: 'chosen',
+      digest: chosen,
+    });
+    const mismatch = await adapter
+      .getManifest('contoso.azurecr.io', 'errors', chosen)
+      .catch((e: unknown) => e);
+    expect(mismatch).toBeInstanceOf(TerminalError);
+    expect(mismatch).toMatchObject({ code: 'DigestMismatch' });
   });
 });
