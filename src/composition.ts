@@ -21,6 +21,7 @@ import { ContainerGroupsAdapter } from './adapters/containerGroups.js';
 import { HttpHealthProbe } from './adapters/healthProbe.js';
 import { EventGridNotifier } from './adapters/notifier.js';
 import { RegistriesAdapter } from './adapters/registries.js';
+import { RegistryDataPlaneAdapter } from './adapters/registryDataPlane.js';
 import { TableRolloutStore } from './adapters/rolloutStore.js';
 import { SecretsAdapter } from './adapters/secrets.js';
 import { getSettings, type Settings } from './config/settings.js';
@@ -82,7 +83,13 @@ export function createTableClient(settings: Settings, fallbackCredential: TokenC
 /** The ports the runtime is made of (real adapters in Azure; anything implementing the ports in tests). */
 export type Adapters = Pick<
   DomainDeps,
-  'containerGroups' | 'registries' | 'secrets' | 'rolloutStore' | 'healthProbe' | 'notifier'
+  | 'containerGroups'
+  | 'registries'
+  | 'registryManifests'
+  | 'secrets'
+  | 'rolloutStore'
+  | 'healthProbe'
+  | 'notifier'
 >;
 
 /** What composing needs from settings. */
@@ -112,6 +119,11 @@ export function createAdapters(settings: Settings): Adapters {
   return {
     containerGroups: new ContainerGroupsAdapter(aci, timeouts),
     registries,
+    // Plain fetch: TLS trust is the process's (NODE_EXTRA_CA_CERTS locally), as for the SDK clients.
+    registryManifests: new RegistryDataPlaneAdapter(credential, {
+      endpointTemplate: settings.acrEndpointTemplate,
+      requestTimeoutMs: REQUEST_TIMEOUT_MS,
+    }),
     secrets: new SecretsAdapter((vaultUrl) => new SecretClient(vaultUrl, credential), timeouts),
     rolloutStore: new TableRolloutStore(createTableClient(settings, credential), timeouts),
     healthProbe: new HttpHealthProbe(),

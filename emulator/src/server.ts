@@ -78,10 +78,17 @@ const ARM_AUDIENCES = new Set<string>(AUDIENCES.arm);
 const VAULT_AUDIENCES = new Set<string>(AUDIENCES.keyvault);
 const EVENTGRID_AUDIENCES = new Set<string>(AUDIENCES.eventgrid);
 
-function hostKind(hostHeader: string | undefined): { kind: HostKind; vaultName?: string } {
+function hostKind(hostHeader: string | undefined): {
+  kind: HostKind;
+  vaultName?: string;
+  registryName?: string;
+} {
   const hostname = (hostHeader ?? '').replace(/:\d+$/, '').toLowerCase();
   const m = /^([a-z0-9-]+)\.vault\.localhost$/.exec(hostname);
-  return m ? { kind: 'vault', vaultName: m[1]! } : { kind: 'arm' };
+  if (m) return { kind: 'vault', vaultName: m[1]! };
+  // A registry's data plane (its login server in Azure), e.g. contoso.azurecr.localhost.
+  const r = /^([a-z0-9]+)\.azurecr\.localhost$/.exec(hostname);
+  return r ? { kind: 'registry', registryName: r[1]! } : { kind: 'arm' };
 }
 
 function readBody(req: import('node:http').IncomingMessage): Promise<Buffer> {
@@ -243,21 +250,23 @@ export async function startEmulator(input: StartOptions = {}): Promise<EmulatorH
       if (throttle.retryAfterSeconds !== undefined)
         headers['retry-after'] = String(throttle.retryAfterSeconds);
       const err =
-        route.auth === 'keyvault'
-          ? new EmulatorHttpError(
-              429,
-              'Throttled',
-              'Request was not processed because too many requests were received. Reason: VaultRequestTypeLimitReached',
-              'keyvault',
-              headers,
-            )
-          : new EmulatorHttpError(
-              429,
-              'TooManyRequests',
-              'The request is being throttled as the limit has been reached for operation type.',
-              'arm',
-              headers,
-            );
+        route.host === 'registry'
+          ? new EmulatorHttpError(429, 'TOOMANYREQUESTS', 'too many requests', 'registry', headers)
+          : route.auth === 'keyvault'
+            ? new EmulatorHttpError(
+                429,
+                'Throttled',
+                'Request was not processed because too many requests were received. Reason: VaultRequestTypeLimitReached',
+                'keyvault',
+                headers,
+              )
+            : new EmulatorHttpError(
+                429,
+                'TooManyRequests',
+                'The request is being throttled as the limit has been reached for operation type.',
+                'arm',
+                headers,
+              );
       return errorResponse(err, 'fault');
     }
     const error = fired.find((f) => f.kind === 'error');
@@ -269,7 +278,7 @@ export async function startEmulator(input: StartOptions = {}): Promise<EmulatorH
           status,
           code,
           `Injected fault: ${code}.`,
-          route.auth === 'keyvault' ? 'keyvault' : 'arm',
+          route.host === 'registry' ? 'registry' : route.auth === 'keyvault' ? 'keyvault' : 'arm',
         ),
         'fault',
       );
@@ -299,7 +308,7 @@ export async function startEmulator(input: StartOptions = {}): Promise<EmulatorH
     const started = Date.now();
     const requestId = crypto.randomUUID();
     const url = new URL(req.url ?? '/', `https://${req.headers.host ?? '127.0.0.1'}`);
-    const { kind, vaultName } = hostKind(req.headers.host);
+    const { kind, vaultName, registryName } = hostKind(req.headers.host);
     let operation = 'Unmatched';
     let status = 500;
     let faultNote: string | undefined;
@@ -320,7 +329,14 @@ export async function startEmulator(input: StartOptions = {}): Promise<EmulatorH
         response = errorResponse(
           kind === 'vault'
             ? keyVaultError(404, 'NotFound', `No route for ${method} ${url.pathname}.`)
-            : armError(404, 'NotFound', `The emulator has no resource at ${method} ${url.pathname}.`),
+            : kind === 'registry'
+              ? new EmulatorHttpError(
+                  404,
+                  'NAME_UNKNOWN',
+                  `No route for ${method} ${url.pathname}.`,
+                  'registry',
+                )
+              : armError(404, 'NotFound', `The emulator has no resource at ${method} ${url.pathname}.`),
           requestId,
         );
       } else if ('methodNotAllowed' in matched) {
@@ -347,7 +363,10 @@ export async function startEmulator(input: StartOptions = {}): Promise<EmulatorH
           requestId,
         };
         if (vaultName) emuReq.vaultName = vaultName;
-        const serviceKind = route.auth === 'none' ? 'control' : route.auth;
+        if (registryName) emuReq.registryName = registryName;
+        // Registry data-plane routes authenticate themselves (ACR's own tokens), but faults may hit them.
+        const serviceKind =
+          route.host === 'registry' ? 'registry' : route.auth === 'none' ? 'control' : route.auth;
         try {
           authenticate(route, emuReq);
           checkApiVersion(route, emuReq);

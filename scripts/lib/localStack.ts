@@ -164,6 +164,8 @@ export type EmulatorReady = Record<string, unknown> & {
   identityEndpoint: string;
   identityHeader: string;
   keyVaultUrlTemplate: string;
+  /** `https://{registry}.azurecr.localhost:{port}`: the registries' data plane. */
+  registryEndpointTemplate: string;
 };
 
 export function startEmulatorProcess(options: EmulatorProcessOptions): Promise<Service<EmulatorReady>> {

@@ -114,6 +114,8 @@ export interface LocalStackEndpoints extends SampleTarget {
   identityHeader: string;
   caCertPath: string;
   storageConnectionString: string;
+  /** The emulator's `registryEndpointTemplate` (registries' data plane); without it the app uses Azure's. */
+  registryEndpointTemplate?: string;
 }
 
 /**
@@ -131,6 +133,7 @@ export function localStackAppSettings(
     IDENTITY_ENDPOINT: stack.identityEndpoint,
     IDENTITY_HEADER: stack.identityHeader,
     NODE_EXTRA_CA_CERTS: stack.caCertPath,
+    ...(stack.registryEndpointTemplate ? { ACR_ENDPOINT_TEMPLATE: stack.registryEndpointTemplate } : {}),
     AzureWebJobsStorage: stack.storageConnectionString,
     APPS_CONFIG: JSON.stringify(options.appsConfig ?? sampleAppsConfig(stack)),
     RECONCILE_SCHEDULE: options.reconcileSchedule ?? SAMPLE_RECONCILE_SCHEDULE,

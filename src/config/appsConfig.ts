@@ -44,6 +44,8 @@ const RESOURCE_GROUP = /^[-\w._()]{0,89}[-\w_()]$/;
 const SECRET_NAME = /^[0-9a-zA-Z-]{1,127}$/;
 /** ACR repository names (may contain '/' namespaces). */
 const REPOSITORY = /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$/;
+/** An image platform `os/architecture[/variant]` as OCI image indexes name them (image-spec, image-index.md). */
+const PLATFORM = /^[a-z0-9]+\/[a-z0-9_]+(\/[a-z0-9]+)?$/;
 
 /** Longest suffix we add to an app name (`-green`). */
 export const COLOUR_SUFFIX_MAX = '-green'.length;
@@ -192,6 +194,17 @@ const appSchema = z
       osType: z.enum(['Linux', 'Windows']).default('Linux'),
       restartPolicy: z.enum(['Always', 'OnFailure', 'Never']).default('Always'),
       imagePullIdentity: identityId.optional(),
+      /**
+       * The platform to run when a push is a multi-platform image index: its manifest for this platform is
+       * deployed. Default `linux/amd64` (`windows/amd64` for osType Windows), the platforms ACI runs.
+       */
+      platform: z
+        .string()
+        .refine((s) => PLATFORM.test(s), {
+          message:
+            "must be 'os/architecture' or 'os/architecture/variant', e.g. linux/amd64 or linux/arm64/v8",
+        })
+        .optional(),
       containers: z.array(containerSchema).min(1, { message: 'needs at least one container' }),
     }),
     health: healthSchema,
@@ -199,6 +212,11 @@ const appSchema = z
     drainSeconds: z.number().min(0).max(86_400).default(30),
     keepFailed: z.boolean().default(false),
     provisioningTimeoutSeconds: z.number().positive().max(7_200).default(600),
+    /**
+     * ACI retries a failing image pull; a pull that keeps failing this long (with no successful pull since) fails
+     * the rollout. Covers, e.g., a new pull identity's AcrPull assignment propagating. 0 = fail at the first error.
+     */
+    pullFailureGraceSeconds: z.number().min(0).max(3_600).default(300),
     /** Reconcile restarts the active group when it is Stopped/Failed. */
     restartUnhealthy: z.boolean().default(false),
   })
@@ -222,6 +240,14 @@ const appSchema = z
           });
       }
     });
+    const platform = app.template.platform;
+    const platformOs = platform && PLATFORM.test(platform) ? platform.split('/')[0] : undefined;
+    if (platformOs !== undefined && platformOs !== app.template.osType.toLowerCase())
+      ctx.addIssue({
+        code: 'custom',
+        path: ['template', 'platform'],
+        message: `os "${platformOs}" does not match template.osType ${app.template.osType}`,
+      });
     if (!containers.some((c) => c.image === undefined))
       ctx.addIssue({
         code: 'custom',

@@ -34,6 +34,12 @@ export const APP_SETTING_NAMES: ReadonlyArray<AppSettingName> = Object.freeze([
     description: 'Token scope for ARM (default https://management.azure.com/.default).',
   },
   {
+    name: 'ACR_ENDPOINT_TEMPLATE',
+    required: false,
+    description:
+      "A registry's REST API (token exchange, manifests) by login server: {loginServer} and {registry} placeholders (default https://{loginServer}, Azure's; the local emulator's is https://{registry}.azurecr.localhost:{port}).",
+  },
+  {
     name: 'APPS_CONFIG',
     required: true,
     description: 'JSON: the apps to blue/green-deploy and the groups to watch.',
@@ -114,6 +120,8 @@ export interface Settings {
   azureClientId?: string;
   armEndpoint: string;
   armScope: string;
+  /** Base URL of a registry's data plane, `https://{loginServer}` in Azure. */
+  acrEndpointTemplate: string;
   apps: AppsConfig;
   reconcileSchedule: string;
   storage: StorageSettings;
@@ -262,6 +270,16 @@ export function loadSettings(env: Env = process.env): Settings {
   if (!armScope.endsWith('/.default'))
     throw new SettingsError('ARM_SCOPE', `must end with /.default, got "${armScope}"`);
 
+  const acrEndpointTemplate = httpsUrl(
+    'ACR_ENDPOINT_TEMPLATE',
+    value(env, 'ACR_ENDPOINT_TEMPLATE') ?? 'https://{loginServer}',
+  );
+  if (!/\{(loginServer|registry)\}/.test(acrEndpointTemplate))
+    throw new SettingsError(
+      'ACR_ENDPOINT_TEMPLATE',
+      `must contain {loginServer} or {registry}, got "${acrEndpointTemplate}"`,
+    );
+
   let apps: AppsConfig;
   try {
     apps = parseAppsConfig(required(env, 'APPS_CONFIG'));
@@ -285,6 +303,7 @@ export function loadSettings(env: Env = process.env): Settings {
     ...(azureClientId ? { azureClientId } : {}),
     armEndpoint,
     armScope,
+    acrEndpointTemplate,
     apps,
     reconcileSchedule,
     storage: storage(env),

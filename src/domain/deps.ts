@@ -7,6 +7,7 @@ import type {
   Logger,
   Notifier,
   Registries,
+  RegistryManifests,
   RolloutStore,
   Secrets,
 } from './ports.js';
@@ -44,6 +45,8 @@ export interface DomainDeps {
   config: AppsConfig;
   containerGroups: ContainerGroups;
   registries: Registries;
+  /** The registries' data plane, to resolve a pushed image index to the app's platform. */
+  registryManifests: RegistryManifests;
   secrets: Secrets;
   rolloutStore: RolloutStore;
   healthProbe: HealthProbe;

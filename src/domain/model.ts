@@ -72,6 +72,8 @@ export type FailureReason =
   | 'PullIdentityMissing'
   | 'RegistryNotFound'
   | 'ImagePullFailed'
+  | 'PlatformNotFound'
+  | 'RegistryAccessDenied'
   | 'ContainerCrashed'
   | 'ContainerExited'
   | 'ProvisioningFailed'
@@ -107,8 +109,17 @@ export interface Rollout {
   digest: string;
   /** Registry login server from the event (checked against the registry). */
   loginServer: string;
-  /** `loginServer/repository@digest`. */
+  /**
+   * The image the group runs: `loginServer/repository@digest`, or, once resolved for a pushed image index, the
+   * digest of the index's manifest for the app's platform (`platformDigest`).
+   */
   image: string;
+  /** Media type of the pushed manifest (ImagePushed `target.mediaType`), when the event carried it. */
+  mediaType?: string;
+  /** For a pushed image index: the digest of its manifest for `platform`, which the group is created with. */
+  platformDigest?: string;
+  /** The platform resolved from the index, e.g. `linux/amd64`. */
+  platform?: string;
   eventId: string;
   eventTime: string;
   colour: Colour;
@@ -178,6 +189,8 @@ export interface PushIntent {
   tag: string;
   digest: string;
   loginServer: string;
+  /** ImagePushed `target.mediaType`: an image index is resolved to the app's platform at create time. */
+  mediaType?: string;
 }
 
 /** A push that arrived after the current rollout's switch; it starts when that rollout finishes. */

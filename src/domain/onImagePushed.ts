@@ -187,6 +187,7 @@ export async function handleImagePushed(
     tag: event.tag,
     digest: event.digest,
     loginServer,
+    ...(event.mediaType ? { mediaType: event.mediaType } : {}),
   };
 
   const stored = await decideAndStore(app, intent, deps);

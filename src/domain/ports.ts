@@ -141,6 +141,27 @@ export interface Registries {
   privateEndpointSubnet(privateEndpointId: string): Promise<string | undefined>;
 }
 
+/** A manifest read from a registry's data plane. */
+export interface FetchedManifest {
+  /** `Content-Type` of the answer, e.g. `application/vnd.oci.image.index.v1+json`. */
+  mediaType: string;
+  /** The digest the body was verified against (the one asked for). */
+  digest: string;
+  /** The manifest body, parsed. */
+  manifest: unknown;
+}
+
+/**
+ * A registry's data plane (`https://{loginServer}/v2/…`), read with the function's identity.
+ * Errors: 401/403 → TerminalError with code `RegistryAccessDenied` naming the role to grant; 404 →
+ * NotFoundError; 429 and 5xx, timeouts, connection errors → TransientError; a body that does not hash to the
+ * digest → TerminalError.
+ */
+export interface RegistryManifests {
+  /** The manifest `digest` of `repository`, fetched by digest and verified against it. */
+  getManifest(loginServer: string, repository: string, digest: string): Promise<FetchedManifest>;
+}
+
 // ---------------------------------------------------------------- Key Vault secrets
 
 export interface SecretProperties {

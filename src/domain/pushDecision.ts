@@ -112,6 +112,7 @@ function startRollout(
     digest: push.digest,
     loginServer: push.loginServer,
     image: `${push.loginServer}/${push.repository}@${push.digest}`,
+    ...(push.mediaType ? { mediaType: push.mediaType } : {}),
     eventId: push.eventId,
     eventTime: push.eventTime,
     colour,

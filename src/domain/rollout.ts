@@ -13,6 +13,7 @@ import { optionsOf, type DomainDeps, type DomainOptions } from './deps.js';
 import { ConflictError, NotFoundError, TerminalError, TransientError, errorMessage } from './errors.js';
 import { diagnoseGroup } from './groupDiagnosis.js';
 import { buildGroupSpec, type SecureEnvValues } from './groupSpec.js';
+import { formatPlatform, isImageIndex, parsePlatform, pickPlatformManifest } from './imageIndex.js';
 import { checkRegistryAccess } from './registryAccess.js';
 import {
   COMMITTED_STEPS,
@@ -104,6 +105,11 @@ function ours(g: ContainerGroupView, r: Rollout): boolean {
   return g.tags[GROUP_TAGS.rolloutId] === r.id;
 }
 
+/** ACI retries failing pulls: one is final after the app's grace (groupDiagnosis.ts). */
+function pullRetry(ctx: StepContext): { now: number; graceMs: number } {
+  return { now: ctx.now, graceMs: ctx.app.pullFailureGraceSeconds * 1000 };
+}
+
 function seconds(msValue: number): string {
   return `${Math.round(msValue / 1000)} s`;
 }
@@ -177,11 +183,68 @@ async function secureEnvValues(
   return { ok: true, values: out };
 }
 
+/** The platform an app runs: `template.platform`, else amd64 of its OS (what ACI runs). */
+function appPlatform(app: AppConfig): string {
+  return app.template.platform ?? `${app.template.osType.toLowerCase()}/amd64`;
+}
+
+/**
+ * A pushed image index (multi-platform, or buildx's default with attestations) is deployed as its manifest for
+ * the app's platform, read once through the registry's data plane; the pushed digest stays the rollout's
+ * identity (duplicates, tags, status). A plain manifest needs no lookup.
+ */
+async function resolvePlatformImage(
+  ctx: StepContext,
+): Promise<{ ok: true } | { ok: false; reason: FailureReason; message: string }> {
+  const { r, app } = ctx;
+  if (!isImageIndex(r.mediaType) || r.platformDigest) return { ok: true };
+  const wanted = parsePlatform(appPlatform(app))!;
+  const short = r.digest.slice(7, 19);
+  let fetched;
+  try {
+    fetched = await ctx.deps.registryManifests.getManifest(r.loginServer, r.repository, r.digest);
+  } catch (e) {
+    if (e instanceof NotFoundError)
+      return {
+        ok: false,
+        reason: 'ImagePullFailed',
+        message: `image index ${short} of ${r.repository} is no longer in ${r.loginServer} (deleted after the push?): ${errorMessage(e)}`,
+      };
+    if (e instanceof TerminalError)
+      return {
+        ok: false,
+        reason: e.code === 'RegistryAccessDenied' ? 'RegistryAccessDenied' : 'AzureError',
+        message: `reading image index ${short}: ${errorMessage(e)}`,
+      };
+    throw e;
+  }
+  if (!isImageIndex(fetched.mediaType)) return { ok: true };
+  const choice = pickPlatformManifest(fetched.manifest, wanted);
+  if (!choice.ok)
+    return {
+      ok: false,
+      reason: 'PlatformNotFound',
+      message: `${r.repository}:${r.tag} (${short}): ${choice.message}. Build the image for ${formatPlatform(wanted)} (docker buildx build --platform ${formatPlatform(wanted)}), or set template.platform to one it has.`,
+    };
+  r.platformDigest = choice.digest;
+  r.platform = choice.platform;
+  r.image = `${r.loginServer}/${r.repository}@${choice.digest}`;
+  addCondition(
+    r,
+    r.step,
+    ctx.now,
+    `image index ${short}: deploying its ${choice.platform} manifest ${choice.digest.slice(7, 19)}`,
+  );
+  return { ok: true };
+}
+
 const creating: Step = async (ctx) => {
   const { r } = ctx;
   const g = await ctx.deps.containerGroups.get(r.resourceGroup, r.group);
   if (g && ours(g, r)) return goto(ctx, 'waitingRunning', `${r.group} exists (created by this rollout)`);
   if (g) return goto(ctx, 'cleaningIdle', `${r.group} was re-created by someone else; cleaning it`);
+  const platformImage = await resolvePlatformImage(ctx);
+  if (!platformImage.ok) return fail(ctx, platformImage.reason, platformImage.message);
   const secure = await secureEnvValues(ctx);
   if (!secure.ok) return fail(ctx, 'SecureEnvMissing', secure.missing);
   const spec = buildGroupSpec(ctx.app, r, secure.values, iso(ctx.now));
@@ -213,7 +276,7 @@ const waitingRunning: Step = async (ctx) => {
   if (!g) return recreate(ctx, `${r.group} disappeared before it was Running`);
   if (!ours(g, r)) return recreate(ctx, `${r.group} belongs to another rollout`);
   r.createRequestedAt ??= iso(ctx.now);
-  const d = diagnoseGroup(g, app.health.maxRestarts);
+  const d = diagnoseGroup(g, app.health.maxRestarts, pullRetry(ctx));
   if (d.phase === 'failed') return fail(ctx, d.reason, d.message);
   if (d.phase === 'running') {
     r.runningAt = iso(ctx.now);
@@ -240,7 +303,7 @@ const healthGate: Step = async (ctx) => {
   const g = await ctx.deps.containerGroups.get(r.resourceGroup, r.group);
   if (!g) return recreate(ctx, `${r.group} disappeared during the health gate`);
   if (!ours(g, r)) return recreate(ctx, `${r.group} belongs to another rollout`);
-  const d = diagnoseGroup(g, h.maxRestarts);
+  const d = diagnoseGroup(g, h.maxRestarts, pullRetry(ctx));
   if (d.phase === 'failed') return fail(ctx, d.reason, d.message);
   r.healthStartedAt ??= iso(ctx.now);
   const ip = d.phase === 'running' ? d.ip : (g.ip ?? r.ip);
@@ -286,7 +349,7 @@ const switching: Step = async (ctx) => {
   const { r, app, state } = ctx;
   const g = await ctx.deps.containerGroups.get(r.resourceGroup, r.group);
   if (!g || !ours(g, r)) return fail(ctx, 'GroupLost', `${r.group} disappeared before the switch`);
-  const d = diagnoseGroup(g, app.health.maxRestarts);
+  const d = diagnoseGroup(g, app.health.maxRestarts, pullRetry(ctx));
   if (d.phase === 'failed') return fail(ctx, d.reason, d.message);
   if (d.phase !== 'running')
     return fail(ctx, 'GroupLost', `${r.group} is no longer Running at switch time (${d.detail})`);

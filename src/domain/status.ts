@@ -36,6 +36,7 @@ import {
   type SecretListings,
   type SecretTarget,
 } from './secretTargets.js';
+import { digestOfImage } from './tagPolicy.js';
 
 export interface StatusCondition {
   type: 'Available' | 'SecretInSync' | 'Progressing' | 'Degraded';
@@ -51,7 +52,12 @@ export interface RolloutStatus {
   error: string | null;
   reason: FailureReason | null;
   tag: string;
+  /** The pushed digest (the rollout's identity). */
   digest: string;
+  /** For a pushed image index: the digest of the platform manifest the group runs (once resolved). */
+  platformDigest?: string;
+  /** The platform resolved from the index, e.g. linux/amd64. */
+  platform?: string;
   group: string;
   colour: string;
   startedAt: string;
@@ -86,7 +92,10 @@ export interface AppStatus {
   activeColor: string | null;
   activeGroup: string | null;
   ip: string | null;
+  /** The pushed digest of what is active. */
   digest: string | null;
+  /** When the active push was an image index: the digest of the platform manifest the group runs. */
+  platformDigest?: string;
   tag: string | null;
   groupState: string | null;
   provisioningState: string | null;
@@ -158,6 +167,8 @@ function rolloutStatus(state: AppState, now: number): RolloutStatus | null {
     reason: r.error?.reason ?? null,
     tag: r.tag,
     digest: r.digest,
+    ...(r.platformDigest ? { platformDigest: r.platformDigest } : {}),
+    ...(r.platform ? { platform: r.platform } : {}),
     group: r.group,
     colour: r.colour,
     startedAt: r.startedAt,
@@ -257,6 +268,12 @@ function conditions(app: AppStatus, state: AppState | undefined): StatusConditio
   return out;
 }
 
+/** The digest the active group runs, when it is not the pushed one (a platform manifest of a pushed index). */
+function platformDigestOf(active: AppState['active']): { platformDigest?: string } {
+  const running = active?.image ? digestOfImage(active.image) : undefined;
+  return running && running !== active?.digest ? { platformDigest: running } : {};
+}
+
 function appStatus(app: AppConfig, input: StatusInput, target: SecretTarget | undefined): AppStatus {
   const state = input.states.get(app.name);
   const active = state?.active;
@@ -275,6 +292,7 @@ function appStatus(app: AppConfig, input: StatusInput, target: SecretTarget | un
     activeGroup: active?.group ?? null,
     ip: group?.ip ?? null,
     digest: active?.digest ?? null,
+    ...platformDigestOf(active),
     tag: active?.tag ?? null,
     groupState: group?.state ?? null,
     provisioningState: group?.provisioningState ?? null,

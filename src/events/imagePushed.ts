@@ -18,6 +18,11 @@ export interface ImagePushedEvent {
   tag: string;
   /** `sha256:<64 hex>`. */
   digest: string;
+  /**
+   * `data.target.mediaType`, e.g. `application/vnd.docker.distribution.manifest.v2+json`, or
+   * `application/vnd.oci.image.index.v1+json` for an image index (multi-platform, buildx attestations).
+   */
+  mediaType?: string;
   /** ISO 8601, millisecond precision. */
   eventTime: string;
   schema: 'eventGrid' | 'cloudEvents';
@@ -46,6 +51,7 @@ const HOST = /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:\d{1,5})?$/i;
 const pushData = z.object({
   target: z.object({
     digest: z.string().regex(DIGEST, { message: 'not a sha256 digest' }),
+    mediaType: z.string().optional(),
     repository: z.string().regex(REPOSITORY, { message: 'not a repository name' }),
     tag: z.string().optional(),
   }),
@@ -165,6 +171,7 @@ export function parseRegistryEvent(input: unknown): ParsedEvent {
       repository: target.repository,
       tag: target.tag,
       digest: target.digest,
+      ...(target.mediaType ? { mediaType: target.mediaType } : {}),
       eventTime,
       schema: env.schema,
     };

@@ -1,7 +1,12 @@
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import { ContainerRegistryManagementClient } from '@azure/arm-containerregistry';
-import { DefaultAzureCredential } from '@azure/identity';
+import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_PRINCIPAL_ID } from '../../emulator/src/core/context.js';
+import { RegistryDataPlaneAdapter } from '../../src/adapters/registryDataPlane.js';
+import { NotFoundError, TerminalError, TransientError } from '../../src/domain/errors.js';
+import { pickPlatformManifest } from '../../src/domain/imageIndex.js';
 import { startTestEmulator, useManagedIdentity, type TestEmulator } from './support/emulator.js';
 
 const SUB = '00000000-0000-0000-0000-000000000001';
@@ -524,5 +529,310 @@ describe('emulated Azure Container Registry', () => {
     const locked = await client.registries.get('rg-platform', 'locked');
     expect(locked.roleAssignmentMode).toBe('LegacyRegistryPermissions');
     expect(locked.privateEndpointConnections?.map((c) => c.privateEndpoint?.id)).toEqual([PE_LOCKED_ID]);
+  });
+});
+
+/**
+ * The registry's data plane as the app reads it (issue 10 part 3): the Bearer challenge, the Entra ID token
+ * exchange, manifests by tag and digest with their media types and Docker-Content-Digest, an index pushed with
+ * `platforms`, and what the app's adapter makes of it (src/adapters/registryDataPlane.ts, with
+ * DefaultAzureCredential against the emulator's managed identity).
+ */
+describe('emulated Azure Container Registry: data plane', () => {
+  let emulator: TestEmulator;
+  let adapter: RegistryDataPlaneAdapter;
+  let endpoint: string;
+  let credential: TokenCredential;
+
+  /**
+   * The App Service managed-identity protocol, asked directly. Not DefaultAzureCredential: MSAL keeps the managed
+   * identity source (endpoint and header) per process (ManagedIdentityClient.identitySource), and this file's
+   * first emulator, closed by now, was the first. The end-to-end tests use the real credential in the app.
+   */
+  const emulatorIdentity = (): TokenCredential => ({
+    async getToken(scope) {
+      const resource = (Array.isArray(scope) ? scope[0]! : scope).replace(/\/\.default$/, '');
+      const res = await fetch(
+        `${String(emulator.stack['identityEndpoint'])}?api-version=2019-08-01&resource=${encodeURIComponent(resource)}`,
+        { headers: { 'x-identity-header': String(emulator.stack['identityHeader']) } },
+      );
+      const body = (await res.json()) as { access_token: string; expires_on: string };
+      return { token: body.access_token, expiresOnTimestamp: Number(body.expires_on) * 1000 };
+    },
+  });
+
+  interface IndexPush {
+    digest: string;
+    mediaType: string;
+    manifests: { platform: string; digest: string; mediaType: string }[];
+    attestations: string[];
+  }
+
+  const pushIndex = async (repository: string, tag: string, platforms: string[], behavior?: string) => {
+    const res = await emulator.control<IndexPush>('POST', '/_emulator/registries/contoso/push', {
+      repository,
+      tag,
+      platforms,
+      ...(behavior ? { behavior } : {}),
+    });
+    expect(res.status).toBe(200);
+    return res.body;
+  };
+
+  /** Refresh token, then access token for `scope`, as the adapter gets them. */
+  /** The token service's answer: `access_token`, or the error body. */
+  interface TokenAnswer {
+    access_token: string;
+    errors?: { code: string; message: string }[];
+  }
+
+  const accessToken = async (
+    scope: string,
+    audience = 'https://containerregistry.azure.net/.default',
+  ): Promise<{ status: number; body: TokenAnswer }> => {
+    const entra = (await credential.getToken(audience))!.token;
+    const exchange = await fetch(`${endpoint}/oauth2/exchange`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        grant_type: 'access_token',
+        service: 'contoso.azurecr.io',
+        access_token: entra,
+      }),
+    });
+    if (exchange.status !== 200)
+      return { status: exchange.status, body: (await exchange.json()) as TokenAnswer };
+    const { refresh_token } = (await exchange.json()) as { refresh_token: string };
+    const token = await fetch(`${endpoint}/oauth2/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        grant_type: 'refresh_token',
+        service: 'contoso.azurecr.io',
+        scope,
+        refresh_token,
+      }),
+    });
+    return { status: token.status, body: (await token.json()) as TokenAnswer };
+  };
+
+  const sha256 = (body: Buffer) => `sha256:${createHash('sha256').update(body).digest('hex')}`;
+
+  beforeAll(async () => {
+    emulator = await startTestEmulator();
+    endpoint = String(emulator.stack['registryEndpointTemplate']).replace('{registry}', 'contoso');
+    credential = emulatorIdentity();
+    adapter = new RegistryDataPlaneAdapter(credential, {
+      endpointTemplate: String(emulator.stack['registryEndpointTemplate']),
+    });
+  });
+  afterAll(async () => {
+    await emulator.close();
+  });
+
+  it('answers 401 with the Bearer challenge without a token, as ACR does', async () => {
+    const ping = await fetch(`${endpoint}/v2/`);
+    expect(ping.status).toBe(401);
+    expect(ping.headers.get('www-authenticate')).toBe(
+      `Bearer realm="${endpoint}/oauth2/token",service="contoso.azurecr.io"`,
+    );
+    await pushIndex('challenge', '1.0.0', ['linux/amd64']);
+    const manifest = await fetch(`${endpoint}/v2/challenge/manifests/1.0.0`);
+    expect(manifest.status).toBe(401);
+    expect(manifest.headers.get('www-authenticate')).toBe(
+      `Bearer realm="${endpoint}/oauth2/token",service="contoso.azurecr.io",scope="repository:challenge:pull"`,
+    );
+    expect(await manifest.json()).toEqual({
+      errors: [
+        {
+          code: 'UNAUTHORIZED',
+          message: 'authentication required',
+          detail: [{ Type: 'repository', Name: 'challenge', Action: 'pull' }],
+        },
+      ],
+    });
+  });
+
+  it('exchanges an Entra ID token for registry tokens; refuses a token for another audience', async () => {
+    const ok = await accessToken('repository:web:pull');
+    expect(ok.status).toBe(200);
+    const claims = JSON.parse(Buffer.from(ok.body.access_token.split('.')[1]!, 'base64url').toString()) as {
+      iss: string;
+      aud: string;
+      access: unknown;
+    };
+    expect(claims).toMatchObject({
+      iss: 'Azure Container Registry',
+      aud: 'contoso.azurecr.io',
+      access: [{ type: 'repository', name: 'web', actions: ['pull'] }],
+    });
+    const vaultToken = await accessToken('repository:web:pull', 'https://vault.azure.net/.default');
+    expect(vaultToken.status).toBe(401);
+    expect(vaultToken.body).toMatchObject({ errors: [{ code: 'UNAUTHORIZED' }] });
+  });
+
+  it('serves an index pushed with platforms by tag and digest, with media types and content digests', async () => {
+    const pushed = await pushIndex('multi', '2.0.0', ['linux/amd64', 'linux/arm64']);
+    expect(pushed.mediaType).toBe('application/vnd.oci.image.index.v1+json');
+    expect(pushed.manifests.map((m) => m.platform)).toEqual(['linux/amd64', 'linux/arm64']);
+    const { access_token } = (await accessToken('repository:multi:pull')).body;
+    const get = (reference: string, accept: string) =>
+      fetch(`${endpoint}/v2/multi/manifests/${reference}`, {
+        headers: { authorization: `Bearer ${access_token}`, accept },
+      });
+    const all = 'application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json';
+
+    const byTag = await get('2.0.0', all);
+    expect(byTag.status).toBe(200);
+    expect(byTag.headers.get('content-type')).toBe('application/vnd.oci.image.index.v1+json');
+    const body = Buffer.from(await byTag.arrayBuffer());
+    expect(byTag.headers.get('docker-content-digest')).toBe(pushed.digest);
+    expect(sha256(body)).toBe(pushed.digest);
+    const index = JSON.parse(body.toString()) as { manifests: Record<string, unknown>[] };
+    expect(index.manifests).toHaveLength(4);
+    expect(index.manifests[2]).toMatchObject({
+      platform: { os: 'unknown', architecture: 'unknown' },
+      annotations: {
+        'vnd.docker.reference.type': 'attestation-manifest',
+        'vnd.docker.reference.digest': pushed.manifests[0]!.digest,
+      },
+    });
+
+    const arm = await get(pushed.manifests[1]!.digest, all);
+    expect(arm.headers.get('content-type')).toBe('application/vnd.oci.image.manifest.v1+json');
+    expect(sha256(Buffer.from(await arm.arrayBuffer()))).toBe(pushed.manifests[1]!.digest);
+
+    const dockerOnly = await get('2.0.0', 'application/vnd.docker.distribution.manifest.v2+json');
+    expect(dockerOnly.status).toBe(404);
+    expect(await dockerOnly.json()).toMatchObject({
+      errors: [
+        {
+          code: 'MANIFEST_UNKNOWN',
+          message: 'OCI index found, but accept header does not support OCI indexes',
+        },
+      ],
+    });
+    // The token grants `multi`, not another repository.
+    const other = await fetch(`${endpoint}/v2/web/manifests/1.0.0`, {
+      headers: { authorization: `Bearer ${access_token}`, accept: all },
+    });
+    expect(other.status).toBe(401);
+    expect(other.headers.get('www-authenticate')).toContain('error="insufficient_scope"');
+  });
+
+  it("a plain push is content-addressed: the digest is the served manifest's sha256", async () => {
+    const res = await emulator.control<{ digest: string }>('POST', '/_emulator/registries/contoso/push', {
+      repository: 'plain',
+      tag: '1.0.0',
+    });
+    const { access_token } = (await accessToken('repository:plain:pull')).body;
+    const m = await fetch(`${endpoint}/v2/plain/manifests/1.0.0`, {
+      headers: {
+        authorization: `Bearer ${access_token}`,
+        accept: 'application/vnd.docker.distribution.manifest.v2+json',
+      },
+    });
+    expect(m.headers.get('content-type')).toBe('application/vnd.docker.distribution.manifest.v2+json');
+    expect(sha256(Buffer.from(await m.arrayBuffer()))).toBe(res.body.digest);
+  });
+
+  it("the app's adapter reads and verifies the index; ACI pulls the index as its linux/amd64 image", async () => {
+    const pushed = await pushIndex('adapter', '1.0.0', ['linux/arm64', 'linux/amd64'], 'unhealthy:500');
+    const fetched = await adapter.getManifest('contoso.azurecr.io', 'adapter', pushed.digest);
+    expect(fetched.mediaType).toBe('application/vnd.oci.image.index.v1+json');
+    const amd64 = pushed.manifests.find((m) => m.platform === 'linux/amd64')!.digest;
+    expect(pickPlatformManifest(fetched.manifest, { os: 'linux', architecture: 'amd64' })).toMatchObject({
+      ok: true,
+      digest: amd64,
+    });
+    const resolution = (
+      await emulator.control<Resolution>('POST', '/_emulator/registries/resolve', {
+        image: `contoso.azurecr.io/adapter@${pushed.digest}`,
+        identity: 'id-acr-pull',
+      })
+    ).body;
+    expect(resolution).toMatchObject({
+      kind: 'found',
+      digest: amd64,
+      behavior: { mode: 'unhealthy', status: 500 },
+    });
+
+    const armOnly = await pushIndex('adapter', '1.1.0', ['linux/arm64']);
+    const refused = (
+      await emulator.control<Resolution>('POST', '/_emulator/registries/resolve', {
+        image: `contoso.azurecr.io/adapter@${armOnly.digest}`,
+        identity: 'id-acr-pull',
+      })
+    ).body;
+    expect(refused).toMatchObject({
+      kind: 'notFound',
+      message: expect.stringContaining('no match for platform'),
+    });
+  });
+
+  it('maps refusals: denied pull → RegistryAccessDenied naming AcrPull, unknown digest → not found, 429/503 → transient, a body not matching its digest → terminal', async () => {
+    const pushed = await pushIndex('errors', '1.0.0', ['linux/amd64']);
+    const deny = await emulator.control('POST', '/_emulator/registries/contoso/dataPlaneAccess', {
+      principalId: DEFAULT_PRINCIPAL_ID,
+      pull: false,
+    });
+    expect(deny.status).toBe(200);
+    const denied = await adapter
+      .getManifest('contoso.azurecr.io', 'errors', pushed.digest)
+      .catch((e: unknown) => e);
+    expect(denied).toBeInstanceOf(TerminalError);
+    expect(denied).toMatchObject({ code: 'RegistryAccessDenied', statusCode: 401 });
+    expect((denied as Error).message).toContain('AcrPull');
+    expect((denied as Error).message).toContain('Container Registry Repository Reader');
+    await emulator.control('POST', '/_emulator/registries/contoso/dataPlaneAccess', {
+      principalId: DEFAULT_PRINCIPAL_ID,
+      pull: true,
+    });
+
+    const missing = await adapter
+      .getManifest('contoso.azurecr.io', 'errors', `sha256:${'0'.repeat(64)}`)
+      .catch((e: unknown) => e);
+    expect(missing).toBeInstanceOf(NotFoundError);
+
+    await emulator.control('POST', '/_emulator/faults', {
+      kind: 'throttle',
+      match: { operation: 'Manifests_Get' },
+      retryAfterSeconds: 3,
+      count: 1,
+    });
+    const throttled = await adapter
+      .getManifest('contoso.azurecr.io', 'errors', pushed.digest)
+      .catch((e: unknown) => e);
+    expect(throttled).toBeInstanceOf(TransientError);
+    expect(throttled).toMatchObject({ throttled: true, retryAfterMs: 3000, statusCode: 429 });
+    // The fault is used up: the next read works.
+    expect((await adapter.getManifest('contoso.azurecr.io', 'errors', pushed.digest)).digest).toBe(
+      pushed.digest,
+    );
+
+    await emulator.control('POST', '/_emulator/faults', {
+      kind: 'error',
+      status: 503,
+      match: { operation: 'Authentication_ExchangeAadAccessTokenForAcrRefreshToken' },
+      count: 1,
+    });
+    const unavailable = await adapter
+      .getManifest('contoso.azurecr.io', 'errors', pushed.digest)
+      .catch((e: unknown) => e);
+    expect(unavailable).toBeInstanceOf(TransientError);
+    expect(unavailable).toMatchObject({ statusCode: 503, throttled: false });
+
+    // A manifest pushed under a caller-chosen digest has no content hashing to it: the adapter refuses the body.
+    const chosen = `sha256:${'c'.repeat(64)}`;
+    await emulator.control('POST', '/_emulator/registries/contoso/push', {
+      repository: 'errors',
+      tag: 'chosen',
+      digest: chosen,
+    });
+    const mismatch = await adapter
+      .getManifest('contoso.azurecr.io', 'errors', chosen)
+      .catch((e: unknown) => e);
+    expect(mismatch).toBeInstanceOf(TerminalError);
+    expect(mismatch).toMatchObject({ code: 'DigestMismatch' });
   });
 });

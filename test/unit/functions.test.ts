@@ -54,7 +54,17 @@ function useWorld(
     override?: (d: DomainDeps) => DomainDeps;
   } = {},
 ): AppRuntime {
-  const { rolloutStore, containerGroups, registries, secrets, healthProbe, notifier, config, clock } = w.deps;
+  const {
+    rolloutStore,
+    containerGroups,
+    registries,
+    registryManifests,
+    secrets,
+    healthProbe,
+    notifier,
+    config,
+    clock,
+  } = w.deps;
   const runtime = composeRuntime(
     {
       apps: config,
@@ -64,7 +74,15 @@ function useWorld(
       statusCacheSeconds: opts.statusCacheSeconds ?? 0,
       reconcileSchedule: '0 * * * * *',
     },
-    { rolloutStore, containerGroups, registries, secrets, healthProbe, ...(notifier ? { notifier } : {}) },
+    {
+      rolloutStore,
+      containerGroups,
+      registries,
+      registryManifests,
+      secrets,
+      healthProbe,
+      ...(notifier ? { notifier } : {}),
+    },
     clock,
   );
   const wrapped: AppRuntime = {
@@ -458,6 +476,7 @@ describe('composition', () => {
       'containerGroups',
       'healthProbe',
       'registries',
+      'registryManifests',
       'rolloutStore',
       'secrets',
     ]);

@@ -14,6 +14,7 @@ const stack = {
   identityEndpoint: 'https://127.0.0.1:7443/msi/token',
   identityHeader: 'header-secret',
   caCertPath: '/repo/.local/ca/ca.pem',
+  registryEndpointTemplate: 'https://{registry}.azurecr.localhost:7443',
 };
 
 describe('the sample settings', () => {

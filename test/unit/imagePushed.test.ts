@@ -20,6 +20,7 @@ describe('parseRegistryEvent', () => {
       repository: 'web',
       tag: '1.4.0',
       digest: DIGEST,
+      mediaType: 'application/vnd.docker.distribution.manifest.v2+json',
       eventTime: '2026-11-21T10:00:00.123Z',
       schema: 'eventGrid',
     });

@@ -55,6 +55,8 @@ const CUSTOM_ROLES: Record<string, string[]> = {
 const NOT_SET_IN_AZURE: Record<string, string> = {
   AzureWebJobsStorage:
     'connection string for local runs (Azurite); Azure uses the identity-based AzureWebJobsStorage__* settings',
+  ACR_ENDPOINT_TEMPLATE:
+    "where a registry's REST API answers; the default, https://{loginServer}, is Azure's (set only for the emulator)",
 };
 
 /** Settings the Functions platform reads (not src/config). */

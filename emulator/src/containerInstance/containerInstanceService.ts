@@ -31,7 +31,7 @@ import {
   type StoredOperation,
   type TransitionKind,
 } from './groupModel.js';
-import { pullImage } from './imagePull.js';
+import { beginPullAttempt, pullImage, recordRetriedPull } from './imagePull.js';
 import { allocateAddress, publicRange, subnetRange } from './subnetAddresses.js';
 
 /** Every api-version ACI publishes in azure-rest-api-specs (specification/containerinstance readme.md). */
@@ -75,7 +75,11 @@ interface AciState {
   settings: { imageValidation: 'async' | 'sync' };
 }
 
-type BringUpResult = { ok: true } | { ok: false; error: { code: string; message: string } };
+type BringUpResult =
+  | { ok: true }
+  | { ok: false; error: { code: string; message: string } }
+  /** A pull failed and ACI retries it at `at` (epoch ms); the create goes on. */
+  | { ok: false; retryAt: number };
 
 const controlError = (status: number, code: string, message: string) =>
   new EmulatorHttpError(status, code, message, 'plain');
@@ -340,6 +344,7 @@ export function containerInstanceService(ctx: EmulatorContext): EmulatorService 
   ): Promise<BringUpResult> {
     const now = Date.now();
     const failures: { container: string; image: string; message: string }[] = [];
+    let retryInMs: number | undefined;
     for (const c of g.properties.containers) {
       const run: ContainerRun = g.containers[c.name] ?? {
         image: c.properties.image,
@@ -347,18 +352,26 @@ export function containerInstanceService(ctx: EmulatorContext): EmulatorService 
         events: [event('Pulling', `pulling image "${c.properties.image}"`, now)],
       };
       g.containers[c.name] = run;
+      if (run.behavior && run.startedAt !== undefined) continue; // pulled by an earlier attempt
       const result = pullImage(
         ctx.registryLookup,
         c.properties.image,
         g.properties.imageRegistryCredentials,
         g.id,
+        beginPullAttempt(run, c.properties.image, now),
       );
+      if (!result.ok && result.retry) {
+        const backoff = recordRetriedPull(run, result.eventMessage, c.properties.image, now, stepMs());
+        retryInMs = Math.max(retryInMs ?? 0, backoff);
+        continue;
+      }
       if (!result.ok) {
         run.pullFailure = { reason: result.reason, message: result.eventMessage };
         run.events.push(event('Failed', result.eventMessage, now, 'Warning'));
         failures.push({ container: c.name, image: c.properties.image, message: result.eventMessage });
         continue;
       }
+      delete run.pullFailure;
       run.pulledAt = now;
       run.digest = result.digest;
       if (result.tag) run.tag = result.tag;
@@ -368,6 +381,11 @@ export function containerInstanceService(ctx: EmulatorContext): EmulatorService 
       if (result.behavior.mode !== 'crash') run.events.push(event('Started', 'Started container', now));
     }
     g.hostname = `SandboxHost-${crypto.randomBytes(6).toString('hex')}`;
+    if (retryInMs !== undefined && failures.length === 0) {
+      // ACI retries the pull: the create stays in progress, the container waits (ErrImagePull).
+      g.state = 'Pending';
+      return { ok: false, retryAt: now + retryInMs };
+    }
     if (failures.length) {
       await runtime.close(key);
       releaseIp(g);
@@ -499,6 +517,12 @@ export function containerInstanceService(ctx: EmulatorContext): EmulatorService 
       const result = await bringUp(key, g, keepIp ? [] : [g.lastIp ?? ''], keepIp ? g.ip : undefined);
       // A stop or delete may have overtaken the pull while it awaited the address.
       if (g.transition?.operationId !== t.operationId) return;
+      if (!result.ok && 'retryAt' in result) {
+        t.phaseEndsAt = result.retryAt;
+        ctx.state.changed();
+        schedule(key);
+        return;
+      }
       delete g.transition;
       if (result.ok) finishOperation(t.operationId, 'Succeeded');
       else finishOperation(t.operationId, 'Failed', result.error);

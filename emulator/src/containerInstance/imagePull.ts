@@ -6,7 +6,7 @@
  */
 import crypto from 'node:crypto';
 import type { ImageBehavior, RegistryLookup } from '../core/context.js';
-import type { PullFailureReason, RegistryCredential } from './groupModel.js';
+import type { ContainerRun, PullFailureReason, RegistryCredential, StoredEvent } from './groupModel.js';
 import { fakeEgressIp } from './subnetAddresses.js';
 
 export interface ImageRef {
@@ -55,17 +55,23 @@ export function canonicalName(ref: ImageRef): string {
 
 export type PullResult =
   | { ok: true; digest: string; tag?: string; behavior: ImageBehavior; emulatedRegistry: boolean }
-  | { ok: false; reason: PullFailureReason; eventMessage: string };
+  /** `retry`: ACI tries this pull again after a back-off (behaviour `pull-failure-then-ok:N`). */
+  | { ok: false; reason: PullFailureReason; eventMessage: string; retry?: boolean };
 
 export function isEmulatedRegistry(registry: string): boolean {
   return registry.endsWith('.azurecr.io');
 }
 
+/**
+ * @param attempt 1 for a container's first pull attempt, 2 for its first retry...; omitted for the create-time
+ * validation, which only asks whether the image exists.
+ */
 export function pullImage(
   lookup: RegistryLookup | undefined,
   image: string,
   credentials: readonly RegistryCredential[] | undefined,
   seed: string,
+  attempt?: number,
 ): PullResult {
   const ref = parseImageRef(image);
   if (!lookup) {
@@ -95,6 +101,15 @@ export function pullImage(
     const reason = resolution.behavior.reason ?? 'notFound';
     return { ok: false, reason, eventMessage: pullFailureText(image, ref, reason, seed) };
   }
+  // The typical transient case: a new pull identity's AcrPull assignment still propagating (401 at the token).
+  const failPulls = resolution.behavior.mode === 'healthy' ? (resolution.behavior.failPulls ?? 0) : 0;
+  if (attempt !== undefined && attempt <= failPulls)
+    return {
+      ok: false,
+      reason: 'unauthorized',
+      eventMessage: pullFailureText(image, ref, 'unauthorized', seed),
+      retry: true,
+    };
   const tag = ref.tag ?? resolution.tags[0];
   return {
     ok: true,
@@ -123,4 +138,49 @@ export function pullFailureText(
     case 'networkRestricted':
       return `${head} code = Unknown desc = ${resolving}: unexpected status from HEAD request to https://${ref.registry}/v2/${ref.repository}/manifests/${ref.digest ?? ref.tag ?? 'latest'}: 403 Forbidden: denied: client with IP '${fakeEgressIp(seed)}' is not allowed access. Refer https://aka.ms/acr/firewall to grant access.`;
   }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Retried pulls, recorded as ACI records them: events aggregated by name with a count and first/last timestamps
+// (azure-rest-api-specs ContainerInstance 2023-05-01 `Event`), `Pulling` / `Failed` / `BackOff` repeated, then
+// `Pulled` and `Started` (container-instances-troubleshooting, "Unable to pull image").
+
+/** Counts `name` again when its latest event says the same thing (ACI aggregates repeated events). */
+export function countEvent(
+  events: StoredEvent[],
+  name: string,
+  message: string,
+  type: StoredEvent['type'],
+  at: number,
+): void {
+  const same = events.findLast((e) => e.name === name);
+  if (same && same.message === message) {
+    same.count += 1;
+    same.last = at;
+  } else events.push({ name, message, type, count: 1, first: at, last: at });
+}
+
+/** The number of the pull attempt about to start (failed attempts so far + 1); a retry counts `Pulling` again. */
+export function beginPullAttempt(run: ContainerRun, image: string, at: number): number {
+  const failed = run.events.filter((e) => e.name === 'Failed').reduce((n, e) => n + e.count, 0);
+  if (failed > 0) countEvent(run.events, 'Pulling', `pulling image "${image}"`, 'Normal', at);
+  return failed + 1;
+}
+
+/**
+ * A failed attempt ACI will retry: `Failed` and `BackOff` counted, the container left waiting. Returns the
+ * back-off before the next attempt: doubling from `baseMs` (kubelet's image back-off doubles too), capped.
+ */
+export function recordRetriedPull(
+  run: ContainerRun,
+  message: string,
+  image: string,
+  at: number,
+  baseMs: number,
+): number {
+  countEvent(run.events, 'Failed', message, 'Warning', at);
+  countEvent(run.events, 'BackOff', `Back-off pulling image "${image}"`, 'Normal', at);
+  run.pullFailure = { reason: 'unauthorized', message };
+  const failed = run.events.filter((e) => e.name === 'Failed').reduce((n, e) => n + e.count, 0);
+  return Math.max(50, baseMs) * Math.min(8, 2 ** (failed - 1));
 }

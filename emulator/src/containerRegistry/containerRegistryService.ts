@@ -7,13 +7,16 @@
 import type { EmulatorContext, EmulatorService, RegistryEvent } from '../core/context.js';
 import { armError, EmulatorHttpError } from '../core/errors.js';
 import type { EmuRequest, EmuResponse, Route } from '../core/router.js';
+import { DIGEST_PATTERN, parseBehavior, REPOSITORY_PATTERN, TAG_PATTERN } from './imageReference.js';
 import {
-  DIGEST_PATTERN,
-  parseBehavior,
-  randomDigest,
-  REPOSITORY_PATTERN,
-  TAG_PATTERN,
-} from './imageReference.js';
+  buildxIndex,
+  dockerImageManifest,
+  formatPlatform,
+  parsePlatform,
+  type Platform,
+} from './dataPlaneManifests.js';
+import { dataPlaneRoutes } from './dataPlaneRoutes.js';
+import { DataPlaneTokens } from './dataPlaneTokens.js';
 import { imageDeletedEvent, imagePushedEvent } from './registryEvents.js';
 import { privateEndpointRoutes } from './privateEndpointRoutes.js';
 import { createRegistryLookup } from './registryLookup.js';
@@ -196,6 +199,7 @@ const SUBNET_ID =
 export function containerRegistryService(ctx: EmulatorContext): EmulatorService {
   const store = new RegistryStore(ctx);
   const lookup = createRegistryLookup(store);
+  const dataPlaneTokens = new DataPlaneTokens(ctx);
   ctx.registryLookup = lookup;
   /** The latest events this service emitted (not persisted), for GET /_emulator/registries/{name}/events. */
   const recentEvents: (RegistryEvent & { emittedAt: string })[] = [];
@@ -490,6 +494,15 @@ export function containerRegistryService(ctx: EmulatorContext): EmulatorService 
       throw controlError(400, 'BadRequest', (err as Error).message);
     }
     const existingRepo = r.repositories[repository];
+    if (body['platforms'] !== undefined) {
+      if (body['digest'] !== undefined)
+        throw controlError(
+          400,
+          'BadRequest',
+          "'platforms' pushes a new index; it cannot be combined with 'digest'.",
+        );
+      return pushIndex(r, repository, tag, platformsOf(body['platforms']), behavior, body);
+    }
     let manifest: ManifestRecord | undefined;
     if (body['digest'] !== undefined) {
       const digest = body['digest'];
@@ -514,7 +527,8 @@ export function containerRegistryService(ctx: EmulatorContext): EmulatorService 
       }
       if (!manifest) manifest = newManifest(digest, behavior);
     } else {
-      manifest = newManifest(randomDigest(), behavior);
+      // Content-addressed, as a registry is: the digest is the sha256 of the manifest the data plane serves.
+      manifest = dockerImageManifest(behavior);
     }
     const now = new Date().toISOString();
     const repo = existingRepo ?? { name: repository, tags: {}, manifests: {}, createdAt: now };
@@ -532,8 +546,70 @@ export function containerRegistryService(ctx: EmulatorContext): EmulatorService 
         tag,
         digest: manifest.digest,
         loginServer: loginServerOf(r),
+        mediaType: manifest.mediaType,
         image: `${loginServerOf(r)}/${repository}@${manifest.digest}`,
         behavior: manifest.behavior,
+      },
+    };
+  };
+
+  /** `platforms` of a push body: 1-8 distinct `os/architecture[/variant]` strings. */
+  const platformsOf = (value: unknown): Platform[] => {
+    const list = Array.isArray(value) ? value : undefined;
+    const parsed = list?.map((p) => (typeof p === 'string' ? parsePlatform(p) : undefined));
+    if (!list || list.length === 0 || list.length > 8 || !parsed || parsed.some((p) => p === undefined))
+      throw controlError(
+        400,
+        'BadRequest',
+        `'platforms' must be 1-8 platforms such as ["linux/amd64","linux/arm64/v8"], got ${JSON.stringify(value)}.`,
+      );
+    const platforms = parsed as Platform[];
+    if (new Set(platforms.map(formatPlatform)).size !== platforms.length)
+      throw controlError(400, 'BadRequest', `'platforms' lists a platform twice: ${JSON.stringify(value)}.`);
+    return platforms;
+  };
+
+  /**
+   * `docker buildx build --platform … --push`: the per-platform images and their attestations are pushed untagged,
+   * then the OCI index the tag points at. One ImagePushed is emitted, for the tagged index (the emulator does not
+   * emit events for the untagged manifests; the app ignores tagless pushes anyway).
+   */
+  const pushIndex = (
+    r: RegistryRecord,
+    repository: string,
+    tag: string,
+    platforms: Platform[],
+    behavior: ManifestRecord['behavior'],
+    body: Record<string, unknown>,
+  ): EmuResponse => {
+    const pushed = buildxIndex(platforms, behavior);
+    const now = new Date().toISOString();
+    const repo = r.repositories[repository] ?? { name: repository, tags: {}, manifests: {}, createdAt: now };
+    for (const m of [...pushed.images, ...pushed.attestations, pushed.index]) repo.manifests[m.digest] = m;
+    repo.tags[tag] = pushed.index.digest;
+    r.repositories[repository] = repo;
+    store.changed();
+    const userAgent = typeof body['userAgent'] === 'string' ? body['userAgent'] : undefined;
+    emit(imagePushedEvent(sub(), r, repository, tag, pushed.index, userAgent));
+    ctx.log(
+      `push ${loginServerOf(r)}/${repository}:${tag} → index ${pushed.index.digest} (${platforms.map(formatPlatform).join(', ')})`,
+    );
+    return {
+      status: 200,
+      body: {
+        repository,
+        tag,
+        digest: pushed.index.digest,
+        mediaType: pushed.index.mediaType,
+        loginServer: loginServerOf(r),
+        image: `${loginServerOf(r)}/${repository}@${pushed.index.digest}`,
+        behavior,
+        manifests: pushed.images.map((m) => ({
+          platform: formatPlatform(m.platform!),
+          digest: m.digest,
+          mediaType: m.mediaType,
+        })),
+        attestations: pushed.attestations.map((m) => m.digest),
       },
     };
   };
@@ -738,7 +814,12 @@ export function containerRegistryService(ctx: EmulatorContext): EmulatorService 
 
   return {
     name: 'containerRegistry',
-    routes: [...armRoutes, ...privateEndpointRoutes(ctx, store), ...controlRoutes],
+    routes: [
+      ...armRoutes,
+      ...privateEndpointRoutes(ctx, store),
+      ...controlRoutes,
+      ...dataPlaneRoutes(ctx, store, dataPlaneTokens),
+    ],
     start: () => store.ensureSeeded(),
     reset: () => {
       recentEvents.length = 0;
@@ -747,19 +828,25 @@ export function containerRegistryService(ctx: EmulatorContext): EmulatorService 
     resourceGroups: () => store.all().map((r) => ({ name: r.resourceGroup, location: r.location })),
     describe: () => {
       const main = store.get('contoso') ?? store.all()[0];
+      // Each registry's data plane (its login server in Azure): the app's ACR_ENDPOINT_TEMPLATE.
+      const registryEndpointTemplate = `https://{registry}.azurecr.localhost:${ctx.port}`;
       return main
         ? {
             registryName: main.name,
             registryLoginServer: loginServerOf(main),
             registryResourceId: registryResourceId(sub(), main),
+            registryEndpointTemplate,
             registries: store.all().map((r) => r.name),
           }
-        : { registries: [] };
+        : { registryEndpointTemplate, registries: [] };
     },
   };
 }
 
-/** Deterministic, plausible manifest size from the digest (ACR reports the manifest's byte length). */
+/**
+ * A manifest pushed under a caller-chosen digest (no content the emulator could hash to it): a plausible size from
+ * the digest (ACR reports the manifest's byte length).
+ */
 function newManifest(digest: string, behavior: ManifestRecord['behavior']): ManifestRecord {
   const size = 1024 + (parseInt(digest.slice(7, 11), 16) % 8192);
   return { digest, mediaType: MANIFEST_MEDIA_TYPE, size, behavior, pushedAt: new Date().toISOString() };

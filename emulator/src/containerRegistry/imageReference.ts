@@ -73,7 +73,8 @@ function integer(value: unknown, name: string, min: number, max: number): number
 
 /**
  * Accepts `{ mode, ... }` or a shorthand: `healthy`, `unhealthy[:status]`, `crash[:exitCode]`, `slow:<seconds>`,
- * `pull-failure[:notFound|unauthorized]` (also `pullFailure`). Throws with a message naming the problem.
+ * `pull-failure[:notFound|unauthorized]` (also `pullFailure`), `pull-failure-then-ok:<N>` (the first N pull
+ * attempts of each container fail, then it pulls and runs healthy). Throws with a message naming the problem.
  */
 export function parseBehavior(input: unknown): ImageBehavior {
   if (input === undefined || input === null) return { mode: 'healthy' };
@@ -98,9 +99,11 @@ export function parseBehavior(input: unknown): ImageBehavior {
       case 'pull-failure':
       case 'pullfailure':
         return { mode: 'pullFailure', reason: pullFailureReason(arg ?? 'notFound') };
+      case 'pull-failure-then-ok':
+        return { mode: 'healthy', failPulls: integer(arg ?? '1', 'pull-failure-then-ok:<N>', 1, 100) };
       default:
         throw new Error(
-          `Unknown behavior '${input}'. Use healthy, unhealthy[:status], crash[:exitCode], slow:<seconds> or pull-failure[:notFound|unauthorized].`,
+          `Unknown behavior '${input}'. Use healthy, unhealthy[:status], crash[:exitCode], slow:<seconds>, pull-failure[:notFound|unauthorized] or pull-failure-then-ok:<N>.`,
         );
     }
   }
@@ -119,6 +122,7 @@ export function parseBehavior(input: unknown): ImageBehavior {
         ...(o['startDelaySeconds'] !== undefined
           ? { startDelaySeconds: integer(o['startDelaySeconds'], 'startDelaySeconds', 0, 3600) }
           : {}),
+        ...(o['failPulls'] !== undefined ? { failPulls: integer(o['failPulls'], 'failPulls', 1, 100) } : {}),
       };
     case 'unhealthy':
       return {

@@ -4,8 +4,18 @@
  * network rules, then authentication, then the manifest.
  */
 import type { ImageResolution, RegistryLookup } from '../core/context.js';
+import { platformEntry } from './dataPlaneManifests.js';
 import { derivedDigest, parseImageReference } from './imageReference.js';
-import { loginServerOf, passesNetworkRules, type RegistryStore } from './registryStore.js';
+import {
+  isIndexMediaType,
+  loginServerOf,
+  passesNetworkRules,
+  type ManifestRecord,
+  type RegistryStore,
+} from './registryStore.js';
+
+/** What ACI's Linux hosts run: containerd picks this entry of an image index. */
+const ACI_PLATFORM = { os: 'linux', architecture: 'amd64' };
 
 /**
  * ACI pulls from a public egress address the user cannot know in advance; the message names one, as ACR's
@@ -69,8 +79,20 @@ export function createRegistryLookup(store: RegistryStore): RegistryLookup {
       const digest = ref.digest ?? (ref.tag ? repo.tags[ref.tag] : undefined);
       if (!digest) return notFound;
       // `repo:tag@digest` pulls by digest; a tag that names another digest does not matter (docker's rule).
-      const manifest = repo.manifests[digest];
+      let manifest: ManifestRecord | undefined = repo.manifests[digest];
       if (!manifest) return notFound;
+      let pulled = digest;
+      if (isIndexMediaType(manifest.mediaType)) {
+        // containerd resolves an index to the manifest of its platform, and fails when there is none.
+        const child = platformEntry(manifest, ACI_PLATFORM);
+        manifest = child ? repo.manifests[child] : undefined;
+        if (!child || !manifest)
+          return {
+            kind: 'notFound',
+            message: failed(image, 'NotFound', `no match for platform in manifest ${digest}: not found`),
+          };
+        pulled = child;
+      }
       if (manifest.behavior.mode === 'pullFailure') {
         return manifest.behavior.reason === 'unauthorized' ? unauthorized : notFound;
       }
@@ -78,7 +100,7 @@ export function createRegistryLookup(store: RegistryStore): RegistryLookup {
         kind: 'found',
         loginServer,
         repository: ref.repository,
-        digest,
+        digest: pulled,
         tags: Object.entries(repo.tags)
           .filter(([, d]) => d === digest)
           .map(([t]) => t)

@@ -25,6 +25,13 @@ export interface ManifestRecord {
   size: number;
   behavior: ImageBehavior;
   pushedAt: string;
+  /**
+   * The manifest body the data plane serves; its sha256 is `digest`. Absent for a manifest pushed with a digest
+   * chosen by the caller (the control API's `digest` for a new manifest): the emulator cannot invent content for it.
+   */
+  content?: string;
+  /** For a per-platform image of an index: the platform it runs on. */
+  platform?: { os: string; architecture: string; variant?: string };
 }
 
 export interface RepositoryRecord {
@@ -66,6 +73,14 @@ export interface RegistryStateSlice {
 }
 
 export const MANIFEST_MEDIA_TYPE = 'application/vnd.docker.distribution.manifest.v2+json';
+export const OCI_MANIFEST_MEDIA_TYPE = 'application/vnd.oci.image.manifest.v1+json';
+export const OCI_INDEX_MEDIA_TYPE = 'application/vnd.oci.image.index.v1+json';
+export const MANIFEST_LIST_MEDIA_TYPE = 'application/vnd.docker.distribution.manifest.list.v2+json';
+
+/** A manifest that lists other manifests (one per platform) rather than being an image. */
+export function isIndexMediaType(mediaType: string): boolean {
+  return mediaType === OCI_INDEX_MEDIA_TYPE || mediaType === MANIFEST_LIST_MEDIA_TYPE;
+}
 export const REGISTRY_NAME_PATTERN = /^[a-zA-Z0-9]{5,50}$/;
 
 export interface NewRegistry {

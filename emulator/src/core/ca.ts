@@ -1,7 +1,7 @@
 /**
  * The emulator's TLS material: a CA generated on first start (kept in `caDir`, shared by every emulator instance
  * that points there, so one NODE_EXTRA_CA_CERTS serves them all) and a server certificate it signs for
- * 127.0.0.1, ::1, localhost and *.vault.localhost. Keys come from Node's crypto (fast); node-forge writes X.509.
+ * 127.0.0.1, ::1, localhost, *.vault.localhost and *.azurecr.localhost. Keys come from Node's crypto (fast); node-forge writes X.509.
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -89,6 +89,7 @@ export function issueServerCertificate(caDir: string): TlsMaterial {
       altNames: [
         { type: 2, value: 'localhost' },
         { type: 2, value: '*.vault.localhost' },
+        { type: 2, value: '*.azurecr.localhost' },
         { type: 7, ip: '127.0.0.1' },
         { type: 7, ip: '::1' },
       ],

@@ -36,7 +36,8 @@ export const DEFAULT_TENANT_ID = '00000000-0000-0000-0000-0000000000aa';
 export const DEFAULT_PRINCIPAL_ID = '11111111-1111-1111-1111-111111111111';
 
 export type ImageBehavior =
-  | { mode: 'healthy'; startDelaySeconds?: number }
+  /** `failPulls`: the first N pull attempts of each container fail as unauthorized, then it pulls (ACI retries). */
+  | { mode: 'healthy'; startDelaySeconds?: number; failPulls?: number }
   | { mode: 'unhealthy'; status?: number; startDelaySeconds?: number }
   | { mode: 'crash'; exitCode?: number }
   | { mode: 'pullFailure'; reason?: 'notFound' | 'unauthorized' };

@@ -1,7 +1,7 @@
 /** One error factory per wire format, so every service answers with the real service's envelope. */
 import type { EmuResponse } from './router.js';
 
-export type ErrorStyle = 'arm' | 'keyvault' | 'eventgrid' | 'plain';
+export type ErrorStyle = 'arm' | 'keyvault' | 'eventgrid' | 'plain' | 'registry';
 
 export class EmulatorHttpError extends Error {
   constructor(
@@ -29,6 +29,15 @@ export function errorResponse(err: EmulatorHttpError, requestId: string): EmuRes
   if (err.style === 'keyvault') {
     return { status: err.status, headers, body: { error: { code: err.code, message: err.message } } };
   }
+  // A registry's data plane: the distribution-spec error body (opencontainers/distribution-spec, "Error Codes").
+  if (err.style === 'registry')
+    return {
+      status: err.status,
+      headers,
+      body: {
+        errors: [{ code: err.code, message: err.message, ...(err.details ? { detail: err.details } : {}) }],
+      },
+    };
   if (err.style === 'plain')
     return { status: err.status, headers, body: { code: err.code, message: err.message } };
   const target = (err.details as { target?: string } | undefined)?.target;

@@ -13,7 +13,7 @@ export interface FaultSpec {
     operation?: string;
     method?: string;
     pathPattern?: string;
-    service?: 'arm' | 'keyvault' | 'eventgrid';
+    service?: 'arm' | 'keyvault' | 'eventgrid' | 'registry';
   };
   share?: number;
   count?: number;

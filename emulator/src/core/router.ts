@@ -2,7 +2,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 
 export type AuthKind = 'arm' | 'keyvault' | 'eventgrid' | 'none';
-export type HostKind = 'arm' | 'vault';
+export type HostKind = 'arm' | 'vault' | 'registry';
 
 export interface EmuRequest {
   method: string;
@@ -17,6 +17,8 @@ export interface EmuRequest {
   body: unknown;
   /** Vault name when the request came to `{vault}.vault.localhost`. */
   vaultName?: string;
+  /** Registry name when the request came to a registry's data plane, `{registry}.azurecr.localhost`. */
+  registryName?: string;
   requestId: string;
   /** Identity (token subject) that made the call, when authenticated. */
   caller?: { oid: string; audience: string };

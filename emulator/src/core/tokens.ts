@@ -22,6 +22,8 @@ export const AUDIENCES = {
   arm: ['https://management.azure.com', 'https://management.core.windows.net'],
   keyvault: ['https://vault.localhost', 'https://vault.azure.net'],
   eventgrid: ['https://eventgrid.azure.net'],
+  /** Azure Container Registry's data plane (the token exchanged at `/oauth2/exchange`). */
+  registry: ['https://containerregistry.azure.net'],
 } as const;
 
 export function normaliseResource(resource: string): string {

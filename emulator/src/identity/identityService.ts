@@ -9,7 +9,12 @@ import { EmulatorHttpError } from '../core/errors.js';
 import type { EmuRequest, EmuResponse } from '../core/router.js';
 import { AUDIENCES, normaliseResource } from '../core/tokens.js';
 
-const KNOWN_RESOURCES = new Set<string>([...AUDIENCES.arm, ...AUDIENCES.keyvault, ...AUDIENCES.eventgrid]);
+const KNOWN_RESOURCES = new Set<string>([
+  ...AUDIENCES.arm,
+  ...AUDIENCES.keyvault,
+  ...AUDIENCES.eventgrid,
+  ...AUDIENCES.registry,
+]);
 
 function identityError(status: number, message: string): EmulatorHttpError {
   return new EmulatorHttpError(status, status === 401 ? 'Unauthorized' : 'BadRequest', message, 'plain');

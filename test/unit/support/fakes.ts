@@ -23,8 +23,10 @@ import type {
   HealthResult,
   Logger,
   Notifier,
+  FetchedManifest,
   RegistryInfo,
   Registries,
+  RegistryManifests,
   RolloutStore,
   SecretProperties,
   Secrets,
@@ -481,6 +483,68 @@ export class FakeRegistries implements Registries {
   }
 }
 
+// ---------------------------------------------------------------- registry data plane
+
+export const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
+const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
+
+/** Manifests by digest, as the registry's data plane answers them (the adapter verifies digests; the fake does not). */
+export class FakeRegistryManifests implements RegistryManifests {
+  manifests = new Map<string, { mediaType: string; manifest: unknown }>();
+  calls: Array<{ loginServer: string; repository: string; digest: string }> = [];
+  /** Throw this from every call while set. */
+  error: Error | undefined;
+
+  /**
+   * An index as buildx pushes it: one manifest per platform plus, for each, an `unknown/unknown` attestation.
+   * Returns the index digest and the platform manifests' digests by platform.
+   */
+  addIndex(
+    platforms: string[],
+    seed: string | number,
+  ): { digest: string; byPlatform: Record<string, string> } {
+    const byPlatform: Record<string, string> = {};
+    const entries: unknown[] = [];
+    for (const p of platforms) {
+      const [os, architecture, variant] = p.split('/');
+      const digest = digestOf(`${seed}:${p}`);
+      byPlatform[p] = digest;
+      entries.push({
+        mediaType: OCI_MANIFEST,
+        digest,
+        size: 700,
+        platform: { architecture, os, ...(variant ? { variant } : {}) },
+      });
+      entries.push({
+        mediaType: OCI_MANIFEST,
+        digest: digestOf(`${seed}:${p}:attestation`),
+        size: 560,
+        annotations: {
+          'vnd.docker.reference.digest': digest,
+          'vnd.docker.reference.type': 'attestation-manifest',
+        },
+        platform: { architecture: 'unknown', os: 'unknown' },
+      });
+    }
+    const digest = digestOf(`${seed}:index`);
+    this.manifests.set(digest, {
+      mediaType: OCI_INDEX,
+      manifest: { schemaVersion: 2, mediaType: OCI_INDEX, manifests: entries },
+    });
+    return { digest, byPlatform };
+  }
+
+  async getManifest(loginServer: string, repository: string, digest: string): Promise<FetchedManifest> {
+    await tick();
+    this.calls.push({ loginServer, repository, digest });
+    if (this.error) throw this.error;
+    const m = this.manifests.get(digest);
+    if (!m)
+      throw new NotFoundError(`manifest ${digest} not found`, { statusCode: 404, code: 'MANIFEST_UNKNOWN' });
+    return { mediaType: m.mediaType, digest, manifest: structuredClone(m.manifest) };
+  }
+}
+
 // ---------------------------------------------------------------- secrets
 
 interface SimSecret {
@@ -680,6 +744,7 @@ export interface World {
   logger: MemoryLogger;
   groups: FakeContainerGroups;
   registries: FakeRegistries;
+  manifests: FakeRegistryManifests;
   secrets: FakeSecrets;
   store: FakeRolloutStore;
   probe: FakeHealthProbe;
@@ -692,6 +757,7 @@ export function makeWorld(config: AppsConfig = makeConfig(), options: Partial<Do
   const logger = new MemoryLogger();
   const groups = new FakeContainerGroups(clock);
   const registries = new FakeRegistries();
+  const manifests = new FakeRegistryManifests();
   const secrets = new FakeSecrets(clock);
   const store = new FakeRolloutStore();
   const probe = new FakeHealthProbe(groups);
@@ -701,6 +767,7 @@ export function makeWorld(config: AppsConfig = makeConfig(), options: Partial<Do
     config,
     containerGroups: groups,
     registries,
+    registryManifests: manifests,
     secrets,
     rolloutStore: store,
     healthProbe: probe,
@@ -709,7 +776,7 @@ export function makeWorld(config: AppsConfig = makeConfig(), options: Partial<Do
     logger,
     options: { retryBaseMs: 100, ...options },
   };
-  return { clock, logger, groups, registries, secrets, store, probe, notifier, deps };
+  return { clock, logger, groups, registries, manifests, secrets, store, probe, notifier, deps };
 }
 
 /** Same fakes, fresh deps object (a new function instance after a crash). */
@@ -727,6 +794,7 @@ export function pushEvent(opts: {
   host?: string;
   topic?: string;
   id?: string;
+  mediaType?: string;
 }): ImagePushedEvent {
   const raw = {
     id: opts.id ?? `evt-${++eventSeq}`,
@@ -741,7 +809,7 @@ export function pushEvent(opts: {
       timestamp: new Date(opts.at ?? T0).toISOString(),
       action: 'push',
       target: {
-        mediaType: 'application/vnd.docker.distribution.manifest.v2+json',
+        mediaType: opts.mediaType ?? 'application/vnd.docker.distribution.manifest.v2+json',
         digest: opts.digest,
         repository: opts.repository ?? 'web',
         tag: opts.tag,

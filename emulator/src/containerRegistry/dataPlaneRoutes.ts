@@ -1,0 +1,254 @@
+/**
+ * A registry's data plane, at `https://{registry}.azurecr.localhost:{port}` (Azure: `https://{loginServer}`):
+ * the parts an Entra ID client uses to read manifests.
+ * - `GET /v2/`: 401 with the Bearer challenge without a token (distribution-spec, "API Version Check").
+ * - `POST /oauth2/exchange` (form: grant_type=access_token, service, access_token[, tenant]) → `{ refresh_token }`
+ *   for an Entra ID token whose audience is ACR's (`https://containerregistry.azure.net`) or ARM's (accepted while
+ *   the registry's authentication-as-arm policy is enabled, which it is here).
+ * - `POST /oauth2/token` (form: grant_type=refresh_token, service, scope, refresh_token) → `{ access_token }`.
+ *   Both per "Azure Container Registry integration with Azure Active Directory" (Azure/acr docs/AAD-OAuth.md).
+ * - `GET|HEAD /v2/{repository}/manifests/{tag|digest}` with `Authorization: Bearer`: the manifest with its media
+ *   type as `Content-Type` and `Docker-Content-Digest` (distribution-spec, "Pulling an Image Manifest"); 401 with
+ *   the challenge (scope `repository:{repo}:pull`) without a token or with one that does not grant the pull;
+ *   404 NAME_UNKNOWN / MANIFEST_UNKNOWN; an index or OCI manifest the Accept header does not list → 404
+ *   MANIFEST_UNKNOWN, as distribution's registry answers.
+ * Not modelled: network rules (the emulator cannot tell where a caller comes from), blobs, tag listing, push.
+ */
+import { DEFAULT_TENANT_ID, type EmulatorContext } from '../core/context.js';
+import { EmulatorHttpError } from '../core/errors.js';
+import type { EmuRequest, EmuResponse, Route } from '../core/router.js';
+import { AUDIENCES, normaliseResource } from '../core/tokens.js';
+import { dataPlaneErrors } from './dataPlaneErrors.js';
+import { contentOf } from './dataPlaneManifests.js';
+import type { DataPlaneTokens } from './dataPlaneTokens.js';
+import { DIGEST_PATTERN, REPOSITORY_PATTERN } from './imageReference.js';
+import {
+  loginServerOf,
+  MANIFEST_LIST_MEDIA_TYPE,
+  OCI_INDEX_MEDIA_TYPE,
+  OCI_MANIFEST_MEDIA_TYPE,
+  type RegistryRecord,
+  type RegistryStore,
+} from './registryStore.js';
+
+/** Entra ID audiences a registry accepts at `/oauth2/exchange` (ARM's while authentication-as-arm is enabled). */
+const EXCHANGE_AUDIENCES = new Set<string>([...AUDIENCES.registry, ...AUDIENCES.arm]);
+
+/** Repository names have up to this many path components here (`team/sub/web`). */
+const MAX_REPOSITORY_DEPTH = 4;
+
+/** What the Accept header must list for each stored media type (distribution registry/handlers/manifests.go). */
+const NOT_ACCEPTED: Record<string, string> = {
+  [OCI_INDEX_MEDIA_TYPE]: 'OCI index found, but accept header does not support OCI indexes',
+  [OCI_MANIFEST_MEDIA_TYPE]: 'OCI manifest found, but accept header does not support OCI manifests',
+  [MANIFEST_LIST_MEDIA_TYPE]: 'manifest list found, but accept header does not support manifest lists',
+};
+
+function form(req: EmuRequest): URLSearchParams {
+  return new URLSearchParams(req.rawBody.toString('utf8'));
+}
+
+function bearer(req: EmuRequest): string | undefined {
+  return /^Bearer\s+(.+)$/i.exec(String(req.headers['authorization'] ?? ''))?.[1];
+}
+
+/** Media types the client accepts (comma-separated, possibly several headers; parameters dropped). */
+function accepted(req: EmuRequest): Set<string> {
+  const raw = req.headers['accept'];
+  const values = Array.isArray(raw) ? raw : raw ? [raw] : [];
+  return new Set(
+    values
+      .flatMap((v) => v.split(','))
+      .map((v) => v.split(';')[0]!.trim().toLowerCase())
+      .filter(Boolean),
+  );
+}
+
+export function dataPlaneRoutes(
+  ctx: EmulatorContext,
+  store: RegistryStore,
+  tokens: DataPlaneTokens,
+): Route[] {
+  /** The registry this request's host names; 404 when the emulator has none of that name. */
+  const registryOf = (req: EmuRequest): RegistryRecord => {
+    const name = req.registryName ?? '';
+    const r = store.get(name);
+    if (!r) throw dataPlaneErrors.registryUnknown(name);
+    return r;
+  };
+
+  /** Where a client gets a token: this registry's token endpoint, as reached (host and port of the request). */
+  const realm = (req: EmuRequest) => `https://${req.headers.host ?? ''}/oauth2/token`;
+
+  const ping = (req: EmuRequest): EmuResponse => {
+    const r = registryOf(req);
+    const service = loginServerOf(r);
+    const token = bearer(req);
+    if (!token || !tokens.verify(token, service, 'access_token').ok)
+      throw dataPlaneErrors.unauthorized({ realm: realm(req), service });
+    return { status: 200, headers: { 'docker-distribution-api-version': 'registry/2.0' }, body: {} };
+  };
+
+  const exchange = (req: EmuRequest): EmuResponse => {
+    const r = registryOf(req);
+    const service = loginServerOf(r);
+    const f = form(req);
+    if (f.get('grant_type') !== 'access_token')
+      throw dataPlaneErrors.unsupported(
+        `grant_type '${f.get('grant_type') ?? ''}' is not supported; use access_token with an Entra ID access token`,
+      );
+    if (f.get('service')?.toLowerCase() !== service)
+      throw dataPlaneErrors.tokenRefused(
+        `service '${f.get('service') ?? ''}' is not this registry (${service})`,
+      );
+    const entra = ctx.tokens.verify(f.get('access_token') ?? '');
+    if (!entra.ok) throw dataPlaneErrors.tokenRefused(`the access token is not valid: ${entra.reason}`);
+    const aud = normaliseResource(entra.claims.aud);
+    if (!EXCHANGE_AUDIENCES.has(aud))
+      throw dataPlaneErrors.tokenRefused(
+        `the access token's audience ${aud} is not accepted; use https://containerregistry.azure.net`,
+      );
+    const tenant = f.get('tenant');
+    if (tenant && tenant !== entra.claims.tid)
+      throw dataPlaneErrors.tokenRefused(`tenant ${tenant} does not match the access token's`);
+    return {
+      status: 200,
+      body: {
+        refresh_token: tokens.refreshToken(entra.claims.oid, entra.claims.tid ?? DEFAULT_TENANT_ID, service),
+      },
+    };
+  };
+
+  const token = (req: EmuRequest): EmuResponse => {
+    const r = registryOf(req);
+    const service = loginServerOf(r);
+    const f = form(req);
+    if (f.get('grant_type') !== 'refresh_token')
+      throw dataPlaneErrors.unsupported(
+        `grant_type '${f.get('grant_type') ?? ''}' is not supported; use refresh_token with a refresh token from /oauth2/exchange`,
+      );
+    if (f.get('service')?.toLowerCase() !== service)
+      throw dataPlaneErrors.tokenRefused(
+        `service '${f.get('service') ?? ''}' is not this registry (${service})`,
+      );
+    const refresh = tokens.verify(f.get('refresh_token') ?? '', service, 'refresh_token');
+    if (!refresh.ok) throw dataPlaneErrors.tokenRefused(`the refresh token is not valid: ${refresh.reason}`);
+    const scopes = f
+      .getAll('scope')
+      .flatMap((s) => s.split(' '))
+      .filter(Boolean);
+    return { status: 200, body: { access_token: tokens.accessToken(refresh.claims, r.name, scopes) } };
+  };
+
+  const manifest = (req: EmuRequest): EmuResponse => {
+    const r = registryOf(req);
+    const service = loginServerOf(r);
+    const segments = Object.keys(req.params)
+      .filter((k) => /^r\d$/.test(k))
+      .sort()
+      .map((k) => req.params[k]!);
+    const repository = segments.join('/');
+    const reference = req.params['reference'] ?? '';
+    const scope = `repository:${repository}:pull`;
+    const presented = bearer(req);
+    const verified = presented ? tokens.verify(presented, service, 'access_token') : undefined;
+    if (!verified?.ok) throw dataPlaneErrors.unauthorized({ realm: realm(req), service, scope });
+    const granted = verified.claims.access?.some(
+      (a) => a.type === 'repository' && a.name === repository && a.actions.includes('pull'),
+    );
+    if (!granted)
+      throw dataPlaneErrors.unauthorized({ realm: realm(req), service, scope, error: 'insufficient_scope' });
+
+    if (!REPOSITORY_PATTERN.test(repository)) throw dataPlaneErrors.nameUnknown(repository);
+    const repo = r.repositories[repository];
+    if (!repo) throw dataPlaneErrors.nameUnknown(repository);
+    const digest = DIGEST_PATTERN.test(reference) ? reference : repo.tags[reference];
+    const m = digest ? repo.manifests[digest] : undefined;
+    if (!m) throw dataPlaneErrors.manifestUnknown('manifest unknown', { Tag: reference });
+    const accepts = accepted(req);
+    const wildcard = accepts.has('*/*');
+    const refusal = NOT_ACCEPTED[m.mediaType];
+    if (refusal && !wildcard && !accepts.has(m.mediaType)) throw dataPlaneErrors.manifestUnknown(refusal);
+    const body = Buffer.from(contentOf(m));
+    return {
+      status: 200,
+      headers: {
+        'content-type': m.mediaType,
+        'docker-content-digest': m.digest,
+        'docker-distribution-api-version': 'registry/2.0',
+        etag: `"${m.digest}"`,
+      },
+      body,
+    };
+  };
+
+  const manifestRoutes: Route[] = [];
+  for (let depth = 1; depth <= MAX_REPOSITORY_DEPTH; depth++) {
+    const repoPattern = Array.from({ length: depth }, (_, i) => `:r${i}`).join('/');
+    for (const method of ['GET', 'HEAD'])
+      manifestRoutes.push({
+        method,
+        pattern: `/v2/${repoPattern}/manifests/:reference`,
+        host: 'registry',
+        auth: 'none',
+        operation: method === 'GET' ? 'Manifests_Get' : 'Manifests_Exists',
+        handler: manifest,
+      });
+  }
+
+  const control: Route = {
+    method: 'POST',
+    pattern: '/_emulator/registries/:registryName/dataPlaneAccess',
+    auth: 'none',
+    operation: 'Emulator_SetDataPlaneAccess',
+    handler: (req) => {
+      const r = store.get(req.params['registryName'] ?? '');
+      const body = (req.body ?? {}) as { principalId?: unknown; pull?: unknown };
+      if (!r)
+        throw new EmulatorHttpError(
+          404,
+          'RegistryNotFound',
+          `The emulator has no registry named '${req.params['registryName'] ?? ''}'.`,
+          'plain',
+        );
+      if (typeof body.principalId !== 'string' || typeof body.pull !== 'boolean')
+        throw new EmulatorHttpError(
+          400,
+          'BadRequest',
+          "The body must be { principalId: string, pull: boolean } (pull false denies the principal's pulls).",
+          'plain',
+        );
+      const denied = tokens.setPullAccess(r.name, body.principalId, body.pull);
+      return { status: 200, body: { registry: r.name, deniedPull: denied } };
+    },
+  };
+
+  return [
+    {
+      method: 'GET',
+      pattern: '/v2',
+      host: 'registry',
+      auth: 'none',
+      operation: 'V2Support_Check',
+      handler: ping,
+    },
+    {
+      method: 'POST',
+      pattern: '/oauth2/exchange',
+      host: 'registry',
+      auth: 'none',
+      operation: 'Authentication_ExchangeAadAccessTokenForAcrRefreshToken',
+      handler: exchange,
+    },
+    {
+      method: 'POST',
+      pattern: '/oauth2/token',
+      host: 'registry',
+      auth: 'none',
+      operation: 'Authentication_ExchangeAcrRefreshTokenForAcrAccessToken',
+      handler: token,
+    },
+    ...manifestRoutes,
+    control,
+  ];
+}
