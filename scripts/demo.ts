@@ -21,7 +21,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { installLocalhostResolver } from '../emulator/src/localhostDns.js';
 import { formatDuration, shortDigest } from '../src/dashboard/format.js';
-import type { AppStatus, StatusDocument } from '../src/domain/status.js';
+import type { AppStatus, StatusDocument } from '../src/domain/statusDocument.js';
 import { parseCallerLine, type CallLine, type SecretLine } from './demo/callerProtocol.js';
 import { startDemoStack, type DemoStack } from './demo/demoStack.js';
 import { statusTables, textTable } from './demo/textTable.js';

@@ -1,6 +1,6 @@
 /** Plain-text tables for the demo's output (README-friendly: no colours, no box-drawing). */
 import { formatDuration, formatTime, shortDigest } from '../../src/dashboard/format.js';
-import type { StatusDocument } from '../../src/domain/status.js';
+import type { StatusDocument } from '../../src/domain/statusDocument.js';
 
 export function textTable(headers: string[], rows: string[][], indent = '  '): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));

@@ -440,39 +440,19 @@ const topSchema = z.looseObject({
   reconcile: z.unknown().optional(),
 });
 
-/** Parse APPS_CONFIG (a JSON string or an already-parsed value). Throws AppsConfigError only when unusable. */
-export function parseAppsConfig(raw: string | unknown): AppsConfig {
-  let input: unknown = raw;
-  if (typeof raw === 'string') {
-    try {
-      input = JSON.parse(raw);
-    } catch (e) {
-      throw new AppsConfigError(`not valid JSON: ${(e as Error).message}`);
-    }
-  }
-  const top = topSchema.safeParse(input);
-  if (!top.success) {
-    const issue = top.error.issues[0]!;
-    const { field, message } = issueMessage(issue, input);
-    throw new AppsConfigError(`${field || '(root)'}: ${message}; expected { "apps": [...], "watch": {...} }`);
-  }
-  const errors: ConfigError[] = [];
-  const refusedApps: AppsConfig['refusedApps'] = [];
+/**
+ * Each app entry on its own: a bad entry (or a second app with the same name, or the same registry and repository)
+ * is refused with its errors, naming the field; the others load.
+ */
+function parseApps(
+  entries: unknown[],
+  errors: ConfigError[],
+  refusedApps: AppsConfig['refusedApps'],
+): AppConfig[] {
   const apps: AppConfig[] = [];
-  const topKeys = Object.keys(top.data).filter(
-    (k) => !['apps', 'watch', 'reconcile'].includes(k) && !k.startsWith('$'),
-  );
-  for (const k of topKeys)
-    errors.push({
-      path: k,
-      field: '',
-      message: 'unknown field (ignored)',
-      text: `${k}: unknown field (ignored)`,
-    });
-
   const seenNames = new Map<string, number>();
   const seenRepos = new Map<string, { index: number; name: string }>();
-  top.data.apps.forEach((entry, index) => {
+  entries.forEach((entry, index) => {
     const scope = `apps[${index}]`;
     const name = nameOf(entry);
     const refuse = (errs: ConfigError[]) => {
@@ -526,6 +506,40 @@ export function parseAppsConfig(raw: string | unknown): AppsConfig {
     seenRepos.set(repoKey, { index, name: app.name });
     apps.push(app);
   });
+
+  return apps;
+}
+
+/** Parse APPS_CONFIG (a JSON string or an already-parsed value). Throws AppsConfigError only when unusable. */
+export function parseAppsConfig(raw: string | unknown): AppsConfig {
+  let input: unknown = raw;
+  if (typeof raw === 'string') {
+    try {
+      input = JSON.parse(raw);
+    } catch (e) {
+      throw new AppsConfigError(`not valid JSON: ${(e as Error).message}`);
+    }
+  }
+  const top = topSchema.safeParse(input);
+  if (!top.success) {
+    const issue = top.error.issues[0]!;
+    const { field, message } = issueMessage(issue, input);
+    throw new AppsConfigError(`${field || '(root)'}: ${message}; expected { "apps": [...], "watch": {...} }`);
+  }
+  const errors: ConfigError[] = [];
+  const refusedApps: AppsConfig['refusedApps'] = [];
+  const topKeys = Object.keys(top.data).filter(
+    (k) => !['apps', 'watch', 'reconcile'].includes(k) && !k.startsWith('$'),
+  );
+  for (const k of topKeys)
+    errors.push({
+      path: k,
+      field: '',
+      message: 'unknown field (ignored)',
+      text: `${k}: unknown field (ignored)`,
+    });
+
+  const apps = parseApps(top.data.apps, errors, refusedApps);
 
   const watch = parseWatch(top.data.watch, errors);
   let reconcile: ReconcileConfig = { orphanGraceSeconds: 900, writeConcurrency: 4 };

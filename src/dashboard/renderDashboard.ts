@@ -13,7 +13,7 @@ import type {
   RolloutStatus,
   StatusDocument,
   WatchedStatus,
-} from '../domain/status.js';
+} from '../domain/statusDocument.js';
 import { formatAgo, formatClock, formatDuration, formatTime, shortDigest } from './format.js';
 import { join, markup, SafeHtml } from './markup.js';
 

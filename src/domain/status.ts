@@ -3,26 +3,20 @@
  * secret-properties listing per vault. It never contains secret values or secure environment values: it
  * reads no values at all, and rollout state never holds them.
  */
-import type { AppConfig, ConfigError } from '../config/appsConfig.js';
+import type { AppConfig } from '../config/appsConfig.js';
 import { mapLimit } from './concurrency.js';
 import type { DomainDeps } from './deps.js';
 import { errorMessage } from './errors.js';
-import {
-  SECRET_TAGS,
-  ms,
-  iso,
-  type AppState,
-  type Condition,
-  type FailureReason,
-  type HistoryEntry,
-  type IgnoredPush,
-  type ReconcileChange,
-  type ReconcileIssue,
-  type ReconcileResult,
-  type RolloutState,
-  type RolloutStep,
-} from './model.js';
+import { SECRET_TAGS, ms, iso, type AppState, type HistoryEntry, type ReconcileResult } from './model.js';
 import type { ContainerGroupView } from './ports.js';
+import type {
+  AppStatus,
+  HistoryStatus,
+  RolloutStatus,
+  StatusCondition,
+  StatusDocument,
+  WatchedStatus,
+} from './statusDocument.js';
 import {
   readGroupListings,
   readSecretListings,
@@ -37,110 +31,6 @@ import {
   type SecretTarget,
 } from './secretTargets.js';
 import { digestOfImage } from './tagPolicy.js';
-
-export interface StatusCondition {
-  type: 'Available' | 'SecretInSync' | 'Progressing' | 'Degraded';
-  status: 'True' | 'False' | 'Unknown';
-  reason: string;
-  message: string;
-}
-
-export interface RolloutStatus {
-  id: string;
-  state: RolloutState;
-  step: RolloutStep;
-  error: string | null;
-  reason: FailureReason | null;
-  tag: string;
-  /** The pushed digest (the rollout's identity). */
-  digest: string;
-  /** For a pushed image index: the digest of the platform manifest the group runs (once resolved). */
-  platformDigest?: string;
-  /** The platform resolved from the index, e.g. linux/amd64. */
-  platform?: string;
-  group: string;
-  colour: string;
-  startedAt: string;
-  updatedAt: string;
-  finishedAt: string | null;
-  durationMs: number;
-  waiting: string | null;
-  lastHealth: string | null;
-  timeline: Condition[];
-}
-
-export interface HistoryStatus {
-  rolloutId: string;
-  tag: string;
-  digest: string;
-  outcome: HistoryEntry['outcome'];
-  reason: string | null;
-  message: string | null;
-  group: string;
-  startedAt: string;
-  finishedAt: string;
-  durationMs: number;
-}
-
-export interface AppStatus {
-  name: string;
-  /** Login server when known (learnt at the first rollout), else the registry name. */
-  registry: string;
-  registryResourceId: string;
-  repository: string;
-  resourceGroup: string;
-  activeColor: string | null;
-  activeGroup: string | null;
-  ip: string | null;
-  /** The pushed digest of what is active. */
-  digest: string | null;
-  /** When the active push was an image index: the digest of the platform manifest the group runs. */
-  platformDigest?: string;
-  tag: string | null;
-  groupState: string | null;
-  provisioningState: string | null;
-  secret: { name: string; vaultUrl: string; inSync: boolean; ip: string | null; problem: string | null };
-  rollout: RolloutStatus | null;
-  queued: { tag: string; digest: string; receivedAt: string } | null;
-  pendingDeletions: Array<{ group: string; notBefore: string; reason: string }>;
-  history: HistoryStatus[];
-  /** The latest pushes that started no rollout (duplicate, stale, tag not allowed), newest first. */
-  ignored: IgnoredPush[];
-  conditions: StatusCondition[];
-  /** Reconcile warnings about this app's groups (drift, not Running). */
-  warnings: string[];
-}
-
-export interface WatchedStatus {
-  resourceGroup: string;
-  name: string;
-  ip: string | null;
-  secret: string;
-  vaultUrl: string;
-  inSync: boolean;
-  source: 'tag' | 'config';
-  state: string | null;
-  problem: string | null;
-}
-
-export interface StatusDocument {
-  generatedAt: string;
-  apps: AppStatus[];
-  watched: WatchedStatus[];
-  lastReconcile: {
-    at: string;
-    durationMs: number;
-    changed: ReconcileChange[];
-    errors: ReconcileIssue[];
-    warnings: ReconcileIssue[];
-    throttled: number;
-  } | null;
-  configErrors: ConfigError[];
-  /** Apps refused by config validation (not deployed until fixed). */
-  refusedApps: Array<{ name: string; errors: string[] }>;
-  /** Problems reading the data this document is built from. */
-  errors: string[];
-}
 
 export interface StatusInput {
   config: DomainDeps['config'];

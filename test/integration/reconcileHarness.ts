@@ -12,7 +12,7 @@ import { SecretClient } from '@azure/keyvault-secrets';
 import { sampleAppsConfig } from '../../scripts/lib/sampleConfig.js';
 import { TableRolloutStore } from '../../src/adapters/rolloutStore.js';
 import type { ReconcileResult } from '../../src/domain/model.js';
-import type { StatusDocument } from '../../src/domain/status.js';
+import type { StatusDocument } from '../../src/domain/statusDocument.js';
 import { useManagedIdentity } from './support/emulator.js';
 import { sleep, waitFor } from '../support/waiting.js';
 import { NEVER_SCHEDULE, startTestStack, type TestStack, type TestStackOptions } from './support/stack.js';

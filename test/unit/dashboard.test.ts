@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { formatDuration, shortDigest } from '../../src/dashboard/format.js';
 import { escapeHtml, markup } from '../../src/dashboard/markup.js';
 import { renderDashboard } from '../../src/dashboard/renderDashboard.js';
-import type { AppStatus, RolloutStatus, StatusDocument } from '../../src/domain/status.js';
+import type { AppStatus, RolloutStatus, StatusDocument } from '../../src/domain/statusDocument.js';
 
 const D1 = `sha256:${'1a'.repeat(32)}`;
 const D2 = `sha256:${'2b'.repeat(32)}`;

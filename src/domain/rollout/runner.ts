@@ -16,7 +16,7 @@ import { ConflictError, errorMessage } from '../errors.js';
 import { iso, ms, type AppState, type RolloutState, type RolloutStep } from '../model.js';
 import { addCondition, inProgress, recordIgnored } from '../appState.js';
 import { applyPush, decidePush } from '../pushDecision.js';
-import { runStep } from '../rollout.js';
+import { runStep } from './steps.js';
 import { reread, save, type Held } from './heldState.js';
 import { housekeep } from './housekeeping.js';
 
