@@ -1,7 +1,7 @@
 // Deploys aci-bluegreen-functions with `azd up`: a Flex Consumption Function App that blue/green-redeploys
 // VNet-injected ACI container groups on ACR pushes and mirrors their private IPs into Key Vault.
 // The least-privilege table lives in docs/deploy-to-azure.md and is asserted on the
-// resolved deployment (bicep snapshot) by test/unit/infraTemplate.test.ts; npm run check:infra compiles and lints it.
+// resolved deployment (bicep snapshot) by test/unit/infra/infraTemplate.test.ts; npm run check:infra compiles and lints it.
 targetScope = 'subscription'
 
 @minLength(1)

@@ -146,7 +146,7 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
 }
 
 // Flex Consumption takes runtime, version and deployment from functionAppConfig: FUNCTIONS_WORKER_RUNTIME,
-// FUNCTIONS_EXTENSION_VERSION, WEBSITE_RUN_FROM_PACKAGE and friends must not be set (test/unit/infraTemplate.test.ts).
+// FUNCTIONS_EXTENSION_VERSION, WEBSITE_RUN_FROM_PACKAGE and friends must not be set (test/unit/infra/infraTemplate.test.ts).
 var appSettings = union(
   {
     // Host storage and rollout table, identity-based (no keys).

@@ -3,7 +3,7 @@
  * local vault URLs and fast timings) and one watched group `rg-legacy/legacy-worker`, plus the app settings that
  * point the app at the local stack. Values depend on the ports of the running stack, so they are generated at
  * start and handed to the host in its environment; `local.settings.sample.json` holds the same configuration
- * with `${stack.X}` / `${vault:NAME}` placeholders (test/unit/hostSampleSettings.test.ts keeps the two equal).
+ * with `${stack.X}` / `${vault:NAME}` placeholders (test/unit/host/hostSampleSettings.test.ts keeps the two equal).
  */
 
 /** Azurite's well-known development account (public, documented by Microsoft). */
