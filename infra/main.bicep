@@ -320,6 +320,7 @@ module registryEndpoint 'app/registry-endpoint.bicep' = if (empty(existingRegist
     virtualNetworkId: network.outputs.id
     subnetId: network.outputs.registryEndpointSubnetId
     endpointName: '${abbrs.networkPrivateEndpoints}${newRegistryName}'
+    functionPrincipalId: apiIdentity.outputs.principalId
   }
   dependsOn: [
     registry

@@ -22,6 +22,14 @@ param subnetId string
 @description('Name of the private endpoint.')
 param endpointName string
 
+@description('Principal id of the function identity, which reads the endpoint to check its subnet before a rollout.')
+param functionPrincipalId string
+
+// On this one endpoint only: the rollout's registry preflight reads the endpoint
+// (Microsoft.Network/privateEndpoints/read) to check that it is not in the ACI subnet, where ACI could not pull
+// through it. Without it the preflight still runs and notes the unreadable endpoint in the timeline.
+var readerRoleId = 'acdd72a7-3385-48ef-bd42-f606fba81ae7' // Reader
+
 // privatelink.azurecr.io in the public cloud; the suffix follows the cloud.
 var zoneName = 'privatelink${environment().suffixes.acrLoginServer}'
 
@@ -89,3 +97,13 @@ resource zoneGroup 'Microsoft.Network/privateEndpoints/privateDnsZoneGroups@2024
 
 output endpointId string = endpoint.id
 output zoneName string = zone.name
+
+resource functionReadsEndpoint 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(endpoint.id, functionPrincipalId, readerRoleId)
+  scope: endpoint
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', readerRoleId)
+    principalId: functionPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}

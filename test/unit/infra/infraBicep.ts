@@ -208,3 +208,16 @@ export function resolveRoleAssignment(resource: PredictedResource): ResolvedRole
     principalType: properties.principalType,
   };
 }
+
+/** Built-in role ids the templates may use, with their names (each occurrence in a template carries the name as a
+ * trailing comment; the snapshot tests print assignments by these names). */
+export const BUILT_IN_ROLES: Record<string, string> = {
+  'b7e6dc6d-f1e8-4753-8033-0f276bb0955b': 'Storage Blob Data Owner',
+  '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3': 'Storage Table Data Contributor',
+  'b86a8fe4-44ce-4948-aee5-eccb2c155cd7': 'Key Vault Secrets Officer',
+  '3913510d-42f4-4e42-8a64-420c390055eb': 'Monitoring Metrics Publisher',
+  '7f951dda-4ed3-4680-a7ca-43fe172d538d': 'AcrPull',
+  'b93aa761-3e63-49ed-ac28-beffa264f7ac': 'Container Registry Repository Reader',
+  'd5a91429-5739-47e2-a06b-3470a27159e7': 'EventGrid Data Sender',
+  'acdd72a7-3385-48ef-bd42-f606fba81ae7': 'Reader',
+};

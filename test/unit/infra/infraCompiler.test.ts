@@ -14,18 +14,7 @@ import {
   listBicepFiles,
   type BicepCheckResult,
 } from '../../../scripts/lib/bicepCli.js';
-import { describeWithBicep, infraDir } from './infraBicep.js';
-
-/** Built-in role ids the templates may use; each occurrence must carry its name as a trailing comment. */
-const BUILT_IN_ROLE_NAMES: Record<string, string> = {
-  'b7e6dc6d-f1e8-4753-8033-0f276bb0955b': 'Storage Blob Data Owner',
-  '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3': 'Storage Table Data Contributor',
-  'b86a8fe4-44ce-4948-aee5-eccb2c155cd7': 'Key Vault Secrets Officer',
-  '3913510d-42f4-4e42-8a64-420c390055eb': 'Monitoring Metrics Publisher',
-  '7f951dda-4ed3-4680-a7ca-43fe172d538d': 'AcrPull',
-  'b93aa761-3e63-49ed-ac28-beffa264f7ac': 'Container Registry Repository Reader',
-  'd5a91429-5739-47e2-a06b-3470a27159e7': 'EventGrid Data Sender',
-};
+import { BUILT_IN_ROLES, describeWithBicep, infraDir } from './infraBicep.js';
 
 const GUID_LITERAL = /'([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})'/gi;
 
@@ -33,7 +22,7 @@ const GUID_LITERAL = /'([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]
 function unnamedRoleIds(source: string, file: string): string[] {
   return source.split('\n').flatMap((line, index) =>
     [...line.matchAll(GUID_LITERAL)].flatMap(([, id]) => {
-      const expected = BUILT_IN_ROLE_NAMES[id!];
+      const expected = BUILT_IN_ROLES[id!];
       const comment = /\/\/\s*(.*?)\s*$/.exec(line)?.[1];
       if (!expected) return [`${file}:${index + 1}: ${id} is not in the built-in role table`];
       return comment === expected ? [] : [`${file}:${index + 1}: ${id} should be commented "// ${expected}"`];

@@ -6,6 +6,7 @@
 import { beforeAll, expect, it } from 'vitest';
 import { APP_SETTING_NAMES } from '../../../src/config/settings.js';
 import {
+  BUILT_IN_ROLES,
   LOCATION,
   SUBSCRIPTION_ID,
   describeWithBicep,
@@ -18,16 +19,6 @@ import {
   type Snapshot,
   type SnapshotOutcome,
 } from './infraBicep.js';
-
-const BUILT_IN_ROLES: Record<string, string> = {
-  'b7e6dc6d-f1e8-4753-8033-0f276bb0955b': 'Storage Blob Data Owner',
-  '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3': 'Storage Table Data Contributor',
-  'b86a8fe4-44ce-4948-aee5-eccb2c155cd7': 'Key Vault Secrets Officer',
-  '3913510d-42f4-4e42-8a64-420c390055eb': 'Monitoring Metrics Publisher',
-  '7f951dda-4ed3-4680-a7ca-43fe172d538d': 'AcrPull',
-  'b93aa761-3e63-49ed-ac28-beffa264f7ac': 'Container Registry Repository Reader',
-  'd5a91429-5739-47e2-a06b-3470a27159e7': 'EventGrid Data Sender',
-};
 
 /** Custom roles: exactly these actions (no wildcards, no data actions), keyed by roleName up to " (". */
 const CUSTOM_ROLES: Record<string, string[]> = {
@@ -437,6 +428,11 @@ describeWithBicep('infrastructure as deployed (bicep snapshot of infra/main.bice
       privateDnsZoneConfigs: [{ name: 'registry', properties: { privateDnsZoneId: zone.id } }],
     });
     expect(s.outputs.AZURE_REGISTRY_NETWORK_MODE).toBe('private');
+    // The function may read this endpoint (and nothing else of the network): the registry preflight checks its subnet.
+    expect(assignmentTable(s).filter((row) => row.includes(endpoint.id))).toEqual([
+      `Reader | ${endpoint.id} | id-api-${token}`,
+    ]);
+    expect(assignmentTable(snap('firewall')).some((row) => row.startsWith('Reader |'))).toBe(false);
   });
 
   it('gives the pull identity and the function read access to the registry in every network mode', () => {
