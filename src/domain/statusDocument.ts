@@ -9,8 +9,7 @@ import type {
   FailureReason,
   HistoryEntry,
   IgnoredPush,
-  ReconcileChange,
-  ReconcileIssue,
+  ReconcileResult,
   RolloutState,
   RolloutStep,
 } from './model.js';
@@ -104,14 +103,10 @@ export interface StatusDocument {
   generatedAt: string;
   apps: AppStatus[];
   watched: WatchedStatus[];
-  lastReconcile: {
-    at: string;
-    durationMs: number;
-    changed: ReconcileChange[];
-    errors: ReconcileIssue[];
-    warnings: ReconcileIssue[];
-    throttled: number;
-  } | null;
+  lastReconcile: Pick<
+    ReconcileResult,
+    'at' | 'durationMs' | 'changed' | 'errors' | 'warnings' | 'throttled'
+  > | null;
   configErrors: ConfigError[];
   /** Apps refused by config validation (not deployed until fixed). */
   refusedApps: Array<{ name: string; errors: string[] }>;

@@ -11,6 +11,7 @@ import { EventGridPublisherClient } from '@azure/eventgrid';
 import { DefaultAzureCredential } from '@azure/identity';
 import { SecretClient } from '@azure/keyvault-secrets';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { publicGroupSpec } from '../support/groupSpecs.js';
 import { waitFor } from '../../support/waiting.js';
 import { ContainerGroupsAdapter } from '../../../src/adapters/containerGroups.js';
 import { HttpHealthProbe } from '../../../src/adapters/healthProbe.js';
@@ -40,27 +41,7 @@ let groups: ContainerGroupsAdapter;
 
 /** A spec for a public image (the emulator treats registries it does not emulate as public and healthy). */
 function seedSpec(name: string): ContainerGroupSpec {
-  return {
-    name,
-    location: 'westeurope',
-    tags: { app: 'web' },
-    osType: 'Linux',
-    restartPolicy: 'Always',
-    subnetId: SUBNET_ID,
-    ports: [8080],
-    registry: { server: 'contoso.azurecr.io' },
-    containers: [
-      {
-        name: 'web',
-        image: 'mcr.microsoft.com/azuredocs/aci-helloworld:latest',
-        cpu: 0.5,
-        memoryInGB: 1,
-        ports: [8080],
-        env: {},
-        secureEnv: {},
-      },
-    ],
-  };
+  return publicGroupSpec(name, SUBNET_ID, { app: 'web' });
 }
 
 async function caught(p: Promise<unknown>): Promise<unknown> {

@@ -10,6 +10,7 @@ import { TableClient } from '@azure/data-tables';
 import { DefaultAzureCredential } from '@azure/identity';
 import { SecretClient } from '@azure/keyvault-secrets';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { publicGroupSpec } from '../support/groupSpecs.js';
 import { ContainerGroupsAdapter } from '../../../src/adapters/containerGroups.js';
 import { RegistriesAdapter } from '../../../src/adapters/registries.js';
 import { TableRolloutStore } from '../../../src/adapters/rolloutStore.js';
@@ -17,13 +18,7 @@ import { SecretsAdapter } from '../../../src/adapters/secrets.js';
 import { newAppState } from '../../../src/domain/appState.js';
 import { ConflictError, NotFoundError } from '../../../src/domain/errors.js';
 import type { HistoryEntry, ReconcileResult } from '../../../src/domain/model.js';
-import type {
-  ContainerGroupSpec,
-  ContainerGroups,
-  Registries,
-  RolloutStore,
-  Secrets,
-} from '../../../src/domain/ports.js';
+import type { ContainerGroups, Registries, RolloutStore, Secrets } from '../../../src/domain/ports.js';
 import {
   ENDPOINT_SUBNET_ID,
   FakeClock,
@@ -240,29 +235,8 @@ const groupImplementations: Array<[string, () => ContainerGroups]> = [
   ],
 ];
 
-function spec(name: string): ContainerGroupSpec {
-  return {
-    name,
-    location: 'westeurope',
-    tags: { app: 'web', 'managed-by': 'aci-bluegreen' },
-    osType: 'Linux',
-    restartPolicy: 'Always',
-    subnetId: SUBNET_ID,
-    ports: [8080],
-    registry: { server: 'contoso.azurecr.io' },
-    containers: [
-      {
-        name: 'web',
-        image: 'mcr.microsoft.com/azuredocs/aci-helloworld:latest',
-        cpu: 0.5,
-        memoryInGB: 1,
-        ports: [8080],
-        env: {},
-        secureEnv: {},
-      },
-    ],
-  };
-}
+const spec = (name: string) =>
+  publicGroupSpec(name, SUBNET_ID, { app: 'web', 'managed-by': 'aci-bluegreen' });
 
 describe.each(groupImplementations)('ContainerGroups contract: %s', (_name, make) => {
   it('a created group can be read and is listed; deleting it twice is fine; a missing group is undefined', async () => {

@@ -10,44 +10,13 @@ import { DefaultAzureCredential } from '@azure/identity';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useManagedIdentity } from '../support/emulator.js';
 import { startTestStack, type TestStack } from '../support/stack.js';
+import { PORT, RG, SUB, fastApp, testSubnetId } from '../support/fastApp.js';
+import { sleep } from '../../support/waiting.js';
 
-const SUB = '00000000-0000-0000-0000-000000000001';
-const RG = 'rg-apps';
-const REGISTRY_ID = `/subscriptions/${SUB}/resourceGroups/rg-platform/providers/Microsoft.ContainerRegistry/registries/contoso`;
 // A subnet of this file's own (each subnet is its own 127.x range): parallel test files use the sample's.
-const SUBNET_ID = `/subscriptions/${SUB}/resourceGroups/rg-network/providers/Microsoft.Network/virtualNetworks/vnet-index-it/subnets/aci`;
-const PULL_IDENTITY = `/subscriptions/${SUB}/resourceGroups/rg-platform/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-acr-pull`;
-const PORT = 8080;
+const SUBNET_ID = testSubnetId('index-it');
+
 const INDEX = 'application/vnd.oci.image.index.v1+json';
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function app(name: string, kvApps: string): Record<string, unknown> {
-  return {
-    name,
-    registry: { resourceId: REGISTRY_ID },
-    repository: name,
-    tagPolicy: { type: 'any' },
-    resourceGroup: RG,
-    location: 'westeurope',
-    subnetId: SUBNET_ID,
-    template: {
-      osType: 'Linux',
-      imagePullIdentity: PULL_IDENTITY,
-      containers: [{ name: 'app', cpu: 0.5, memoryInGB: 1, ports: [PORT] }],
-    },
-    health: {
-      port: PORT,
-      path: '/healthz',
-      consecutiveSuccesses: 2,
-      intervalSeconds: 0.25,
-      timeoutSeconds: 5,
-    },
-    secret: { vaultUrl: kvApps, name: `${name}-ip` },
-    drainSeconds: 1,
-    provisioningTimeoutSeconds: 60,
-  };
-}
 
 interface IndexPush {
   digest: string;
@@ -88,7 +57,10 @@ describe('image index pushes (issue 10 part 3)', () => {
   beforeAll(async () => {
     stack = await startTestStack({
       appsConfig: ({ vaultUrl }) => ({
-        apps: [app('multi', vaultUrl('kv-apps')), app('armonly', vaultUrl('kv-apps'))],
+        apps: [
+          fastApp('multi', { subnetId: SUBNET_ID, vaultUrl: vaultUrl('kv-apps') }),
+          fastApp('armonly', { subnetId: SUBNET_ID, vaultUrl: vaultUrl('kv-apps') }),
+        ],
       }),
       env: { STATUS_CACHE_SECONDS: '0' },
     });

@@ -13,44 +13,11 @@ import { DefaultAzureCredential } from '@azure/identity';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useManagedIdentity } from '../support/emulator.js';
 import { startTestStack, type TestStack } from '../support/stack.js';
+import { RG, SUB, fastApp, testSubnetId } from '../support/fastApp.js';
+import { sleep } from '../../support/waiting.js';
 
-const SUB = '00000000-0000-0000-0000-000000000001';
-const RG = 'rg-apps';
-const REGISTRY_ID = `/subscriptions/${SUB}/resourceGroups/rg-platform/providers/Microsoft.ContainerRegistry/registries/contoso`;
 // A subnet of this file's own (each subnet is its own 127.x range): parallel test files use the sample's.
-const SUBNET_ID = `/subscriptions/${SUB}/resourceGroups/rg-network/providers/Microsoft.Network/virtualNetworks/vnet-pullretry-it/subnets/aci`;
-const PULL_IDENTITY = `/subscriptions/${SUB}/resourceGroups/rg-platform/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-acr-pull`;
-const PORT = 8080;
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function app(name: string, kvApps: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    name,
-    registry: { resourceId: REGISTRY_ID },
-    repository: name,
-    tagPolicy: { type: 'any' },
-    resourceGroup: RG,
-    location: 'westeurope',
-    subnetId: SUBNET_ID,
-    template: {
-      osType: 'Linux',
-      imagePullIdentity: PULL_IDENTITY,
-      containers: [{ name: 'app', cpu: 0.5, memoryInGB: 1, ports: [PORT] }],
-    },
-    health: {
-      port: PORT,
-      path: '/healthz',
-      consecutiveSuccesses: 2,
-      intervalSeconds: 0.25,
-      timeoutSeconds: 5,
-    },
-    secret: { vaultUrl: kvApps, name: `${name}-ip` },
-    drainSeconds: 1,
-    provisioningTimeoutSeconds: 60,
-    ...extra,
-  };
-}
+const SUBNET_ID = testSubnetId('pullretry-it');
 
 interface RolloutView {
   state: string;
@@ -74,9 +41,13 @@ describe('image pulls ACI retries (issue 10 part 2)', () => {
     stack = await startTestStack({
       appsConfig: ({ vaultUrl }) => ({
         apps: [
-          app('retry', vaultUrl('kv-apps')),
-          app('stuck', vaultUrl('kv-apps'), { pullFailureGraceSeconds: 2 }),
-          app('gone', vaultUrl('kv-apps')),
+          fastApp('retry', { subnetId: SUBNET_ID, vaultUrl: vaultUrl('kv-apps') }),
+          fastApp('stuck', {
+            subnetId: SUBNET_ID,
+            vaultUrl: vaultUrl('kv-apps'),
+            extra: { pullFailureGraceSeconds: 2 },
+          }),
+          fastApp('gone', { subnetId: SUBNET_ID, vaultUrl: vaultUrl('kv-apps') }),
         ],
       }),
       env: { STATUS_CACHE_SECONDS: '0' },

@@ -13,52 +13,31 @@ import { RegistriesAdapter } from '../../../src/adapters/registries.js';
 import { NotFoundError, TransientError } from '../../../src/domain/errors.js';
 import { useManagedIdentity } from '../support/emulator.js';
 import { startTestStack, type TestStack } from '../support/stack.js';
+import { RG, SUB, fastApp, registryId, testSubnetId } from '../support/fastApp.js';
+import { sleep } from '../../support/waiting.js';
 
-const SUB = '00000000-0000-0000-0000-000000000001';
-const RG = 'rg-apps';
 const ARM_SCOPE = 'https://management.azure.com/.default';
-const registryId = (name: string) =>
-  `/subscriptions/${SUB}/resourceGroups/rg-platform/providers/Microsoft.ContainerRegistry/registries/${name}`;
 const endpointId = (name: string) =>
   `/subscriptions/${SUB}/resourceGroups/rg-network/providers/Microsoft.Network/privateEndpoints/${name}`;
 // A subnet of its own, so no other test file's emulator (run in parallel) hands out the same 127.x addresses.
-const ACI_SUBNET = `/subscriptions/${SUB}/resourceGroups/rg-network/providers/Microsoft.Network/virtualNetworks/vnet-regaccess-it/subnets/aci`;
-const ENDPOINT_SUBNET = `/subscriptions/${SUB}/resourceGroups/rg-network/providers/Microsoft.Network/virtualNetworks/vnet-regaccess-it/subnets/snet-pe`;
-const PULL_IDENTITY = `/subscriptions/${SUB}/resourceGroups/rg-platform/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-acr-pull`;
-const PORT = 8080;
+const ACI_SUBNET = testSubnetId('regaccess-it');
+const ENDPOINT_SUBNET = testSubnetId('regaccess-it', 'snet-pe');
 const CREATE = 'ContainerGroups_CreateOrUpdate';
 
 /** Registries of this file: created at the start, each closed to the public (Premium, public access Disabled). */
 const TRUSTED = 'trustedreg'; // trusted services allowed (the default), a private endpoint outside the ACI subnet
 const NO_BYPASS = 'nobypassreg'; // trusted services denied
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 function app(name: string, registry: string, o: { pullIdentity?: boolean } = {}) {
-  return (kvApps: string): Record<string, unknown> => ({
-    name,
-    registry: { resourceId: registryId(registry) },
-    repository: name,
-    tagPolicy: { type: 'any' },
-    resourceGroup: RG,
-    location: 'westeurope',
-    subnetId: ACI_SUBNET,
-    template: {
-      osType: 'Linux',
-      ...(o.pullIdentity === false ? {} : { imagePullIdentity: PULL_IDENTITY }),
-      containers: [{ name: 'app', cpu: 0.5, memoryInGB: 1, ports: [PORT], env: { LOG_LEVEL: 'info' } }],
-    },
-    health: {
-      port: PORT,
-      path: '/healthz',
-      consecutiveSuccesses: 2,
-      intervalSeconds: 0.25,
-      timeoutSeconds: 10,
-    },
-    secret: { vaultUrl: kvApps, name: `${name}-ip` },
-    drainSeconds: 1,
-    provisioningTimeoutSeconds: 30,
-  });
+  return (kvApps: string): Record<string, unknown> =>
+    fastApp(name, {
+      subnetId: ACI_SUBNET,
+      vaultUrl: kvApps,
+      registry,
+      healthTimeoutSeconds: 10,
+      provisioningTimeoutSeconds: 30,
+      ...(o.pullIdentity === false ? { pullIdentity: false } : {}),
+    });
 }
 
 const APPS = [
