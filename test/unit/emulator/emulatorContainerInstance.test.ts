@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { EmulatorHttpError } from '../../../emulator/src/core/errors.js';
+import { crashTimeline } from '../../../emulator/src/containerInstance/crashTimeline.js';
+import { isValidGroupName } from '../../../emulator/src/containerInstance/groupTypes.js';
 import {
-  crashTimeline,
   immutableChange,
-  isValidGroupName,
   validateGroupPut,
-} from '../../../emulator/src/containerInstance/groupModel.js';
+} from '../../../emulator/src/containerInstance/groupValidation.js';
 import { parseImageRef, pullImage } from '../../../emulator/src/containerInstance/imagePull.js';
 import {
   allocateAddress,
