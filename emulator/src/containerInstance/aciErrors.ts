@@ -5,14 +5,8 @@
  * "Troubleshoot common issues in Azure Container Instances" show them). Subscription and location codes come from
  * resourceManager/resourceManagerErrors.ts, paging codes from core/armErrors.ts.
  */
-import { armError, type EmulatorHttpError } from '../core/errors.js';
 import { controlErrors } from '../core/controlErrors.js';
-
-/** An operation's failure, as the async-operation status body and the group's events carry it. */
-export interface OperationError {
-  code: string;
-  message: string;
-}
+import { armError, type EmulatorHttpError, type OperationError } from '../core/errors.js';
 
 const NAME_RULE =
   "must contain no more than 63 characters and must match the regex '[a-z0-9]([-a-z0-9]*[a-z0-9])?' (e.g. 'my-name')";

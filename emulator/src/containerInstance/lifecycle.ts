@@ -5,7 +5,8 @@
  */
 import crypto from 'node:crypto';
 import type { EmulatorContext } from '../core/context.js';
-import { aciErrors, type OperationError } from './aciErrors.js';
+import type { OperationError } from '../core/errors.js';
+import { aciErrors } from './aciErrors.js';
 import type { ContainerRuntime } from './containerRuntime.js';
 import type { GroupStore } from './groupStore.js';
 import type {

@@ -6,7 +6,7 @@
 import crypto from 'node:crypto';
 import type { EmulatorContext } from '../core/context.js';
 import type { EmuRequest } from '../core/router.js';
-import type { OperationError } from './aciErrors.js';
+import type { OperationError } from '../core/errors.js';
 import { aciErrors } from './aciErrors.js';
 import type { GroupStore } from './groupStore.js';
 import {

@@ -15,10 +15,11 @@
  * Not modelled: network rules (the emulator cannot tell where a caller comes from), blobs, tag listing, push.
  */
 import { DEFAULT_TENANT_ID, type EmulatorContext } from '../core/context.js';
-import { EmulatorHttpError } from '../core/errors.js';
+import { controlErrors } from '../core/controlErrors.js';
 import type { EmuRequest, EmuResponse, Route } from '../core/router.js';
 import { AUDIENCES, normaliseResource } from '../core/tokens.js';
 import { dataPlaneErrors } from './dataPlaneErrors.js';
+import { registryErrors } from './registryErrors.js';
 import { contentOf } from './dataPlaneManifests.js';
 import type { DataPlaneTokens } from './dataPlaneTokens.js';
 import { DIGEST_PATTERN, REPOSITORY_PATTERN } from './imageReference.js';
@@ -204,19 +205,10 @@ export function dataPlaneRoutes(
     handler: (req) => {
       const r = store.get(req.params['registryName'] ?? '');
       const body = (req.body ?? {}) as { principalId?: unknown; pull?: unknown };
-      if (!r)
-        throw new EmulatorHttpError(
-          404,
-          'RegistryNotFound',
-          `The emulator has no registry named '${req.params['registryName'] ?? ''}'.`,
-          'plain',
-        );
+      if (!r) throw registryErrors.control.registryNotFound(req.params['registryName'] ?? '');
       if (typeof body.principalId !== 'string' || typeof body.pull !== 'boolean')
-        throw new EmulatorHttpError(
-          400,
-          'BadRequest',
+        throw controlErrors.badRequest(
           "The body must be { principalId: string, pull: boolean } (pull false denies the principal's pulls).",
-          'plain',
         );
       const denied = tokens.setPullAccess(r.name, body.principalId, body.pull);
       return { status: 200, body: { registry: r.name, deniedPull: denied } };
