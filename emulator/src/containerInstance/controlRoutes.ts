@@ -3,6 +3,7 @@
  * own (a host move during maintenance, a platform restart: both give the group a new IP), bulk seeding for scale
  * tests, a debug listing, and the image-validation mode. Plain `{ code, message }` errors.
  */
+import { objectBody } from '../core/controlBody.js';
 import { controlErrors } from '../core/controlErrors.js';
 import type { EmuRequest, EmuResponse, Route } from '../core/router.js';
 import { aciErrors } from './aciErrors.js';
@@ -34,12 +35,8 @@ interface SeededGroup {
   provisioningState: string;
 }
 
-const bodyOf = (req: EmuRequest): Record<string, unknown> => {
-  if (typeof req.body !== 'object' || req.body === null || Array.isArray(req.body)) {
-    throw controlErrors.badRequest('Body must be a JSON object.');
-  }
-  return req.body as Record<string, unknown>;
-};
+/** ACI's control routes have always worded it so. */
+const bodyOf = (req: EmuRequest): Record<string, unknown> => objectBody(req, 'Body must be a JSON object.');
 
 export class ContainerGroupControlRoutes {
   constructor(private readonly p: AciParts) {}

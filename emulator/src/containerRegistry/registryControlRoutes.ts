@@ -4,6 +4,7 @@
  * delete a manifest (ImageDeleted) and untag. Plain `{ code, message }` errors.
  */
 import type { EmulatorContext } from '../core/context.js';
+import { objectBody } from '../core/controlBody.js';
 import { controlErrors } from '../core/controlErrors.js';
 import type { EmuRequest, EmuResponse, Route } from '../core/router.js';
 import type { RegistryEventFeed } from './registryEventFeed.js';
@@ -13,7 +14,6 @@ import type { RegistryLookup } from '../core/context.js';
 import {
   applyProperties,
   checkSkuFeatures,
-  isObject,
   oneOf,
   parsePrivateEndpoints,
   SKUS,
@@ -30,11 +30,6 @@ import {
   type RegistryRecord,
   type RegistryStore,
 } from './registryStore.js';
-
-const controlBody = (req: EmuRequest): Record<string, unknown> => {
-  if (!isObject(req.body)) throw controlErrors.badRequest('The body must be a JSON object.');
-  return req.body;
-};
 
 export class RegistryControlRoutes {
   constructor(
@@ -73,13 +68,13 @@ export class RegistryControlRoutes {
         this.resolve(req.query.get('image'), req.query.get('identity'), req.query.get('username')),
       ),
       control('POST', '/_emulator/registries/resolve', 'Emulator_ResolveImage', (req) => {
-        const body = controlBody(req);
+        const body = objectBody(req);
         const str = (k: string) => (typeof body[k] === 'string' ? (body[k] as string) : null);
         return this.resolve(str('image'), str('identity'), str('username'));
       }),
       control('POST', `${one}/network`, 'Emulator_SetRegistryNetwork', (req) => this.setNetwork(req)),
       control('POST', `${one}/push`, 'Emulator_Push', (req) =>
-        this.pushes.push(this.requireRegistry(req.params['registryName']), controlBody(req)),
+        this.pushes.push(this.requireRegistry(req.params['registryName']), objectBody(req)),
       ),
       control('GET', `${one}/repositories`, 'Emulator_ListRepositories', (req) => {
         const r = this.requireRegistry(req.params['registryName']);
@@ -132,7 +127,7 @@ export class RegistryControlRoutes {
   }
 
   private add(req: EmuRequest): EmuResponse {
-    const body = controlBody(req);
+    const body = objectBody(req);
     const name = body['name'];
     const resourceGroup = body['resourceGroup'];
     if (typeof name !== 'string' || !REGISTRY_NAME_PATTERN.test(name))
@@ -169,7 +164,7 @@ export class RegistryControlRoutes {
 
   private setNetwork(req: EmuRequest): EmuResponse {
     const r = this.requireRegistry(req.params['registryName']);
-    const body = controlBody(req);
+    const body = objectBody(req);
     const next = structuredClone(r);
     try {
       if (body['sku'] !== undefined) next.sku = oneOf(body['sku'], SKUS, 'sku');
