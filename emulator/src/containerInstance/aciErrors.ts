@@ -5,6 +5,7 @@
  * "Troubleshoot common issues in Azure Container Instances" show them). Subscription and location codes come from
  * resourceManager/resourceManagerErrors.ts, paging codes from core/armErrors.ts.
  */
+import { armErrors } from '../core/armErrors.js';
 import { controlErrors } from '../core/controlErrors.js';
 import { armError, type EmulatorHttpError, type OperationError } from '../core/errors.js';
 
@@ -14,11 +15,7 @@ const NAME_RULE =
 export const aciErrors = {
   // --- the REST surface ---------------------------------------------------------------------------------------
   resourceNotFound: (resourceGroup: string, name: string): EmulatorHttpError =>
-    armError(
-      404,
-      'ResourceNotFound',
-      `The Resource 'Microsoft.ContainerInstance/containerGroups/${name}' under resource group '${resourceGroup}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix`,
-    ),
+    armErrors.resourceNotFound('Microsoft.ContainerInstance/containerGroups', resourceGroup, name),
 
   transitioning: (name: string): EmulatorHttpError =>
     armError(

@@ -6,7 +6,7 @@
 import type { EmulatorContext } from '../core/context.js';
 import { armErrors } from '../core/armErrors.js';
 import { notImplemented } from '../core/errors.js';
-import type { EmuRequest, EmuResponse, Route } from '../core/router.js';
+import { armRoutes, type EmuRequest, type EmuResponse, type Route } from '../core/router.js';
 import { resourceManagerErrors } from '../resourceManager/resourceManagerErrors.js';
 import { aciErrors } from './aciErrors.js';
 import { CONTAINER_INSTANCE_API_VERSIONS } from './apiVersions.js';
@@ -38,14 +38,7 @@ export class ContainerGroupArmRoutes {
   constructor(private readonly p: AciParts) {}
 
   routes(): Route[] {
-    const arm = (method: string, pattern: string, operation: string, handler: Route['handler']): Route => ({
-      method,
-      pattern,
-      operation,
-      handler,
-      auth: 'arm',
-      apiVersions: CONTAINER_INSTANCE_API_VERSIONS,
-    });
+    const arm = armRoutes(CONTAINER_INSTANCE_API_VERSIONS);
     const group = `${BASE}/:containerGroupName`;
     return [
       arm(

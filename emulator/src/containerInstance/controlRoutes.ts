@@ -5,7 +5,7 @@
  */
 import { objectBody } from '../core/controlBody.js';
 import { controlErrors } from '../core/controlErrors.js';
-import type { EmuRequest, EmuResponse, Route } from '../core/router.js';
+import { controlRoute, type EmuRequest, type EmuResponse, type Route } from '../core/router.js';
 import { aciErrors } from './aciErrors.js';
 import type { AciParts } from './armRoutes.js';
 import { containerView, groupState } from './groupRendering.js';
@@ -42,30 +42,20 @@ export class ContainerGroupControlRoutes {
   constructor(private readonly p: AciParts) {}
 
   routes(): Route[] {
-    const control = (
-      method: string,
-      pattern: string,
-      operation: string,
-      handler: Route['handler'],
-    ): Route => ({
-      method,
-      pattern,
-      operation,
-      handler,
-      auth: 'none',
-    });
     return [
-      control('POST', '/_emulator/maintenance', 'Emulator_ContainerGroupMaintenance', (req) =>
+      controlRoute('POST', '/_emulator/maintenance', 'Emulator_ContainerGroupMaintenance', (req) =>
         this.move(req, 'maintenance'),
       ),
-      control('POST', '/_emulator/restart', 'Emulator_ContainerGroupRestart', (req) =>
+      controlRoute('POST', '/_emulator/restart', 'Emulator_ContainerGroupRestart', (req) =>
         this.move(req, 'restart'),
       ),
-      control('POST', '/_emulator/containerGroups/seed', 'Emulator_SeedContainerGroups', (req) =>
+      controlRoute('POST', '/_emulator/containerGroups/seed', 'Emulator_SeedContainerGroups', (req) =>
         this.seed(req),
       ),
-      control('GET', '/_emulator/containerGroups', 'Emulator_ListContainerGroups', () => this.debugList()),
-      control('POST', '/_emulator/containerGroups/options', 'Emulator_ContainerGroupOptions', (req) =>
+      controlRoute('GET', '/_emulator/containerGroups', 'Emulator_ListContainerGroups', () =>
+        this.debugList(),
+      ),
+      controlRoute('POST', '/_emulator/containerGroups/options', 'Emulator_ContainerGroupOptions', (req) =>
         this.setOptions(req),
       ),
     ];

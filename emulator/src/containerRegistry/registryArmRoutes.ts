@@ -4,7 +4,7 @@
  * update, delete.
  */
 import type { EmulatorContext } from '../core/context.js';
-import type { EmuRequest, EmuResponse, Route } from '../core/router.js';
+import { armRoutes, type EmuRequest, type EmuResponse, type Route } from '../core/router.js';
 import { resourceManagerErrors } from '../resourceManager/resourceManagerErrors.js';
 import { REGISTRY_API_VERSIONS } from './apiVersions.js';
 import { registryErrors } from './registryErrors.js';
@@ -39,14 +39,7 @@ export class RegistryArmRoutes {
   }
 
   routes(): Route[] {
-    const arm = (method: string, pattern: string, operation: string, handler: Route['handler']): Route => ({
-      method,
-      pattern,
-      auth: 'arm',
-      operation,
-      apiVersions: REGISTRY_API_VERSIONS,
-      handler,
-    });
+    const arm = armRoutes(REGISTRY_API_VERSIONS);
     const one = `${RG_BASE}${PROVIDER}/:registryName`;
     return [
       arm('GET', `/subscriptions/:subscriptionId${PROVIDER}`, 'Registries_List', (req) => {

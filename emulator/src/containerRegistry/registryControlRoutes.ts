@@ -6,7 +6,7 @@
 import type { EmulatorContext } from '../core/context.js';
 import { objectBody } from '../core/controlBody.js';
 import { controlErrors } from '../core/controlErrors.js';
-import type { EmuRequest, EmuResponse, Route } from '../core/router.js';
+import { controlRoute, type EmuRequest, type EmuResponse, type Route } from '../core/router.js';
 import type { RegistryEventFeed } from './registryEventFeed.js';
 import { registryErrors } from './registryErrors.js';
 import { imageDeletedEvent } from './registryEvents.js';
@@ -45,55 +45,43 @@ export class RegistryControlRoutes {
   }
 
   routes(): Route[] {
-    const control = (
-      method: string,
-      pattern: string,
-      operation: string,
-      handler: Route['handler'],
-    ): Route => ({
-      method,
-      pattern,
-      auth: 'none',
-      operation,
-      handler,
-    });
     const one = '/_emulator/registries/:registryName';
     return [
-      control('GET', '/_emulator/registries', 'Emulator_ListRegistries', () => ({
+      controlRoute('GET', '/_emulator/registries', 'Emulator_ListRegistries', () => ({
         status: 200,
         body: { value: this.store.all().map((r) => this.summary(r)) },
       })),
-      control('POST', '/_emulator/registries', 'Emulator_AddRegistry', (req) => this.add(req)),
-      control('GET', '/_emulator/registries/resolve', 'Emulator_ResolveImage', (req) =>
+      controlRoute('POST', '/_emulator/registries', 'Emulator_AddRegistry', (req) => this.add(req)),
+      controlRoute('GET', '/_emulator/registries/resolve', 'Emulator_ResolveImage', (req) =>
         this.resolve(req.query.get('image'), req.query.get('identity'), req.query.get('username')),
       ),
-      control('POST', '/_emulator/registries/resolve', 'Emulator_ResolveImage', (req) => {
+      controlRoute('POST', '/_emulator/registries/resolve', 'Emulator_ResolveImage', (req) => {
         const body = objectBody(req);
         const str = (k: string) => (typeof body[k] === 'string' ? (body[k] as string) : null);
         return this.resolve(str('image'), str('identity'), str('username'));
       }),
-      control('POST', `${one}/network`, 'Emulator_SetRegistryNetwork', (req) => this.setNetwork(req)),
-      control('POST', `${one}/push`, 'Emulator_Push', (req) =>
+      controlRoute('POST', `${one}/network`, 'Emulator_SetRegistryNetwork', (req) => this.setNetwork(req)),
+      controlRoute('POST', `${one}/push`, 'Emulator_Push', (req) =>
         this.pushes.push(this.requireRegistry(req.params['registryName']), objectBody(req)),
       ),
-      control('GET', `${one}/repositories`, 'Emulator_ListRepositories', (req) => {
+      controlRoute('GET', `${one}/repositories`, 'Emulator_ListRepositories', (req) => {
         const r = this.requireRegistry(req.params['registryName']);
         return {
           status: 200,
           body: { registry: r.name, loginServer: loginServerOf(r), repositories: repositoriesOf(r) },
         };
       }),
-      control('GET', `${one}/events`, 'Emulator_ListRegistryEvents', (req) => {
+      controlRoute('GET', `${one}/events`, 'Emulator_ListRegistryEvents', (req) => {
         const r = this.requireRegistry(req.params['registryName']);
         return { status: 200, body: { value: this.events.forRegistry(r.name) } };
       }),
-      control(
+      controlRoute(
         'DELETE',
         `${one}/repositories/:repository/manifests/:digest`,
         'Emulator_DeleteManifest',
         (req) => this.deleteManifest(req),
       ),
-      control('DELETE', `${one}/repositories/:repository/tags/:tag`, 'Emulator_Untag', (req) =>
+      controlRoute('DELETE', `${one}/repositories/:repository/tags/:tag`, 'Emulator_Untag', (req) =>
         this.untag(req),
       ),
     ];

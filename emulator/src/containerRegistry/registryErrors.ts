@@ -4,6 +4,7 @@
  * DisablingPublicNetworkAccessNotSupported as ACR words it (quoted in
  * Azure-Samples/dotNET-Frontend-AB-Testing-on-Azure-Container-Apps#5); AlreadyInUse names the check-name API.
  */
+import { armErrors } from '../core/armErrors.js';
 import { controlErrors } from '../core/controlErrors.js';
 import { armError, EmulatorHttpError } from '../core/errors.js';
 
@@ -15,18 +16,10 @@ export const registryErrors = {
   nameRule: NAME_RULE,
 
   resourceNotFound: (resourceGroup: string, name: string): EmulatorHttpError =>
-    armError(
-      404,
-      'ResourceNotFound',
-      `The Resource 'Microsoft.ContainerRegistry/registries/${name}' under resource group '${resourceGroup}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix`,
-    ),
+    armErrors.resourceNotFound('Microsoft.ContainerRegistry/registries', resourceGroup, name),
 
   privateEndpointNotFound: (resourceGroup: string, name: string): EmulatorHttpError =>
-    armError(
-      404,
-      'ResourceNotFound',
-      `The Resource 'Microsoft.Network/privateEndpoints/${name}' under resource group '${resourceGroup}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix`,
-    ),
+    armErrors.resourceNotFound('Microsoft.Network/privateEndpoints', resourceGroup, name),
 
   invalidContent: (message: string): EmulatorHttpError =>
     armError(

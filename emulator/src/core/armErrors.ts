@@ -7,6 +7,14 @@
 import { armError, EmulatorHttpError } from './errors.js';
 
 export const armErrors = {
+  /** ARM's 404 for a resource of `type` (e.g. `Microsoft.ContainerInstance/containerGroups`) that does not exist. */
+  resourceNotFound: (type: string, resourceGroup: string, name: string): EmulatorHttpError =>
+    armError(
+      404,
+      'ResourceNotFound',
+      `The Resource '${type}/${name}' under resource group '${resourceGroup}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix`,
+    ),
+
   /** ARM's paging token is opaque; one it did not issue is refused. */
   invalidSkipToken: (token: string): EmulatorHttpError =>
     armError(400, 'InvalidSkipToken', `The skip token '${token}' is not valid.`),

@@ -11,7 +11,7 @@
 import crypto from 'node:crypto';
 import type { EmulatorContext } from '../core/context.js';
 import { armError, notImplemented, type OperationError } from '../core/errors.js';
-import type { EmuRequest, EmuResponse, Route } from '../core/router.js';
+import { armRoutes, type EmuRequest, type EmuResponse, type Route } from '../core/router.js';
 import { resourceManagerErrors } from '../resourceManager/resourceManagerErrors.js';
 import { subscriptionView, topicView } from './armViews.js';
 import { EventGridRequestError, type EventGridBroker } from './eventGridBroker.js';
@@ -69,9 +69,7 @@ class EventGridArmRoutes {
     private readonly broker: EventGridBroker,
   ) {}
 
-  private route(method: string, pattern: string, operation: string, handler: Route['handler']): Route {
-    return { auth: 'arm', apiVersions: SYSTEM_TOPIC_API_VERSIONS, method, pattern, operation, handler };
-  }
+  private readonly route = armRoutes(SYSTEM_TOPIC_API_VERSIONS);
 
   topicRoutes(): Route[] {
     const topic = `${BASE}/:systemTopicName`;

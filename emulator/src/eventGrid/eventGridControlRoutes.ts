@@ -23,7 +23,7 @@ import type { EmulatorContext } from '../core/context.js';
 import { objectBody, requiredString } from '../core/controlBody.js';
 import { controlErrors } from '../core/controlErrors.js';
 import { EmulatorHttpError } from '../core/errors.js';
-import type { EmuRequest, EmuResponse, Route } from '../core/router.js';
+import { controlRoute, type EmuRequest, type EmuResponse, type Route } from '../core/router.js';
 import type { DeliveryEngine } from './deliveryEngine.js';
 import type { DeliveryFaultSpec } from './deliveryFaults.js';
 import { EventGridRequestError, type EventGridBroker, type SubscriptionSpec } from './eventGridBroker.js';
@@ -62,8 +62,9 @@ export function eventGridControlRoutes(
   ];
 }
 
+/** Event Grid's control routes live under `/_emulator/eventgrid`. */
 function route(method: string, pattern: string, operation: string, handler: Route['handler']): Route {
-  return { method, pattern: `/_emulator/eventgrid${pattern}`, auth: 'none', operation, handler };
+  return controlRoute(method, `/_emulator/eventgrid${pattern}`, operation, handler);
 }
 
 class EventGridControlRoutes {

@@ -1,6 +1,6 @@
 /** The emulator's control API for Key Vault (`/_emulator/vaults...`): list and add vaults, list a vault's secrets. */
 import type { EmulatorContext } from '../core/context.js';
-import type { EmuRequest, EmuResponse, Route } from '../core/router.js';
+import { controlRoute, type EmuRequest, type EmuResponse, type Route } from '../core/router.js';
 import { keyVaultErrors } from './keyVaultErrors.js';
 import { isObject } from './secretInput.js';
 import { sortedLive } from './secretRoutes.js';
@@ -13,22 +13,10 @@ export class VaultControlRoutes {
   ) {}
 
   routes(): Route[] {
-    const control = (
-      method: string,
-      pattern: string,
-      operation: string,
-      handler: Route['handler'],
-    ): Route => ({
-      method,
-      pattern,
-      auth: 'none',
-      operation,
-      handler,
-    });
     return [
-      control('GET', '/_emulator/vaults', 'Emulator_ListVaults', () => this.listVaults()),
-      control('POST', '/_emulator/vaults', 'Emulator_AddVault', (req) => this.addVault(req)),
-      control('GET', '/_emulator/vaults/:vaultName/secrets', 'Emulator_ListVaultSecrets', (req) =>
+      controlRoute('GET', '/_emulator/vaults', 'Emulator_ListVaults', () => this.listVaults()),
+      controlRoute('POST', '/_emulator/vaults', 'Emulator_AddVault', (req) => this.addVault(req)),
+      controlRoute('GET', '/_emulator/vaults/:vaultName/secrets', 'Emulator_ListVaultSecrets', (req) =>
         this.listSecrets(req),
       ),
     ];

@@ -10,7 +10,7 @@
 import type { EmulatorContext } from '../core/context.js';
 import { armErrors } from '../core/armErrors.js';
 import { EmulatorHttpError, notImplemented } from '../core/errors.js';
-import type { EmuRequest, EmuResponse, Route } from '../core/router.js';
+import { armRoutes, type EmuRequest, type EmuResponse, type Route } from '../core/router.js';
 import { RESOURCES_API_VERSIONS } from './apiVersions.js';
 import {
   normaliseLocation,
@@ -121,14 +121,7 @@ export function resourceGroupRoutes(ctx: EmulatorContext, store: ResourceGroupSt
     return { status: 200, body };
   };
 
-  const arm = (method: string, pattern: string, operation: string, handler: Route['handler']): Route => ({
-    method,
-    pattern,
-    operation,
-    handler,
-    auth: 'arm',
-    apiVersions: RESOURCES_API_VERSIONS,
-  });
+  const arm = armRoutes(RESOURCES_API_VERSIONS);
 
   return [
     arm('GET', '/subscriptions/:subscriptionId/resourcegroups', 'ResourceGroups_List', list),
