@@ -1,9 +1,11 @@
 /**
  * Azure Container Instances' own error codes, each written once with its HTTP status and message (Azurite's
- * error-factory idea). ARM envelope `{ error: { code, message } }` for the REST surface; the codes and wording are
- * those documented in ./README.md (ACI's answers as the Azure CLI's recordings and the troubleshooting guide
- * "Troubleshoot common issues in Azure Container Instances" show them). Subscription and location codes come from
- * resourceManager/resourceManagerErrors.ts, paging codes from core/armErrors.ts.
+ * error-factory idea), in ARM's envelope `{ error: { code, message } }`. The limits the validation messages state
+ * (names 1-63 characters, ports 1-65535, DNS name labels 5-63) are Microsoft Learn's "Troubleshoot common issues in
+ * Azure Container Instances" (container-instances-troubleshooting, "Naming conventions"); an operation's `error`
+ * follows the ARM async contract (azure-resource-manager-rpc v1.0/async-api-reference.md). Codes and wording are
+ * kept exactly as the emulator answered before this factory existed. Subscription and location codes come from
+ * resourceManagerErrors.ts, ResourceNotFound and paging codes from core/armErrors.ts.
  */
 import { armErrors } from '../core/armErrors.js';
 import { controlErrors } from '../core/controlErrors.js';
