@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs Azure's CLI from Debian's own package (azure-cli, 2.45 on bookworm) for the az CLI integration test
-# (test/integration/azureCli.test.ts), then prints `az version`. Idempotent: an installed az is left as it is.
+# (test/integration/emulator/azureCli.test.ts), then prints `az version`. Idempotent: an installed az is left as it is.
 set -euo pipefail
 
 if ! command -v az >/dev/null 2>&1; then

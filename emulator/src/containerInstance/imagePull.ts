@@ -6,7 +6,7 @@
  */
 import crypto from 'node:crypto';
 import type { ImageBehavior, RegistryLookup } from '../core/context.js';
-import type { ContainerRun, PullFailureReason, RegistryCredential, StoredEvent } from './groupModel.js';
+import type { ContainerRun, PullFailureReason, RegistryCredential, StoredEvent } from './groupTypes.js';
 import { fakeEgressIp } from './subnetAddresses.js';
 
 export interface ImageRef {

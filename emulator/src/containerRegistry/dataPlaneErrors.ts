@@ -74,4 +74,12 @@ export const dataPlaneErrors = {
   registryUnknown(name: string): EmulatorHttpError {
     return registryError(404, 'NAME_UNKNOWN', `the emulator has no registry named '${name}'`);
   },
+  /** The server's front door: a registry host path no route serves. */
+  noRoute(method: string, path: string): EmulatorHttpError {
+    return new EmulatorHttpError(404, 'NAME_UNKNOWN', `No route for ${method} ${path}.`, 'registry');
+  },
+  /** An injected throttle (the control API's faults); ACR's 429 code. */
+  tooManyRequests(headers: Record<string, string>): EmulatorHttpError {
+    return new EmulatorHttpError(429, 'TOOMANYREQUESTS', 'too many requests', 'registry', headers);
+  },
 };

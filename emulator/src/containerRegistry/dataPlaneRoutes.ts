@@ -15,10 +15,11 @@
  * Not modelled: network rules (the emulator cannot tell where a caller comes from), blobs, tag listing, push.
  */
 import { DEFAULT_TENANT_ID, type EmulatorContext } from '../core/context.js';
-import { EmulatorHttpError } from '../core/errors.js';
+import { controlErrors } from '../core/controlErrors.js';
 import type { EmuRequest, EmuResponse, Route } from '../core/router.js';
 import { AUDIENCES, normaliseResource } from '../core/tokens.js';
 import { dataPlaneErrors } from './dataPlaneErrors.js';
+import { registryErrors } from './registryErrors.js';
 import { contentOf } from './dataPlaneManifests.js';
 import type { DataPlaneTokens } from './dataPlaneTokens.js';
 import { DIGEST_PATTERN, REPOSITORY_PATTERN } from './imageReference.js';
@@ -69,28 +70,41 @@ export function dataPlaneRoutes(
   store: RegistryStore,
   tokens: DataPlaneTokens,
 ): Route[] {
+  return new DataPlaneRoutes(ctx, store, tokens).routes();
+}
+
+/** The registry's own API on its login server: /v2 ping, the token exchange, manifests; and data-plane access control. */
+class DataPlaneRoutes {
+  constructor(
+    private readonly ctx: EmulatorContext,
+    private readonly store: RegistryStore,
+    private readonly tokens: DataPlaneTokens,
+  ) {}
+
   /** The registry this request's host names; 404 when the emulator has none of that name. */
-  const registryOf = (req: EmuRequest): RegistryRecord => {
+  private registryOf(req: EmuRequest): RegistryRecord {
     const name = req.registryName ?? '';
-    const r = store.get(name);
+    const r = this.store.get(name);
     if (!r) throw dataPlaneErrors.registryUnknown(name);
     return r;
-  };
+  }
 
   /** Where a client gets a token: this registry's token endpoint, as reached (host and port of the request). */
-  const realm = (req: EmuRequest) => `https://${req.headers.host ?? ''}/oauth2/token`;
+  private realm(req: EmuRequest): string {
+    return `https://${req.headers.host ?? ''}/oauth2/token`;
+  }
 
-  const ping = (req: EmuRequest): EmuResponse => {
-    const r = registryOf(req);
+  private ping(req: EmuRequest): EmuResponse {
+    const r = this.registryOf(req);
     const service = loginServerOf(r);
     const token = bearer(req);
-    if (!token || !tokens.verify(token, service, 'access_token').ok)
-      throw dataPlaneErrors.unauthorized({ realm: realm(req), service });
+    if (!token || !this.tokens.verify(token, service, 'access_token').ok)
+      throw dataPlaneErrors.unauthorized({ realm: this.realm(req), service });
     return { status: 200, headers: { 'docker-distribution-api-version': 'registry/2.0' }, body: {} };
-  };
+  }
 
-  const exchange = (req: EmuRequest): EmuResponse => {
-    const r = registryOf(req);
+  private exchange(req: EmuRequest): EmuResponse {
+    const r = this.registryOf(req);
     const service = loginServerOf(r);
     const f = form(req);
     if (f.get('grant_type') !== 'access_token')
@@ -101,7 +115,7 @@ export function dataPlaneRoutes(
       throw dataPlaneErrors.tokenRefused(
         `service '${f.get('service') ?? ''}' is not this registry (${service})`,
       );
-    const entra = ctx.tokens.verify(f.get('access_token') ?? '');
+    const entra = this.ctx.tokens.verify(f.get('access_token') ?? '');
     if (!entra.ok) throw dataPlaneErrors.tokenRefused(`the access token is not valid: ${entra.reason}`);
     const aud = normaliseResource(entra.claims.aud);
     if (!EXCHANGE_AUDIENCES.has(aud))
@@ -114,13 +128,17 @@ export function dataPlaneRoutes(
     return {
       status: 200,
       body: {
-        refresh_token: tokens.refreshToken(entra.claims.oid, entra.claims.tid ?? DEFAULT_TENANT_ID, service),
+        refresh_token: this.tokens.refreshToken(
+          entra.claims.oid,
+          entra.claims.tid ?? DEFAULT_TENANT_ID,
+          service,
+        ),
       },
     };
-  };
+  }
 
-  const token = (req: EmuRequest): EmuResponse => {
-    const r = registryOf(req);
+  private token(req: EmuRequest): EmuResponse {
+    const r = this.registryOf(req);
     const service = loginServerOf(r);
     const f = form(req);
     if (f.get('grant_type') !== 'refresh_token')
@@ -131,17 +149,17 @@ export function dataPlaneRoutes(
       throw dataPlaneErrors.tokenRefused(
         `service '${f.get('service') ?? ''}' is not this registry (${service})`,
       );
-    const refresh = tokens.verify(f.get('refresh_token') ?? '', service, 'refresh_token');
+    const refresh = this.tokens.verify(f.get('refresh_token') ?? '', service, 'refresh_token');
     if (!refresh.ok) throw dataPlaneErrors.tokenRefused(`the refresh token is not valid: ${refresh.reason}`);
     const scopes = f
       .getAll('scope')
       .flatMap((s) => s.split(' '))
       .filter(Boolean);
-    return { status: 200, body: { access_token: tokens.accessToken(refresh.claims, r.name, scopes) } };
-  };
+    return { status: 200, body: { access_token: this.tokens.accessToken(refresh.claims, r.name, scopes) } };
+  }
 
-  const manifest = (req: EmuRequest): EmuResponse => {
-    const r = registryOf(req);
+  private manifest(req: EmuRequest): EmuResponse {
+    const r = this.registryOf(req);
     const service = loginServerOf(r);
     const segments = Object.keys(req.params)
       .filter((k) => /^r\d$/.test(k))
@@ -151,13 +169,18 @@ export function dataPlaneRoutes(
     const reference = req.params['reference'] ?? '';
     const scope = `repository:${repository}:pull`;
     const presented = bearer(req);
-    const verified = presented ? tokens.verify(presented, service, 'access_token') : undefined;
-    if (!verified?.ok) throw dataPlaneErrors.unauthorized({ realm: realm(req), service, scope });
+    const verified = presented ? this.tokens.verify(presented, service, 'access_token') : undefined;
+    if (!verified?.ok) throw dataPlaneErrors.unauthorized({ realm: this.realm(req), service, scope });
     const granted = verified.claims.access?.some(
       (a) => a.type === 'repository' && a.name === repository && a.actions.includes('pull'),
     );
     if (!granted)
-      throw dataPlaneErrors.unauthorized({ realm: realm(req), service, scope, error: 'insufficient_scope' });
+      throw dataPlaneErrors.unauthorized({
+        realm: this.realm(req),
+        service,
+        scope,
+        error: 'insufficient_scope',
+      });
 
     if (!REPOSITORY_PATTERN.test(repository)) throw dataPlaneErrors.nameUnknown(repository);
     const repo = r.repositories[repository];
@@ -180,75 +203,68 @@ export function dataPlaneRoutes(
       },
       body,
     };
-  };
-
-  const manifestRoutes: Route[] = [];
-  for (let depth = 1; depth <= MAX_REPOSITORY_DEPTH; depth++) {
-    const repoPattern = Array.from({ length: depth }, (_, i) => `:r${i}`).join('/');
-    for (const method of ['GET', 'HEAD'])
-      manifestRoutes.push({
-        method,
-        pattern: `/v2/${repoPattern}/manifests/:reference`,
-        host: 'registry',
-        auth: 'none',
-        operation: method === 'GET' ? 'Manifests_Get' : 'Manifests_Exists',
-        handler: manifest,
-      });
   }
 
-  const control: Route = {
-    method: 'POST',
-    pattern: '/_emulator/registries/:registryName/dataPlaneAccess',
-    auth: 'none',
-    operation: 'Emulator_SetDataPlaneAccess',
-    handler: (req) => {
-      const r = store.get(req.params['registryName'] ?? '');
-      const body = (req.body ?? {}) as { principalId?: unknown; pull?: unknown };
-      if (!r)
-        throw new EmulatorHttpError(
-          404,
-          'RegistryNotFound',
-          `The emulator has no registry named '${req.params['registryName'] ?? ''}'.`,
-          'plain',
-        );
-      if (typeof body.principalId !== 'string' || typeof body.pull !== 'boolean')
-        throw new EmulatorHttpError(
-          400,
-          'BadRequest',
-          "The body must be { principalId: string, pull: boolean } (pull false denies the principal's pulls).",
-          'plain',
-        );
-      const denied = tokens.setPullAccess(r.name, body.principalId, body.pull);
-      return { status: 200, body: { registry: r.name, deniedPull: denied } };
-    },
-  };
+  routes(): Route[] {
+    const manifestRoutes: Route[] = [];
+    for (let depth = 1; depth <= MAX_REPOSITORY_DEPTH; depth++) {
+      const repoPattern = Array.from({ length: depth }, (_, i) => `:r${i}`).join('/');
+      for (const method of ['GET', 'HEAD'])
+        manifestRoutes.push({
+          method,
+          pattern: `/v2/${repoPattern}/manifests/:reference`,
+          host: 'registry',
+          auth: 'none',
+          operation: method === 'GET' ? 'Manifests_Get' : 'Manifests_Exists',
+          handler: (req) => this.manifest(req),
+        });
+    }
 
-  return [
-    {
-      method: 'GET',
-      pattern: '/v2',
-      host: 'registry',
-      auth: 'none',
-      operation: 'V2Support_Check',
-      handler: ping,
-    },
-    {
+    const control: Route = {
       method: 'POST',
-      pattern: '/oauth2/exchange',
-      host: 'registry',
+      pattern: '/_emulator/registries/:registryName/dataPlaneAccess',
       auth: 'none',
-      operation: 'Authentication_ExchangeAadAccessTokenForAcrRefreshToken',
-      handler: exchange,
-    },
-    {
-      method: 'POST',
-      pattern: '/oauth2/token',
-      host: 'registry',
-      auth: 'none',
-      operation: 'Authentication_ExchangeAcrRefreshTokenForAcrAccessToken',
-      handler: token,
-    },
-    ...manifestRoutes,
-    control,
-  ];
+      operation: 'Emulator_SetDataPlaneAccess',
+      handler: (req) => {
+        const r = this.store.get(req.params['registryName'] ?? '');
+        const body = (req.body ?? {}) as { principalId?: unknown; pull?: unknown };
+        if (!r) throw registryErrors.control.registryNotFound(req.params['registryName'] ?? '');
+        if (typeof body.principalId !== 'string' || typeof body.pull !== 'boolean')
+          throw controlErrors.badRequest(
+            "The body must be { principalId: string, pull: boolean } (pull false denies the principal's pulls).",
+          );
+        const denied = this.tokens.setPullAccess(r.name, body.principalId, body.pull);
+        return { status: 200, body: { registry: r.name, deniedPull: denied } };
+      },
+    };
+
+    return [
+      {
+        method: 'GET',
+        pattern: '/v2',
+        host: 'registry',
+        auth: 'none',
+        operation: 'V2Support_Check',
+        handler: (req) => this.ping(req),
+      },
+      {
+        method: 'POST',
+        pattern: '/oauth2/exchange',
+        host: 'registry',
+        auth: 'none',
+        operation: 'Authentication_ExchangeAadAccessTokenForAcrRefreshToken',
+        handler: (req) => this.exchange(req),
+      },
+      {
+        method: 'POST',
+        pattern: '/oauth2/token',
+        host: 'registry',
+        auth: 'none',
+        operation: 'Authentication_ExchangeAcrRefreshTokenForAcrAccessToken',
+        handler: (req) => this.token(req),
+      },
+      ...manifestRoutes,
+      control,
+    ];
+  }
 }

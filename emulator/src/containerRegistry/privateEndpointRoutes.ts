@@ -8,7 +8,8 @@
  */
 import crypto from 'node:crypto';
 import type { EmulatorContext } from '../core/context.js';
-import { armError } from '../core/errors.js';
+import { resourceManagerErrors } from '../resourceManager/resourceManagerErrors.js';
+import { registryErrors } from './registryErrors.js';
 import type { Route } from '../core/router.js';
 import {
   privateEndpointId,
@@ -78,7 +79,7 @@ export function privateEndpointRoutes(ctx: EmulatorContext, store: RegistryStore
       handler: (req) => {
         const given = req.params['subscriptionId'] ?? '';
         if (given.toLowerCase() !== sub().toLowerCase())
-          throw armError(404, 'SubscriptionNotFound', `The subscription '${given}' could not be found.`);
+          throw resourceManagerErrors.subscriptionNotFound(given);
         const rg = req.params['resourceGroupName'] ?? '';
         const name = req.params['privateEndpointName'] ?? '';
         for (const r of store.all()) {
@@ -89,11 +90,7 @@ export function privateEndpointRoutes(ctx: EmulatorContext, store: RegistryStore
           );
           if (pe) return { status: 200, body: toNetworkResource(sub(), r, pe) };
         }
-        throw armError(
-          404,
-          'ResourceNotFound',
-          `The Resource 'Microsoft.Network/privateEndpoints/${name}' under resource group '${rg}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix`,
-        );
+        throw registryErrors.privateEndpointNotFound(rg, name);
       },
     },
   ];

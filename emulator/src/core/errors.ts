@@ -16,6 +16,12 @@ export class EmulatorHttpError extends Error {
   }
 }
 
+/** A long-running operation's failure, as ARM's async-operation status body carries it (`error`). */
+export interface OperationError {
+  code: string;
+  message: string;
+}
+
 export function armError(status: number, code: string, message: string, target?: string): EmulatorHttpError {
   return new EmulatorHttpError(status, code, message, 'arm', {}, target ? { target } : undefined);
 }

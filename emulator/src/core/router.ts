@@ -44,6 +44,27 @@ export interface Route {
   handler: (req: EmuRequest) => Promise<EmuResponse> | EmuResponse;
 }
 
+type Handler = Route['handler'];
+
+/** A route builder for one ARM provider: bearer token with ARM's audience, the provider's api-versions. */
+export function armRoutes(
+  apiVersions: readonly string[],
+): (method: string, pattern: string, operation: string, handler: Handler) => Route {
+  return (method, pattern, operation, handler) => ({
+    method,
+    pattern,
+    operation,
+    handler,
+    auth: 'arm',
+    apiVersions,
+  });
+}
+
+/** A control API route (`/_emulator/...`): the emulator's own, no token, no api-version. */
+export function controlRoute(method: string, pattern: string, operation: string, handler: Handler): Route {
+  return { method, pattern, operation, handler, auth: 'none' };
+}
+
 export interface CompiledRoute extends Route {
   regex: RegExp;
   keys: string[];

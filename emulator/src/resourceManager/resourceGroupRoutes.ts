@@ -8,8 +8,9 @@
  * recordings, e.g. test_container_create.yaml: `GET /subscriptions/{s}/resourcegroups/{rg}?api-version=2022-09-01`).
  */
 import type { EmulatorContext } from '../core/context.js';
-import { armError, EmulatorHttpError, notImplemented } from '../core/errors.js';
-import type { EmuRequest, EmuResponse, Route } from '../core/router.js';
+import { armErrors } from '../core/armErrors.js';
+import { EmulatorHttpError, notImplemented } from '../core/errors.js';
+import { armRoutes, type EmuRequest, type EmuResponse, type Route } from '../core/router.js';
 import { RESOURCES_API_VERSIONS } from './apiVersions.js';
 import {
   normaliseLocation,
@@ -102,16 +103,12 @@ export function resourceGroupRoutes(ctx: EmulatorContext, store: ResourceGroupSt
     const rawTop = req.query.get('$top');
     const top = rawTop === null ? all.length : Number(rawTop);
     if (!Number.isInteger(top) || top < 1) {
-      throw armError(
-        400,
-        'InvalidTopValue',
-        `The value '${rawTop ?? ''}' of '$top' is not a positive integer.`,
-      );
+      throw armErrors.invalidTopValue(rawTop ?? '');
     }
     const skipToken = req.query.get('$skiptoken');
     const offset = skipToken === null ? 0 : Number(Buffer.from(skipToken, 'base64url').toString('utf8'));
     if (!Number.isInteger(offset) || offset < 0) {
-      throw armError(400, 'InvalidSkipToken', `The skip token '${skipToken ?? ''}' is not valid.`);
+      throw armErrors.invalidSkipToken(skipToken ?? '');
     }
     const page = all.slice(offset, offset + top);
     const body: Record<string, unknown> = { value: page.map(render) };
@@ -124,14 +121,7 @@ export function resourceGroupRoutes(ctx: EmulatorContext, store: ResourceGroupSt
     return { status: 200, body };
   };
 
-  const arm = (method: string, pattern: string, operation: string, handler: Route['handler']): Route => ({
-    method,
-    pattern,
-    operation,
-    handler,
-    auth: 'arm',
-    apiVersions: RESOURCES_API_VERSIONS,
-  });
+  const arm = armRoutes(RESOURCES_API_VERSIONS);
 
   return [
     arm('GET', '/subscriptions/:subscriptionId/resourcegroups', 'ResourceGroups_List', list),

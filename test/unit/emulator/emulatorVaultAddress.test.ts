@@ -1,6 +1,6 @@
 import { parseKeyVaultSecretIdentifier } from '@azure/keyvault-secrets';
 import { describe, expect, it } from 'vitest';
-import { vaultNextLinkBase, vaultUrl } from '../../emulator/src/keyVault/vaultAddress.js';
+import { vaultNextLinkBase, vaultUrl } from '../../../emulator/src/keyVault/vaultAddress.js';
 
 describe("emulated Key Vault addresses (ids without HTTPS's default port, nextLinks with it)", () => {
   it('leaves :443 out of the address ids carry, and keeps any other port', () => {

@@ -7,7 +7,7 @@ import { ResourceManagementClient } from '@azure/arm-resources';
 import { SubscriptionClient } from '@azure/arm-resources-subscriptions';
 import { DefaultAzureCredential } from '@azure/identity';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestEmulator, useManagedIdentity, type TestEmulator } from './support/emulator.js';
+import { startTestEmulator, useManagedIdentity, type TestEmulator } from '../support/emulator.js';
 
 const SUB = '00000000-0000-0000-0000-000000000001';
 const OTHER_SUB = '00000000-0000-0000-0000-0000000000ff';

@@ -1,17 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { EmulatorHttpError } from '../../emulator/src/core/errors.js';
+import { EmulatorHttpError } from '../../../emulator/src/core/errors.js';
+import { crashTimeline } from '../../../emulator/src/containerInstance/crashTimeline.js';
+import { isValidGroupName } from '../../../emulator/src/containerInstance/groupTypes.js';
 import {
-  crashTimeline,
   immutableChange,
-  isValidGroupName,
   validateGroupPut,
-} from '../../emulator/src/containerInstance/groupModel.js';
-import { parseImageRef, pullImage } from '../../emulator/src/containerInstance/imagePull.js';
+} from '../../../emulator/src/containerInstance/groupValidation.js';
+import { parseImageRef, pullImage } from '../../../emulator/src/containerInstance/imagePull.js';
 import {
   allocateAddress,
   publicRange,
   subnetRange,
-} from '../../emulator/src/containerInstance/subnetAddresses.js';
+} from '../../../emulator/src/containerInstance/subnetAddresses.js';
 
 const SUBNET =
   '/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-network/providers/Microsoft.Network/virtualNetworks/vnet-apps/subnets/aci';

@@ -1,6 +1,6 @@
 import { DefaultAzureCredential } from '@azure/identity';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestEmulator, useManagedIdentity, type TestEmulator } from './support/emulator.js';
+import { startTestEmulator, useManagedIdentity, type TestEmulator } from '../support/emulator.js';
 
 describe('emulator core: managed identity, auth, control API', () => {
   let emulator: TestEmulator;

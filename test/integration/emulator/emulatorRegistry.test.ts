@@ -3,11 +3,11 @@ import fs from 'node:fs';
 import { ContainerRegistryManagementClient } from '@azure/arm-containerregistry';
 import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_PRINCIPAL_ID } from '../../emulator/src/core/context.js';
-import { RegistryDataPlaneAdapter } from '../../src/adapters/registryDataPlane.js';
-import { NotFoundError, TerminalError, TransientError } from '../../src/domain/errors.js';
-import { pickPlatformManifest } from '../../src/domain/imageIndex.js';
-import { startTestEmulator, useManagedIdentity, type TestEmulator } from './support/emulator.js';
+import { DEFAULT_PRINCIPAL_ID } from '../../../emulator/src/core/context.js';
+import { RegistryDataPlaneAdapter } from '../../../src/adapters/registryDataPlane.js';
+import { NotFoundError, TerminalError, TransientError } from '../../../src/domain/errors.js';
+import { pickPlatformManifest } from '../../../src/domain/imageIndex.js';
+import { startTestEmulator, useManagedIdentity, type TestEmulator } from '../support/emulator.js';
 
 const SUB = '00000000-0000-0000-0000-000000000001';
 const PE_LOCKED_ID = `/subscriptions/${SUB}/resourceGroups/rg-platform/providers/Microsoft.Network/privateEndpoints/pe-locked`;

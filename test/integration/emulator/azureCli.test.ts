@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestEmulator, type TestEmulator } from './support/emulator.js';
+import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
 
 const SUB = '00000000-0000-0000-0000-000000000001';
 const RG = 'rg-apps';

@@ -18,7 +18,8 @@ import {
 } from '@azure/eventgrid';
 import { DefaultAzureCredential } from '@azure/identity';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startTestEmulator, useManagedIdentity, type TestEmulator } from './support/emulator.js';
+import { sleep, waitFor } from '../../support/waiting.js';
+import { startTestEmulator, useManagedIdentity, type TestEmulator } from '../support/emulator.js';
 
 interface Received {
   path: string;
@@ -107,20 +108,8 @@ class Webhook {
   }
 }
 
-async function waitFor<T>(
-  probe: () => T | undefined | false | Promise<T | undefined | false>,
-  timeoutMs = 8000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+// Deliveries here take milliseconds, and some tests act between two attempts: poll every 25 ms.
+const SOON = { timeoutMs: 8000, intervalMs: 25 };
 
 interface DeliveryView {
   id: string;
@@ -322,7 +311,9 @@ describe('emulator Event Grid: system topic per registry, webhook delivery, retr
       const pushed = await push('web', '1.4.0');
 
       const [notification] = await waitFor(
+        'the push notification',
         () => webhook.notifications('/push').length > 0 && webhook.notifications('/push'),
+        SOON,
       );
       expect(notification!.headers['aeg-event-type']).toBe('Notification');
       expect(notification!.headers['aeg-subscription-name']).toBe('REDEPLOY');
@@ -352,10 +343,14 @@ describe('emulator Event Grid: system topic per registry, webhook delivery, retr
       expect(event.data.target?.tag).toBe('1.4.0');
       expect(event.data.request?.host).toBe('contoso.azurecr.io');
 
-      const [delivery] = await waitFor(async () => {
-        const list = await deliveries('redeploy');
-        return list[0]?.state === 'delivered' && list;
-      });
+      const [delivery] = await waitFor(
+        'the delivery to be recorded as delivered',
+        async () => {
+          const list = await deliveries('redeploy');
+          return list[0]?.state === 'delivered' && list;
+        },
+        SOON,
+      );
       expect(delivery!.attempts).toEqual([
         expect.objectContaining({ attempt: 1, deliveryCount: 0, status: 200, outcome: 'Delivered' }),
       ]);
@@ -368,16 +363,22 @@ describe('emulator Event Grid: system topic per registry, webhook delivery, retr
       await subscribe({ name: 'flaky', endpointUrl });
       const pushed = await push();
       const notifications = await waitFor(
+        'a first attempt and its retry',
         () => webhook.notifications('/flaky').length >= 2 && webhook.notifications('/flaky'),
+        SOON,
       );
       expect(notifications.map((n) => n.headers['aeg-delivery-count'])).toEqual(['0', '1']);
       const ids = notifications.map((n) => (JSON.parse(n.body) as { id: string }[])[0]!.id);
       expect(ids[0]).toBe(ids[1]);
       expect(notifications[1]!.at - notifications[0]!.at).toBeGreaterThanOrEqual(180);
-      const [delivery] = await waitFor(async () => {
-        const list = await deliveries('flaky');
-        return list[0]?.state === 'delivered' && list;
-      });
+      const [delivery] = await waitFor(
+        'the retried delivery to be recorded as delivered',
+        async () => {
+          const list = await deliveries('flaky');
+          return list[0]?.state === 'delivered' && list;
+        },
+        SOON,
+      );
       expect(delivery!.subject).toBe(pushed.subject);
       expect(delivery!.attempts.map((a) => [a.status, a.outcome])).toEqual([
         [500, 'GenericError'],
@@ -392,11 +393,15 @@ describe('emulator Event Grid: system topic per registry, webhook delivery, retr
       const endpointUrl = webhook.on(`/${name}`, () => ({ status }));
       await subscribe({ name, endpointUrl });
       const pushed = await push();
-      await waitFor(() => webhook.notifications(`/${name}`).length === 1);
-      const [letter] = await waitFor(async () => {
-        const letters = await deadLetters(name);
-        return letters.length > 0 && letters;
-      });
+      await waitFor('the one rejected request', () => webhook.notifications(`/${name}`).length === 1, SOON);
+      const [letter] = await waitFor(
+        'the dead letter',
+        async () => {
+          const letters = await deadLetters(name);
+          return letters.length > 0 && letters;
+        },
+        SOON,
+      );
       const outcome = {
         400: 'BadRequest',
         401: 'Unauthorized',
@@ -422,15 +427,21 @@ describe('emulator Event Grid: system topic per registry, webhook delivery, retr
       await subscribe({ name: 'slow', endpointUrl });
       await push();
       const notifications = await waitFor(
+        'the timed-out attempt and its retry',
         () => webhook.notifications('/slow').length >= 2 && webhook.notifications('/slow'),
+        SOON,
       );
       expect(notifications.map((n) => n.headers['aeg-delivery-count'])).toEqual(['0', '1']);
       // The retry waits for the timeout (1000 ms in this suite), not for the hung request to close.
       expect(notifications[1]!.at - notifications[0]!.at).toBeGreaterThanOrEqual(900);
-      const [delivery] = await waitFor(async () => {
-        const list = await deliveries('slow');
-        return list[0]?.state === 'delivered' && list;
-      });
+      const [delivery] = await waitFor(
+        'the retried delivery to be recorded as delivered',
+        async () => {
+          const list = await deliveries('slow');
+          return list[0]?.state === 'delivered' && list;
+        },
+        SOON,
+      );
       expect(delivery!.attempts[0]).toMatchObject({ outcome: 'TimedOut' });
       expect(delivery!.attempts[0]!.durationMs).toBeGreaterThanOrEqual(990);
       // Timeout plus the first retry interval (200 ms), measured where the emulator sends.
@@ -444,10 +455,14 @@ describe('emulator Event Grid: system topic per registry, webhook delivery, retr
       const endpointUrl = webhook.on('/down', () => ({ status: 503 }));
       await subscribe({ name: 'down', endpointUrl, maxDeliveryAttempts: 3 });
       await push();
-      const [letter] = await waitFor(async () => {
-        const letters = await deadLetters('down');
-        return letters.length > 0 && letters;
-      });
+      const [letter] = await waitFor(
+        'the dead letter after three attempts',
+        async () => {
+          const letters = await deadLetters('down');
+          return letters.length > 0 && letters;
+        },
+        SOON,
+      );
       expect(letter).toMatchObject({
         deadLetterReason: 'MaxDeliveryAttemptsExceeded',
         deliveryAttempts: 3,
@@ -481,10 +496,12 @@ describe('emulator Event Grid: system topic per registry, webhook delivery, retr
       expect(deleted.status).toBeLessThan(300);
 
       await waitFor(
+        'one notification for each matching filter',
         () =>
           webhook.notifications('/only-deleted').length === 1 &&
           webhook.notifications('/api-prefix').length === 1 &&
           webhook.notifications('/suffix').length === 1,
+        SOON,
       );
       const subjectOf = (r: Received) => (JSON.parse(r.body) as { subject: string; eventType: string }[])[0]!;
       expect(subjectOf(webhook.notifications('/only-deleted')[0]!)).toMatchObject({
@@ -508,7 +525,9 @@ describe('emulator Event Grid: system topic per registry, webhook delivery, retr
       );
       expect(raised.status).toBe(202);
       const [notification] = await waitFor(
+        'the notification for the other registry',
         () => webhook.notifications('/other').length > 0 && webhook.notifications('/other'),
+        SOON,
       );
       const [event] = await new EventGridDeserializer().deserializeEventGridEvents(notification!.body);
       if (!isSystemEvent('Microsoft.ContainerRegistry.ImagePushed', event!))
@@ -533,12 +552,14 @@ describe('emulator Event Grid: system topic per registry, webhook delivery, retr
       expect(fault.status).toBe(201);
       await push();
       const first = await waitFor(
+        'both copies of the duplicated delivery',
         () => webhook.notifications('/dup').length === 2 && webhook.notifications('/dup'),
+        SOON,
       );
       const ids = first.map((n) => (JSON.parse(n.body) as { id: string }[])[0]!.id);
       expect(ids[0]).toBe(ids[1]);
       await push();
-      await waitFor(() => webhook.notifications('/dup').length === 3);
+      await waitFor('the third copy', () => webhook.notifications('/dup').length === 3, SOON);
       await sleep(300);
       expect(webhook.notifications('/dup')).toHaveLength(3);
       const list = await deliveries('dup');
@@ -563,7 +584,9 @@ describe('emulator Event Grid: system topic per registry, webhook delivery, retr
       const b = await push('web', '5.0.2');
       const c = await push('web', '5.0.3');
       const notifications = await waitFor(
+        'the three reordered notifications',
         () => webhook.notifications('/reo').length === 3 && webhook.notifications('/reo'),
+        SOON,
       );
       expect(notifications[0]!.at - started).toBeGreaterThanOrEqual(550);
       const subjects = notifications.map((n) => (JSON.parse(n.body) as { subject: string }[])[0]!.subject);
@@ -581,7 +604,9 @@ describe('emulator Event Grid: system topic per registry, webhook delivery, retr
       const started = Date.now();
       await push('web', '7.0.0');
       const [notification] = await waitFor(
+        'the delayed notification',
         () => webhook.notifications('/late').length === 1 && webhook.notifications('/late'),
+        SOON,
       );
       expect(notification!.at - started).toBeGreaterThanOrEqual(650);
     });
@@ -705,7 +730,9 @@ describe('emulator Event Grid: system topic per registry, webhook delivery, retr
       const id = crypto.randomUUID();
       await client.send([{ id, type: 'Contoso.Rollout.Completed', source: '/apps/web', data: { ok: true } }]);
       const [notification] = await waitFor(
+        'the CloudEvents notification',
         () => webhook.notifications('/ce').length > 0 && webhook.notifications('/ce'),
+        SOON,
       );
       expect(notification!.headers['content-type']).toMatch(/^application\/cloudevents\+json/);
       const [event] = await new EventGridDeserializer().deserializeCloudEvents(notification!.body);
@@ -736,10 +763,14 @@ describe('emulator Event Grid: system topic per registry, webhook delivery, retr
       };
     };
     const waitOperation = (url: string) =>
-      waitFor(async () => {
-        const op = await armCall('GET', url.replace(emulator.url, ''));
-        return op.body['status'] !== 'InProgress' && op.body;
-      });
+      waitFor(
+        'the ARM operation to leave InProgress',
+        async () => {
+          const op = await armCall('GET', url.replace(emulator.url, ''));
+          return op.body['status'] !== 'InProgress' && op.body;
+        },
+        SOON,
+      );
     const webhookDestination = (endpointUrl: string) => ({
       properties: {
         destination: { endpointType: 'WebHook', properties: { endpointUrl } },
@@ -774,7 +805,11 @@ describe('emulator Event Grid: system topic per registry, webhook delivery, retr
       );
       expect(full.body['endpointUrl']).toBe(endpointUrl);
       await push();
-      await waitFor(() => webhook.notifications('/arm').length === 1);
+      await waitFor(
+        'the notification after the subscription is created over ARM',
+        () => webhook.notifications('/arm').length === 1,
+        SOON,
+      );
     });
 
     it('fails the operation with "Url validation" when the handshake fails, and keeps the subscription Failed', async () => {
@@ -825,25 +860,35 @@ describe('emulator Event Grid: pending deliveries survive a restart', () => {
           tag: '2.0.0',
         },
       );
-      await waitFor(() => webhook.notifications('/resume').length === 1);
+      await waitFor(
+        'the first attempt before the restart',
+        () => webhook.notifications('/resume').length === 1,
+        SOON,
+      );
       await sleep(100);
       await emulator.close();
 
       healthy = true;
       emulator = await startTestEmulator({ stateDir, timings });
       const notifications = await waitFor(
+        'the retry after the restart',
         () => webhook.notifications('/resume').length === 2 && webhook.notifications('/resume'),
+        SOON,
       );
       expect(notifications[1]!.headers['aeg-delivery-count']).toBe('1');
       const body = JSON.parse(notifications[1]!.body) as { data: { target: { digest: string } } }[];
       expect(body[0]!.data.target.digest).toBe(pushed.body.digest);
-      const list = await waitFor(async () => {
-        const res = await emulator.control<{ value: DeliveryView[] }>(
-          'GET',
-          '/_emulator/eventgrid/deliveries?subscription=resume',
-        );
-        return res.body.value[0]?.state === 'delivered' && res.body.value;
-      });
+      const list = await waitFor(
+        'the delivery record after the restart',
+        async () => {
+          const res = await emulator.control<{ value: DeliveryView[] }>(
+            'GET',
+            '/_emulator/eventgrid/deliveries?subscription=resume',
+          );
+          return res.body.value[0]?.state === 'delivered' && res.body.value;
+        },
+        SOON,
+      );
       expect(list[0]!.attempts.map((a) => a.status)).toEqual([500, 200]);
     } finally {
       await emulator.close();

@@ -2,7 +2,7 @@ import type { AccessToken, TokenCredential } from '@azure/core-auth';
 import { DefaultAzureCredential } from '@azure/identity';
 import { SecretClient } from '@azure/keyvault-secrets';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestEmulator, useManagedIdentity, type TestEmulator } from './support/emulator.js';
+import { startTestEmulator, useManagedIdentity, type TestEmulator } from '../support/emulator.js';
 
 interface RestError {
   name: string;

@@ -6,7 +6,8 @@ import {
 import type { TokenCredential } from '@azure/core-auth';
 import { DefaultAzureCredential } from '@azure/identity';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestEmulator, useManagedIdentity, type TestEmulator } from './support/emulator.js';
+import { sleep, waitFor } from '../../support/waiting.js';
+import { startTestEmulator, useManagedIdentity, type TestEmulator } from '../support/emulator.js';
 
 const SUB = '00000000-0000-0000-0000-000000000001';
 const RG = 'rg-aci-it';
@@ -14,8 +15,6 @@ const SUBNET = `/subscriptions/${SUB}/resourceGroups/rg-network/providers/Micros
 const PULL_ID = `/subscriptions/${SUB}/resourceGroups/rg-platform/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-acr-pull`;
 const ARM_SCOPE = 'https://management.azure.com/.default';
 const POLL = { updateIntervalInMs: 100 };
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function groupBody(image: string, overrides: Partial<ContainerGroup> = {}): ContainerGroup {
   return {
@@ -66,15 +65,8 @@ async function expectReset(url: string): Promise<void> {
   expect(['ECONNRESET', 'UND_ERR_SOCKET'], `${url}: ${String(code)}`).toContain(code);
 }
 
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
+// The emulator answers fast: poll often, give up after 10 s.
+const QUICK = { timeoutMs: 10_000, intervalMs: 50 };
 
 describe('emulator: Azure Container Instances through @azure/arm-containerinstance', () => {
   let emulator: TestEmulator;
@@ -356,10 +348,16 @@ describe('emulator: Azure Container Instances through @azure/arm-containerinstan
       /\/subscriptions\/.+\/providers\/Microsoft\.ContainerInstance\/locations\/westeurope\/operations\/[0-9a-f-]+\?api-version=2018-06-01$/,
     );
     const opUrl = raw.headers.get('azure-asyncoperation')!;
-    const status = await waitFor('update to finish', async () => {
-      const op = (await (await armFetch(opUrl.replace(/^https:\/\/[^/]+/, ''))).json()) as { status: string };
-      return op.status === 'Pending' ? undefined : op;
-    });
+    const status = await waitFor(
+      'the update operation to leave Pending',
+      async () => {
+        const op = (await (await armFetch(opUrl.replace(/^https:\/\/[^/]+/, ''))).json()) as {
+          status: string;
+        };
+        return op.status === 'Pending' ? undefined : op;
+      },
+      QUICK,
+    );
     // ACI's operation status as the Azure CLI's recordings show it: the group's id, no name, the containers' events.
     expect(status).toEqual({
       id: `/subscriptions/${SUB}/resourceGroups/${RG}/providers/Microsoft.ContainerInstance/containerGroups/${name}`,
@@ -437,11 +435,15 @@ describe('emulator: Azure Container Instances through @azure/arm-containerinstan
     const created = await create('crasher', groupBody('contoso.azurecr.io/worker:crash'));
     expect(created.provisioningState).toBe('Succeeded');
     const ip = created.ipAddress!.ip!;
-    const view = await waitFor('restarts', async () => {
-      const g = await client.containerGroups.get(RG, 'crasher');
-      const v = g.containers[0]!.instanceView!;
-      return (v.restartCount ?? 0) >= 1 && v.currentState?.state === 'Waiting' ? { g, v } : undefined;
-    });
+    const view = await waitFor(
+      'the crashing container to restart and wait in back-off',
+      async () => {
+        const g = await client.containerGroups.get(RG, 'crasher');
+        const v = g.containers[0]!.instanceView!;
+        return (v.restartCount ?? 0) >= 1 && v.currentState?.state === 'Waiting' ? { g, v } : undefined;
+      },
+      QUICK,
+    );
     expect(view.g.instanceView?.state).toBe('Running');
     expect(view.v.currentState?.detailStatus).toBe('CrashLoopBackOff');
     expect(view.v.previousState).toMatchObject({ state: 'Terminated', exitCode: 1, detailStatus: 'Error' });
@@ -465,12 +467,12 @@ describe('emulator: Azure Container Instances through @azure/arm-containerinstan
     const createdAt = Date.now();
     await expectReset(url);
     const ok = await waitFor(
-      'slow start',
+      'the slow image to answer 200',
       async () => {
         const r = await fetch(url).catch(() => undefined);
         return r?.status === 200 ? r : undefined;
       },
-      6000,
+      { timeoutMs: 6000, intervalMs: 50 },
     );
     expect(ok.status).toBe(200);
     // The image starts 2 s after the pull, which finished before the create's LRO did.
@@ -696,10 +698,14 @@ describe('emulator: Azure Container Instances through @azure/arm-containerinstan
     expect(
       ((await (await fetch(`http://${blue.ipAddress!.ip}:8080/`)).json()) as { digest: string }).digest,
     ).toBe(digests['web:1.0.0']);
-    const resumed = await waitFor('in-flight create to finish', async () => {
-      const g = await client.containerGroups.get(RG, 'in-flight');
-      return g.provisioningState === 'Succeeded' ? g : undefined;
-    });
+    const resumed = await waitFor(
+      'the in-flight create to succeed after the restart',
+      async () => {
+        const g = await client.containerGroups.get(RG, 'in-flight');
+        return g.provisioningState === 'Succeeded' ? g : undefined;
+      },
+      QUICK,
+    );
     expect(resumed.ipAddress?.ip).toMatch(/^127\./);
     expect(resumed.ipAddress?.ip).not.toBe(ip);
   });
