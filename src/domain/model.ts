@@ -144,6 +144,8 @@ export interface Rollout {
   deleteRequestedAt?: string;
   /** Re-creations after the group vanished or was replaced (bounded). */
   recreations: number;
+  /** When the registry first refused reading the pushed image index (the denial is final after the pull grace). */
+  accessDeniedSince?: string;
   /** Consecutive transient errors at the current step. */
   transient?: { since: string; attempts: number; lastError: string };
   /** What the current step is waiting for (not a timeline entry: it changes every poll). */

@@ -102,7 +102,9 @@ function appPlatform(app: AppConfig): string {
  */
 async function resolvePlatformImage(
   ctx: StepContext,
-): Promise<{ ok: true } | { ok: false; reason: FailureReason; message: string }> {
+): Promise<
+  { ok: true } | { ok: false; reason: FailureReason; message: string } | { ok: 'wait'; message: string }
+> {
   const { r, app } = ctx;
   if (!isImageIndex(r.mediaType) || r.platformDigest) return { ok: true };
   const wanted = parsePlatform(appPlatform(app))!;
@@ -117,14 +119,25 @@ async function resolvePlatformImage(
         reason: 'ImagePullFailed',
         message: `image index ${short} of ${r.repository} is no longer in ${r.loginServer} (deleted after the push?): ${errorMessage(e)}`,
       };
-    if (e instanceof TerminalError)
+    if (e instanceof TerminalError && e.code === 'RegistryAccessDenied') {
+      // Right after `azd up` the function identity's registry role may still be propagating (as a new pull
+      // identity's may, for ACI's pull): a denial is final only once it has lasted pullFailureGraceSeconds.
+      const { now, graceMs } = pullRetry(ctx);
+      r.accessDeniedSince ??= iso(now);
+      const deniedFor = now - (ms(r.accessDeniedSince) ?? now);
+      if (deniedFor < graceMs)
+        return { ok: 'wait', message: `reading image index ${short} was refused; retrying: ${errorMessage(e)}` };
       return {
         ok: false,
-        reason: e.code === 'RegistryAccessDenied' ? 'RegistryAccessDenied' : 'AzureError',
-        message: `reading image index ${short}: ${errorMessage(e)}`,
+        reason: 'RegistryAccessDenied',
+        message: `reading image index ${short}: refused for ${seconds(deniedFor)}: ${errorMessage(e)}`,
       };
+    }
+    if (e instanceof TerminalError)
+      return { ok: false, reason: 'AzureError', message: `reading image index ${short}: ${errorMessage(e)}` };
     throw e;
   }
+  delete r.accessDeniedSince;
   if (!isImageIndex(fetched.mediaType)) return { ok: true };
   const choice = pickPlatformManifest(fetched.manifest, wanted);
   if (!choice.ok)
@@ -151,6 +164,7 @@ export const creating: Step = async (ctx) => {
   if (g && ours(g, r)) return goto(ctx, 'waitingRunning', `${r.group} exists (created by this rollout)`);
   if (g) return goto(ctx, 'cleaningIdle', `${r.group} was re-created by someone else; cleaning it`);
   const platformImage = await resolvePlatformImage(ctx);
+  if (platformImage.ok === 'wait') return waitFor(ctx, ctx.opts.pollIntervalMs, platformImage.message);
   if (!platformImage.ok) return fail(ctx, platformImage.reason, platformImage.message);
   const secure = await secureEnvValues(ctx);
   if (!secure.ok) return fail(ctx, 'SecureEnvMissing', secure.missing);

@@ -85,20 +85,47 @@ describe('rollout of an image index', () => {
     expect(w.groups.calls.create).toBe(0);
   });
 
-  it('access denied on the data plane is a terminal failure naming the role', async () => {
+  it('access denied on the data plane fails naming the role once it has lasted pullFailureGraceSeconds', async () => {
     const w = makeWorld();
     const index = w.manifests.addIndex(['linux/amd64'], 'web-denied');
     w.manifests.error = new TerminalError(
       'contoso.azurecr.io token for web: 401 UNAUTHORIZED: authentication required. The function app identity needs the AcrPull role',
       { statusCode: 401, code: 'RegistryAccessDenied' },
     );
+    const pushedAt = w.clock.now();
     await pushIndex(w, index.digest);
-    await settle(w);
-    expect(w.store.state('web')!.rollout!.error).toMatchObject({
+    // Within the grace (default 300 s) the rollout waits: the role may still be propagating.
+    expect(w.store.state('web')!.rollout).toMatchObject({ state: 'inProgress', step: 'creating' });
+    expect(w.store.state('web')!.rollout!.waiting?.message).toContain('refused; retrying');
+    await settle(w, { gapMs: 30_000 });
+    const r = w.store.state('web')!.rollout!;
+    expect(r.error).toMatchObject({
       reason: 'RegistryAccessDenied',
       message: expect.stringContaining('AcrPull'),
     });
+    expect(Date.parse(r.finishedAt!) - pushedAt).toBeGreaterThanOrEqual(300_000);
     expect(w.groups.calls.create).toBe(0);
+  });
+
+  it('access denied that clears within the grace (a role still propagating) deploys the platform manifest', async () => {
+    const w = makeWorld();
+    const index = w.manifests.addIndex(['linux/amd64'], 'web-propagating');
+    w.manifests.error = new TerminalError(
+      '401 UNAUTHORIZED: the function app identity needs the AcrPull role',
+      {
+        statusCode: 401,
+        code: 'RegistryAccessDenied',
+      },
+    );
+    await pushIndex(w, index.digest);
+    expect(w.store.state('web')!.rollout).toMatchObject({ state: 'inProgress', step: 'creating' });
+    w.clock.advance(60_000);
+    delete w.manifests.error;
+    await settle(w);
+    const r = w.store.state('web')!.rollout!;
+    expect(r).toMatchObject({ state: 'succeeded', platformDigest: index.byPlatform['linux/amd64'] });
+    expect(r.accessDeniedSince).toBeUndefined();
+    expect(w.groups.createdSpecs).toHaveLength(1);
   });
 
   it('throttling on the data plane is retried, then the rollout goes on', async () => {
