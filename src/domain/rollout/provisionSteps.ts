@@ -126,7 +126,10 @@ async function resolvePlatformImage(
       r.accessDeniedSince ??= iso(now);
       const deniedFor = now - (ms(r.accessDeniedSince) ?? now);
       if (deniedFor < graceMs)
-        return { ok: 'wait', message: `reading image index ${short} was refused; retrying: ${errorMessage(e)}` };
+        return {
+          ok: 'wait',
+          message: `reading image index ${short} was refused; retrying: ${errorMessage(e)}`,
+        };
       return {
         ok: false,
         reason: 'RegistryAccessDenied',
