@@ -7,9 +7,8 @@ import { sameResourceId, type AppConfig } from '../config/appsConfig.js';
 import type { ImagePushedEvent, ParsedEvent } from '../events/imagePushed.js';
 import type { Budget, DomainDeps } from './deps.js';
 import { ConflictError, NotFoundError, TerminalError, TransientError, errorMessage } from './errors.js';
-import { iso, type IgnoredPush } from './model.js';
+import { iso, ms, type IgnoredPush, type PushIntent } from './model.js';
 import { recordIgnored } from './appState.js';
-import type { PushIntent } from './model.js';
 import { applyPush, decidePush } from './pushDecision.js';
 import { initialState } from './rollout/adoption.js';
 import { advance, type AdvanceResult } from './rollout/runner.js';
@@ -100,8 +99,11 @@ async function decideAndStore(
   deps: DomainDeps,
 ): Promise<{ ignored: string } | Pick<PushResult, 'outcome' | 'reason' | 'rolloutId'>> {
   for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
-    const now = deps.clock.now();
     const held = await deps.rolloutStore.get(app.name);
+    // Stamp the decision after reading the row it is made against, and never before that row's last write
+    // (another instance's clock may run a little ahead): a rollout must not start before the one it supersedes
+    // ended, and a superseded rollout must not end before it started.
+    const now = Math.max(deps.clock.now(), ms(held?.state.updatedAt) ?? 0);
     const state = held?.state ?? (await initialState(app, deps, now));
     const decision = decidePush(state, intent, app);
     if (decision.action === 'ignore') return { ignored: decision.reason };

@@ -107,6 +107,40 @@ describe('onImagePushed: what is accepted', () => {
   });
 });
 
+describe('onImagePushed: decisions are stamped after the state they are made against', () => {
+  it('a push decided while another instance supersedes the rollout never starts before that rollout ended (rollout.test concurrency flake)', async () => {
+    const w = makeWorld();
+    w.groups.startupMs = 60_000; // rollouts stay in flight
+    await push(w, '1.0.0', 1, 0.5);
+    // The delivery of 1.2.0 reads the app's row; just before its read returns, another instance (5 s later on
+    // the clock) supersedes 1.0.0 with 1.1.0. The old code took its timestamp before the read.
+    const read = w.store.get.bind(w.store);
+    let interleaved = false;
+    w.store.get = async (app: string) => {
+      if (!interleaved) {
+        interleaved = true;
+        w.clock.advance(5_000);
+        await push(w, '1.1.0', 2, 0.5);
+        w.clock.advance(-5_000); // this instance's clock is behind the other's
+      }
+      return read(app);
+    };
+    await push(w, '1.2.0', 3, 0.5);
+    const s = w.store.state('web')!;
+    const byTag = new Map(s.recent.map((r) => [r.tag, r]));
+    expect(s.rollout?.tag).toBe('1.2.0');
+    expect([...byTag.keys()].sort()).toEqual(['1.0.0', '1.1.0']);
+    for (const r of s.recent)
+      expect(Date.parse(r.finishedAt!)).toBeGreaterThanOrEqual(Date.parse(r.startedAt));
+    expect(Date.parse(s.rollout!.startedAt)).toBeGreaterThanOrEqual(
+      Date.parse(byTag.get('1.1.0')!.finishedAt!),
+    );
+    expect(Date.parse(byTag.get('1.1.0')!.startedAt)).toBeGreaterThanOrEqual(
+      Date.parse(byTag.get('1.0.0')!.finishedAt!),
+    );
+  });
+});
+
 describe('onImagePushed: duplicates and stale events', () => {
   it('the same event delivered twice: one rollout', async () => {
     const w = makeWorld();
