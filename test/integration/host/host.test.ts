@@ -393,8 +393,12 @@ describe('local functions host: timers and lifecycle', () => {
       return t.length > 0 && t;
     });
     expect(tick).toMatchObject({ isPastDue: true, scheduleStatus: { next: missed.toISOString() } });
-    const after = JSON.parse(fs.readFileSync(statusFile, 'utf8')) as Record<string, string>;
-    expect(after['last']).toBe(missed.toISOString());
+    // The host records the occurrence once the invocation has completed (as the Functions host updates
+    // ScheduleStatus after the run), which is after the function wrote its record: wait for it.
+    const after = await waitFor('the schedule status to record the run', () => {
+      const s = JSON.parse(fs.readFileSync(statusFile, 'utf8')) as Record<string, string>;
+      return s['last'] === missed.toISOString() && s;
+    });
     expect(Date.parse(after['next']!)).toBeGreaterThan(Date.now());
   });
 });
