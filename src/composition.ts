@@ -32,6 +32,8 @@ import { systemClock, type Clock, type Logger } from './domain/ports.js';
 export type BindingSettings = Pick<
   Settings,
   | 'rolloutEventBudgetSeconds'
+  | 'operatorActionBudgetSeconds'
+  | 'easyAuthEnabled'
   | 'reconcileBudgetSeconds'
   | 'reconcileRolloutSliceSeconds'
   | 'statusCacheSeconds'
@@ -153,6 +155,8 @@ export function composeRuntime(
   return {
     settings: {
       rolloutEventBudgetSeconds: settings.rolloutEventBudgetSeconds,
+      operatorActionBudgetSeconds: settings.operatorActionBudgetSeconds,
+      easyAuthEnabled: settings.easyAuthEnabled,
       reconcileBudgetSeconds: settings.reconcileBudgetSeconds,
       reconcileRolloutSliceSeconds: settings.reconcileRolloutSliceSeconds,
       statusCacheSeconds: settings.statusCacheSeconds,

@@ -6,3 +6,4 @@ import './functions/onImagePushed.js';
 import './functions/reconcile.js';
 import './functions/status.js';
 import './functions/dashboard.js';
+import './functions/operatorActions.js';

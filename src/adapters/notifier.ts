@@ -3,7 +3,7 @@
  * Only built when NOTIFY_TOPIC_ENDPOINT is set. The payload holds names, digests and times: no secret values.
  */
 import type { EventGridPublisherClient } from '@azure/eventgrid';
-import type { RolloutNotification } from '../domain/model.js';
+import type { Notification } from '../domain/model.js';
 import type { Notifier } from '../domain/ports.js';
 import { fromAzureError } from './azureErrors.js';
 
@@ -15,7 +15,7 @@ export class EventGridNotifier implements Notifier {
     private readonly options: { requestTimeoutMs?: number } = {},
   ) {}
 
-  async publish(event: RolloutNotification): Promise<void> {
+  async publish(event: Notification): Promise<void> {
     try {
       await this.client.send(
         [
@@ -23,7 +23,10 @@ export class EventGridNotifier implements Notifier {
             id: event.id,
             type: `${NOTIFICATION_TYPE_PREFIX}${event.type}`,
             source: `/apps/${event.app}`,
-            subject: `${event.app}/rollouts/${event.rolloutId}`,
+            // An action that touched no rollout (pause, resume) is about the app itself.
+            subject: event.rolloutId
+              ? `${event.app}/rollouts/${event.rolloutId}`
+              : `${event.app}/actions/${event.type}`,
             time: new Date(event.at),
             datacontenttype: 'application/json',
             data: { ...event },

@@ -10,6 +10,7 @@
  */
 import semver from 'semver';
 import { z } from 'zod';
+import { rolloutControlFields } from './rolloutControls.js';
 
 // ---------------------------------------------------------------- validators
 
@@ -219,6 +220,7 @@ const appSchema = z
     pullFailureGraceSeconds: z.number().min(0).max(3_600).default(300),
     /** Reconcile restarts the active group when it is Stopped/Failed. */
     restartUnhealthy: z.boolean().default(false),
+    ...rolloutControlFields,
   })
   .superRefine((app, ctx) => {
     const containers = app.template.containers;
@@ -260,6 +262,12 @@ const appSchema = z
         code: 'custom',
         path: ['health', 'port'],
         message: `port ${app.health.port} is not exposed by any container (ports: ${[...exposed].join(', ') || 'none'})`,
+      });
+    if (app.verify?.port !== undefined && !exposed.has(app.verify.port))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['verify', 'port'],
+        message: `port ${app.verify.port} is not exposed by any container (ports: ${[...exposed].join(', ') || 'none'})`,
       });
     // The group's private IP exposes the union of the containers' ports, and ACI refuses a port declared twice in
     // one group (ports are 1-65535, unique per group: the troubleshooting doc's naming table).

@@ -88,6 +88,12 @@ export const APP_SETTING_NAMES: ReadonlyArray<AppSettingName> = Object.freeze([
       "Time an event-triggered run may advance a rollout (default 20; Event Grid's delivery timeout is 30 s).",
   },
   {
+    name: 'OPERATOR_ACTION_BUDGET_SECONDS',
+    required: false,
+    description:
+      'Time an operator action (POST /api/apps/{app}/{action}) may advance the rollout it touched before answering (default 10); the timer carries on from there.',
+  },
+  {
     name: 'RECONCILE_BUDGET_SECONDS',
     required: false,
     description: 'Time one reconcile tick may spend (default 240).',
@@ -127,6 +133,13 @@ export interface Settings {
   storage: StorageSettings;
   rolloutTableName: string;
   rolloutEventBudgetSeconds: number;
+  /** Time an operator action may advance the rollout it touched before answering. */
+  operatorActionBudgetSeconds: number;
+  /**
+   * App Service authentication (Easy Auth) fronts the app (`WEBSITE_AUTH_ENABLED=True`, set by the platform), so
+   * `x-ms-client-principal-name` comes from it: App Service does not let external requests set that header.
+   */
+  easyAuthEnabled: boolean;
   reconcileBudgetSeconds: number;
   /** The part of a tick that advances rollouts (level-triggered: the next tick resumes what is left). */
   reconcileRolloutSliceSeconds: number;
@@ -309,6 +322,8 @@ export function loadSettings(env: Env = process.env): Settings {
     storage: storage(env),
     rolloutTableName,
     rolloutEventBudgetSeconds: seconds(env, 'ROLLOUT_EVENT_BUDGET_SECONDS', 20, 1, 28),
+    operatorActionBudgetSeconds: seconds(env, 'OPERATOR_ACTION_BUDGET_SECONDS', 10, 1, 120),
+    easyAuthEnabled: (value(env, 'WEBSITE_AUTH_ENABLED') ?? '').toLowerCase() === 'true',
     reconcileBudgetSeconds,
     reconcileRolloutSliceSeconds: rolloutSlice(env, reconcileSchedule, reconcileBudgetSeconds),
     statusCacheSeconds: seconds(env, 'STATUS_CACHE_SECONDS', 5, 0, 300),

@@ -14,7 +14,9 @@ import type {
   StatusDocument,
   WatchedStatus,
 } from '../domain/statusDocument.js';
-import { formatAgo, formatClock, formatDuration, formatTime, shortDigest } from './format.js';
+import { formatClock, formatDuration, formatTime } from './format.js';
+import { badge, colour, digest, ipText, time, type Tone } from './pieces.js';
+import { operatorPanel } from './operatorPanel.js';
 import { join, markup, SafeHtml } from './markup.js';
 
 export interface DashboardOptions {
@@ -38,6 +40,11 @@ export const STEP_LABELS: Record<Condition['step'], string> = {
   failed: 'Failed',
   superseded: 'Superseded',
   queued: 'Queued',
+  awaitingPromotion: 'Await promotion',
+  verifying: 'Verify',
+  rolledBack: 'Rolled back',
+  aborted: 'Aborted',
+  operator: 'Operator action',
 };
 
 const STATE_LABELS: Record<RolloutStatus['state'], string> = {
@@ -45,9 +52,12 @@ const STATE_LABELS: Record<RolloutStatus['state'], string> = {
   succeeded: 'succeeded',
   failed: 'failed',
   superseded: 'superseded',
+  awaitingPromotion: 'awaiting promotion',
+  verifying: 'verifying',
+  rolledBack: 'rolled back',
+  aborted: 'aborted',
 };
 
-type Tone = 'ok' | 'bad' | 'warn' | 'info' | 'muted';
 type StepStatus = 'done' | 'current' | 'failed' | 'stopped' | 'pending';
 
 const STEP_MARKERS: Record<StepStatus, { marker: string; label: string }> = {
@@ -93,44 +103,18 @@ ol.steps li.stopped{background:#fff8c5;color:#7d4e00;border-color:#d4a72c;font-w
 footer{color:#57606a;font-size:.8rem;padding-bottom:1.5rem;margin-top:1.5rem}
 `;
 
-function badge(tone: Tone, text: string, testId?: string, title?: string | null): SafeHtml {
-  const tid = testId ? markup` data-testid="${testId}"` : '';
-  const tip = title ? markup` title="${title}"` : '';
-  return markup`<span class="badge ${tone}"${tid}${tip}>${text}</span>`;
-}
-
-function time(isoTime: string | null | undefined, now: number): SafeHtml {
-  if (!isoTime) return markup`—`;
-  const ago = formatAgo(isoTime, now);
-  const agoText = ago ? markup` <span class="meta">(${ago})</span>` : '';
-  return markup`<time datetime="${isoTime}">${formatTime(isoTime)}</time>${agoText}`;
-}
-
-function digest(value: string | null | undefined): SafeHtml {
-  if (!value) return markup`—`;
-  return markup`<code title="${value}" data-digest="${value}">${shortDigest(value)}</code>`;
-}
-
-function ipText(value: string | null | undefined): SafeHtml {
-  return value ? markup`<code>${value}</code>` : markup`—`;
-}
-
-function colour(value: string | null | undefined): SafeHtml {
-  if (!value) return markup`<span class="empty">none</span>`;
-  const cls = ['blue', 'green', 'adopted'].includes(value) ? value : '';
-  return markup`<span class="colour ${cls}" aria-hidden="true"></span>${value}`;
-}
-
 function rolloutBadge(r: RolloutStatus | null): SafeHtml {
   if (!r) return badge('muted', 'no rollout yet', 'rollout-state');
   const tone: Tone =
-    r.state === 'inProgress'
+    r.state === 'inProgress' || r.state === 'verifying'
       ? 'info'
-      : r.state === 'succeeded'
-        ? 'ok'
-        : r.state === 'failed'
-          ? 'bad'
-          : 'warn';
+      : r.state === 'awaitingPromotion'
+        ? 'warn'
+        : r.state === 'succeeded'
+          ? 'ok'
+          : r.state === 'failed' || r.state === 'rolledBack'
+            ? 'bad'
+            : 'warn';
   const text = r.state === 'inProgress' ? `in progress: ${STEP_LABELS[r.step]}` : STATE_LABELS[r.state];
   return badge(tone, text, 'rollout-state');
 }
@@ -143,17 +127,29 @@ function secretBadge(app: AppStatus): SafeHtml {
 
 // ---------------------------------------------------------------- rollout
 
-function stepStatus(r: RolloutStatus, index: number): StepStatus {
+/** Steps only some apps take (manual promotion, verify): shown when this rollout reached them. */
+const OPTIONAL_STEPS: ReadonlySet<RolloutStep> = new Set(['awaitingPromotion', 'verifying']);
+
+/** The steps this rollout's progress bar shows, in order. */
+function shownSteps(r: RolloutStatus): RolloutStep[] {
+  return ROLLOUT_STEPS.filter(
+    (s) => !OPTIONAL_STEPS.has(s) || s === r.step || r.timeline.some((c) => c.step === s),
+  );
+}
+
+function stepStatus(r: RolloutStatus, step: RolloutStep): StepStatus {
+  const index = ROLLOUT_STEPS.indexOf(step);
   const stopIndex = ROLLOUT_STEPS.indexOf(r.step);
   if (r.state === 'succeeded' || index < stopIndex) return 'done';
   if (index > stopIndex) return 'pending';
-  return r.state === 'inProgress' ? 'current' : r.state === 'failed' ? 'failed' : 'stopped';
+  const running = r.state === 'inProgress' || r.state === 'awaitingPromotion' || r.state === 'verifying';
+  return running ? 'current' : r.state === 'failed' || r.state === 'rolledBack' ? 'failed' : 'stopped';
 }
 
 /** Each step of the blue/green sequence, with how far this rollout got. */
 function stepProgress(r: RolloutStatus): SafeHtml {
-  const items = ROLLOUT_STEPS.map((step: RolloutStep, i) => {
-    const status = stepStatus(r, i);
+  const items = shownSteps(r).map((step: RolloutStep) => {
+    const status = stepStatus(r, step);
     const { marker, label } = STEP_MARKERS[status];
     const current = status === 'current' ? markup` aria-current="step"` : '';
     return markup`<li class="${status}" data-step="${step}" data-status="${status}"${current}><span aria-hidden="true">${marker}</span> ${STEP_LABELS[step]}<span class="visually-hidden">: ${label}</span></li>`;
@@ -191,7 +187,7 @@ function rolloutSection(r: RolloutStatus | null, now: number): SafeHtml {
   if (!r) {
     return markup`<p class="empty" data-testid="rollout-none">No rollout yet: push an image to the configured repository.</p>`;
   }
-  const heading = r.state === 'inProgress' ? 'Current rollout' : 'Last rollout';
+  const heading = r.finishedAt === null ? 'Current rollout' : 'Last rollout';
   const waiting =
     r.waiting && r.state === 'inProgress'
       ? markup`<dt>Waiting for</dt><dd data-testid="rollout-waiting">${r.waiting}</dd>`
@@ -303,6 +299,7 @@ function appSection(app: AppStatus, now: number): SafeHtml {
 <dt>Key Vault secret</dt><dd><code>${app.secret.name}</code> in <code>${app.secret.vaultUrl}</code> holds ${ipText(app.secret.ip)} ${secretBadge(app)}${secretProblem}</dd>
 ${queued}${deletions}
 </dl>
+${operatorPanel(app, now)}
 ${warnings}
 ${conditionTable(app)}
 ${rolloutSection(app.rollout, now)}

@@ -5,16 +5,20 @@
  * reconcile; pure functions over the record, no I/O.
  */
 import {
+  ACTIONS_MAX,
   IGNORED_MAX,
+  REJECTED_MAX,
   RECENT_MAX,
   TIMELINE_MAX,
   iso,
   ms,
+  type ActionRecord,
   type ActiveDeployment,
   type AppState,
   type HistoryEntry,
   type IgnoredPush,
   type OutboxItem,
+  type RejectedDigest,
   type Rollout,
   type RolloutNotificationType,
 } from './model.js';
@@ -85,7 +89,7 @@ export function notification(
 export function closeRollout(
   state: AppState,
   r: Rollout,
-  outcome: 'succeeded' | 'failed' | 'superseded',
+  outcome: Exclude<Rollout['state'], 'inProgress'>,
   now: number,
   message?: string,
 ): void {
@@ -102,6 +106,7 @@ export function closeRollout(
       state: outcome,
       startedAt: r.startedAt,
       finishedAt: r.finishedAt,
+      ...(r.mediaType ? { mediaType: r.mediaType } : {}),
     },
     ...state.recent.filter((x) => x.rolloutId !== r.id),
   ].slice(0, RECENT_MAX);
@@ -118,8 +123,28 @@ export function closeRollout(
     startedAt: r.startedAt,
     finishedAt: r.finishedAt,
     durationMs: now - (ms(r.startedAt) ?? now),
+    ...(r.kind && r.kind !== 'push' ? { kind: r.kind } : {}),
+    ...(r.requestedBy ? { requestedBy: r.requestedBy } : {}),
     timeline: r.timeline,
   };
   state.outbox.push({ kind: 'history', entry });
   state.outbox.push(notification(state, r, `rollout.${outcome}`, now, r.error?.message ?? message));
+}
+
+/** Turn a digest away from automatic redeploys (newest first, bounded; once per digest). */
+export function rejectDigest(state: AppState, entry: RejectedDigest): void {
+  const rest = (state.rejected ?? []).filter((x) => x.digest !== entry.digest);
+  state.rejected = [entry, ...rest].slice(0, REJECTED_MAX);
+}
+
+/** Allow a digest again (an operator's retry or an explicit rollback to it). */
+export function unrejectDigest(state: AppState, digest: string): void {
+  if (!state.rejected) return;
+  state.rejected = state.rejected.filter((x) => x.digest !== digest);
+  if (state.rejected.length === 0) delete state.rejected;
+}
+
+/** Keep an operator action in the app's action log (newest first, bounded). */
+export function recordAction(state: AppState, entry: ActionRecord): void {
+  state.actions = [entry, ...(state.actions ?? [])].slice(0, ACTIONS_MAX);
 }

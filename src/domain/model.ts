@@ -43,14 +43,19 @@ export function groupNameFor(app: string, colour: Colour): string {
   return `${app}-${colour}`;
 }
 
-/** The ordered steps of a rollout. `succeeded` is the last; `failed`/`superseded` are outcomes, not steps. */
+/**
+ * The ordered steps of a rollout. `succeeded` is the last; `failed`, `superseded`, `rolledBack` and `aborted` are
+ * outcomes, not steps. `awaitingPromotion` runs only for apps in manual promotion, `verifying` only with `verify`.
+ */
 export const ROLLOUT_STEPS = [
   'accepted',
   'cleaningIdle',
   'creating',
   'waitingRunning',
   'healthGate',
+  'awaitingPromotion',
   'switching',
+  'verifying',
   'draining',
   'deletingOld',
   'succeeded',
@@ -60,12 +65,27 @@ export type RolloutStep = (typeof ROLLOUT_STEPS)[number];
 /** Steps after which callers may already use the new group: a newer push is queued, never superseding. */
 export const COMMITTED_STEPS: ReadonlySet<RolloutStep> = new Set([
   'switching',
+  'verifying',
   'draining',
   'deletingOld',
   'succeeded',
 ]);
 
-export type RolloutState = 'inProgress' | 'succeeded' | 'failed' | 'superseded';
+export type RolloutState = 'inProgress' | 'succeeded' | 'failed' | 'superseded' | 'rolledBack' | 'aborted';
+
+/** Why a rollout exists: a push (the default), an operator's action, or a revert of one. */
+export type RolloutKind = 'push' | 'rollback' | 'retry' | 'redeploy';
+
+export { OPERATOR_ACTIONS, type OperatorAction } from '../events/actionRequest.js';
+import type { OperatorAction } from '../events/actionRequest.js';
+
+/** Who did something and why: the signed-in principal behind Easy Auth, else "function key". */
+export interface ActorNote {
+  actor: string;
+  reason?: string;
+  /** ISO time. */
+  at: string;
+}
 
 export type FailureReason =
   | 'RegistryNetworkRestricted'
@@ -82,11 +102,14 @@ export type FailureReason =
   | 'SecureEnvMissing'
   | 'GroupNameTaken'
   | 'GroupLost'
+  | 'VerifyFailed'
+  | 'RolledBackByOperator'
+  | 'AbortedByOperator'
   | 'AzureError';
 
 /** One timeline entry. */
 export interface Condition {
-  step: RolloutStep | 'failed' | 'superseded' | 'queued';
+  step: RolloutStep | 'failed' | 'superseded' | 'queued' | 'rolledBack' | 'aborted' | 'operator';
   /** ISO time. */
   at: string;
   message: string;
@@ -102,6 +125,16 @@ export interface RolloutError {
 export interface Rollout {
   id: string;
   state: RolloutState;
+  /** Absent for rows written before operator actions: a push. */
+  kind?: RolloutKind;
+  /** For a rollout an operator started (rollback, retry, redeploy): who asked and why. */
+  requestedBy?: ActorNote;
+  /**
+   * Set when this rollout moves callers to a group another rollout created (a rollback to the group kept in the
+   * rollback window): the rollout id that group carries (absent for an adopted group, which carries none). The
+   * rollout creates nothing and deletes nothing of that group on failure.
+   */
+  reusesGroupOf?: { rolloutId?: string };
   /** Current step while inProgress; the step it stopped at otherwise. */
   step: RolloutStep;
   repository: string;
@@ -140,6 +173,16 @@ export interface Rollout {
   /** e.g. "GET http://10.0.0.4:8080/healthz → 503". */
   lastHealth?: string;
   switchedAt?: string;
+  /** What served before the switch: where callers go back to when verify fails or an operator rolls back. */
+  previous?: ActiveDeployment;
+  /** Manual promotion: the preview secret written with the new group's IP. */
+  preview?: { secretName: string; ip: string; writtenAt: string };
+  /** Manual promotion: who promoted (the rollout then switches). */
+  promotedBy?: ActorNote;
+  /** The check after the switch: probes made, consecutive failures, the last answer. */
+  verify?: { startedAt: string; probes: number; failures: number; last?: string };
+  /** An operator asked to move callers back while the previous group still runs (verifying or draining). */
+  revertRequestedBy?: ActorNote;
   drainUntil?: string;
   deleteRequestedAt?: string;
   /** Re-creations after the group vanished or was replaced (bounded). */
@@ -171,6 +214,33 @@ export interface ActiveDeployment {
   rolloutId?: string;
   since: string;
 }
+
+/** The previous group, kept running after a successful rollout for `rollbackWindowSeconds`. */
+export interface RollbackTarget extends ActiveDeployment {
+  /** ISO time the window closes (its group is deleted then). */
+  until: string;
+}
+
+/** A digest an operator or a failed verify turned away: automatic redeploys of it are refused until retried. */
+export interface RejectedDigest {
+  digest: string;
+  tag: string;
+  at: string;
+  reason: string;
+}
+
+export const REJECTED_MAX = 10;
+
+/** One operator action as the app's action log keeps it. */
+export interface ActionRecord extends ActorNote {
+  action: OperatorAction;
+  /** What it did: the rollout it started or touched, or what changed. */
+  outcome: string;
+  rolloutId?: string;
+  to?: string;
+}
+
+export const ACTIONS_MAX = 25;
 
 /** A group to delete once `notBefore` passes (cleanup of failed/superseded rollouts). */
 export interface PendingDeletion {
@@ -219,6 +289,8 @@ export interface RecentRollout {
   state: RolloutState;
   startedAt: string;
   finishedAt?: string;
+  /** Kept so an operator's retry or rollback redeploys an image index as the push did. */
+  mediaType?: string;
 }
 
 export interface HistoryEntry {
@@ -235,11 +307,18 @@ export interface HistoryEntry {
   startedAt: string;
   finishedAt: string;
   durationMs: number;
+  kind?: RolloutKind;
+  requestedBy?: ActorNote;
   timeline: Condition[];
 }
 
 export type RolloutNotificationType =
-  'rollout.started' | 'rollout.succeeded' | 'rollout.failed' | 'rollout.superseded';
+  | 'rollout.started'
+  | 'rollout.succeeded'
+  | 'rollout.failed'
+  | 'rollout.superseded'
+  | 'rollout.rolledBack'
+  | 'rollout.aborted';
 
 export interface RolloutNotification {
   type: RolloutNotificationType;
@@ -254,9 +333,22 @@ export interface RolloutNotification {
   message?: string;
 }
 
+/** An operator action, published as `AciBlueGreen.operator.{action}`. */
+export interface OperatorNotification {
+  type: `operator.${OperatorAction}`;
+  id: string;
+  app: string;
+  at: string;
+  actor: string;
+  reason?: string;
+  rolloutId?: string;
+  message: string;
+}
+
+export type Notification = RolloutNotification | OperatorNotification;
+
 /** Work to do after a state write: history rows to append, notifications to publish (at least once). */
-export type OutboxItem =
-  { kind: 'history'; entry: HistoryEntry } | { kind: 'notify'; event: RolloutNotification };
+export type OutboxItem = { kind: 'history'; entry: HistoryEntry } | { kind: 'notify'; event: Notification };
 
 export interface AppState {
   schemaVersion: 1;
@@ -275,6 +367,14 @@ export interface AppState {
   /** Pushes that started no rollout, newest first, at most IGNORED_MAX (absent in rows written before it). */
   ignored?: IgnoredPush[];
   outbox: OutboxItem[];
+  /** Set by `pause`: pushes are queued (newest allowed wins) and start nothing until `resume`. */
+  paused?: ActorNote;
+  /** The previous group while the rollback window is open. */
+  rollbackTarget?: RollbackTarget;
+  /** Digests turned away (rolled back, failed verify), newest first: no automatic redeploy until retried. */
+  rejected?: RejectedDigest[];
+  /** Operator actions, newest first, at most ACTIONS_MAX. */
+  actions?: ActionRecord[];
   lastRestartAt?: string;
   updatedAt: string;
 }

@@ -8,13 +8,7 @@
  * `toDomainError(what, { statusCode, code, message, retryAfterMs })` in ./errors.ts does the mapping from the
  * classification table. Methods documented as "404 → undefined / done" must not throw on 404.
  */
-import type {
-  AppState,
-  HistoryEntry,
-  ReconcileResult,
-  RolloutNotification,
-  StoredAppState,
-} from './model.js';
+import type { AppState, HistoryEntry, ReconcileResult, Notification, StoredAppState } from './model.js';
 
 // ---------------------------------------------------------------- Container Instances
 
@@ -229,7 +223,7 @@ export interface HealthProbe {
 export interface Notifier {
   /** Publish a CloudEvent (type `AciBlueGreen.${event.type}`, source `/apps/${app}`). May throw; the domain
    * logs and drops failed notifications. */
-  publish(event: RolloutNotification): Promise<void>;
+  publish(event: Notification): Promise<void>;
 }
 
 export interface Clock {

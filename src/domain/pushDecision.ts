@@ -13,8 +13,11 @@ import {
   type AppState,
   type Colour,
   type PushIntent,
+  type ActorNote,
   type QueuedPush,
+  type RollbackTarget,
   type Rollout,
+  type RolloutKind,
 } from './model.js';
 import { addCondition, closeRollout, inProgress, notification } from './appState.js';
 import { checkNotDowngrade, outranksAll, type VersionRef } from './tagPolicy.js';
@@ -44,6 +47,12 @@ export function decidePush(state: AppState | undefined, push: PushIntent, app: A
     };
   if (queued?.digest === push.digest)
     return { action: 'ignore', reason: `duplicate: digest ${short} is already queued` };
+  const turnedAway = state?.rejected?.find((x) => x.digest === push.digest);
+  if (turnedAway && !app.force)
+    return {
+      action: 'ignore',
+      reason: `rejected: digest ${short} was turned away at ${turnedAway.at} (${turnedAway.reason}); use the retry action to deploy it again`,
+    };
   const seen = state?.recent.find((r) => r.digest === push.digest);
   if (seen) {
     const fresh = (ms(push.eventTime) ?? 0) > (ms(seen.startedAt) ?? 0);
@@ -70,6 +79,11 @@ export function decidePush(state: AppState | undefined, push: PushIntent, app: A
       reason: `stale: event time ${push.eventTime} is older than the last applied event (${state?.lastAppliedEventTime})`,
     };
 
+  if (state?.paused)
+    return {
+      action: 'queue',
+      reason: `queued: ${state.app} is paused (by ${state.paused.actor}${state.paused.reason ? `: ${state.paused.reason}` : ''}); ${push.tag} starts on resume`,
+    };
   if (!current) return { action: 'start', reason: `rollout of ${push.tag} (${short}) started` };
   if (COMMITTED_STEPS.has(current.step))
     return {
@@ -95,29 +109,46 @@ export function idleColour(app: string, active: ActiveDeployment | undefined): C
   return 'blue';
 }
 
-function startRollout(
+/** Who started a rollout that no push started. */
+export interface RolloutOrigin {
+  kind: Exclude<RolloutKind, 'push'>;
+  requestedBy: ActorNote;
+  /** A rollback to the group kept in the rollback window: the rollout moves callers to it and creates nothing. */
+  reuse?: RollbackTarget & { colour: Colour };
+}
+
+/**
+ * Start a rollout of `push` on the idle colour (mutates `state`). Its start closes the rollback window: the kept
+ * previous group has the idle colour, so cleaning it is this rollout's first step.
+ */
+export function startRollout(
   state: AppState,
   push: PushIntent,
   app: AppConfig,
   now: number,
   reason: string,
+  origin?: RolloutOrigin,
 ): Rollout {
-  const colour = idleColour(app.name, state.active);
+  const reuse = origin?.reuse;
+  const colour = reuse?.colour ?? idleColour(app.name, state.active);
   const r: Rollout = {
     id: rolloutId(push, now),
     state: 'inProgress',
-    step: 'accepted',
+    ...(origin ? { kind: origin.kind, requestedBy: origin.requestedBy } : {}),
+    ...(reuse ? { reusesGroupOf: reuse.rolloutId ? { rolloutId: reuse.rolloutId } : {} } : {}),
+    // The kept group runs and served until the last rollout: only the quick health gate stands before the switch.
+    step: reuse ? 'healthGate' : 'accepted',
     repository: push.repository,
     tag: push.tag,
     digest: push.digest,
     loginServer: push.loginServer,
-    image: `${push.loginServer}/${push.repository}@${push.digest}`,
+    image: reuse?.image ?? `${push.loginServer}/${push.repository}@${push.digest}`,
     ...(push.mediaType ? { mediaType: push.mediaType } : {}),
     eventId: push.eventId,
     eventTime: push.eventTime,
     colour,
-    resourceGroup: app.resourceGroup,
-    group: groupNameFor(app.name, colour),
+    resourceGroup: reuse?.resourceGroup ?? app.resourceGroup,
+    group: reuse?.group ?? groupNameFor(app.name, colour),
     startedAt: iso(now),
     updatedAt: iso(now),
     healthSuccesses: 0,
@@ -126,7 +157,9 @@ function startRollout(
   };
   addCondition(r, 'accepted', now, `${reason}; target ${r.group}, image ${r.image}`);
   state.rollout = r;
-  state.lastAppliedEventTime = maxTime(state.lastAppliedEventTime, push.eventTime);
+  delete state.rollbackTarget;
+  // Only pushes order pushes: an operator's rollout must not make a delayed delivery look stale.
+  if (!origin) state.lastAppliedEventTime = maxTime(state.lastAppliedEventTime, push.eventTime);
   state.outbox.push(notification(state, r, 'rollout.started', now));
   return r;
 }
@@ -153,7 +186,8 @@ export function applyPush(
     const q: QueuedPush = { ...push, receivedAt: iso(now) };
     state.queued = q;
     state.lastAppliedEventTime = maxTime(state.lastAppliedEventTime, push.eventTime);
-    if (state.rollout) addCondition(state.rollout, 'queued', now, decision.reason);
+    const current = inProgress(state);
+    if (current) addCondition(current, 'queued', now, decision.reason);
     return { state };
   }
   if (decision.action === 'supersede') {

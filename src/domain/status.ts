@@ -31,6 +31,7 @@ import {
   type SecretTarget,
 } from './secretTargets.js';
 import { digestOfImage } from './tagPolicy.js';
+import { operatorStatus } from './operatorStatus.js';
 
 export interface StatusInput {
   config: DomainDeps['config'];
@@ -49,10 +50,14 @@ function rolloutStatus(state: AppState, now: number): RolloutStatus | null {
   const r = state.rollout;
   if (!r) return null;
   const started = ms(r.startedAt) ?? now;
+  const shownState =
+    r.state === 'inProgress' && (r.step === 'awaitingPromotion' || r.step === 'verifying') ? r.step : r.state;
   return {
     id: r.id,
-    state: r.state,
+    state: shownState,
     step: r.step,
+    kind: r.kind ?? 'push',
+    requestedBy: r.requestedBy ?? null,
     error: r.error?.message ?? null,
     reason: r.error?.reason ?? null,
     tag: r.tag,
@@ -67,6 +72,7 @@ function rolloutStatus(state: AppState, now: number): RolloutStatus | null {
     durationMs: (ms(r.finishedAt) ?? now) - started,
     waiting: r.waiting?.message ?? null,
     lastHealth: r.lastHealth ?? null,
+    verify: r.verify ? { ...r.verify, last: r.verify.last ?? null } : null,
     timeline: r.timeline,
   };
 }
@@ -83,6 +89,8 @@ function historyStatus(h: HistoryEntry): HistoryStatus {
     startedAt: h.startedAt,
     finishedAt: h.finishedAt,
     durationMs: h.durationMs,
+    kind: h.kind ?? 'push',
+    requestedBy: h.requestedBy ?? null,
   };
 }
 
@@ -207,6 +215,7 @@ function appStatus(app: AppConfig, input: StatusInput, target: SecretTarget | un
     })),
     conditions: [],
     warnings,
+    ...operatorStatus(app, state, input.now),
   };
   status.conditions = conditions(status, state);
   return status;

@@ -5,7 +5,12 @@
  */
 import type { ConfigError } from '../config/appsConfig.js';
 import type {
+  ActionRecord,
+  ActorNote,
   Condition,
+  OperatorAction,
+  RejectedDigest,
+  RolloutKind,
   FailureReason,
   HistoryEntry,
   IgnoredPush,
@@ -21,10 +26,19 @@ export interface StatusCondition {
   message: string;
 }
 
+/**
+ * A rollout's state as status shows it: the stored state, except that a rollout in progress waiting for promotion
+ * or being verified says so (`awaitingPromotion`, `verifying`), as the operator contract names them.
+ */
+export type RolloutStatusState = RolloutState | 'awaitingPromotion' | 'verifying';
+
 export interface RolloutStatus {
   id: string;
-  state: RolloutState;
+  state: RolloutStatusState;
   step: RolloutStep;
+  /** `push` unless an operator started it (rollback, retry, redeploy). */
+  kind: RolloutKind;
+  requestedBy: ActorNote | null;
   error: string | null;
   reason: FailureReason | null;
   tag: string;
@@ -42,6 +56,8 @@ export interface RolloutStatus {
   durationMs: number;
   waiting: string | null;
   lastHealth: string | null;
+  /** The check after the switch, while and after it ran. */
+  verify: { startedAt: string; probes: number; failures: number; last: string | null } | null;
   timeline: Condition[];
 }
 
@@ -56,9 +72,34 @@ export interface HistoryStatus {
   startedAt: string;
   finishedAt: string;
   durationMs: number;
+  kind: RolloutKind;
+  requestedBy: ActorNote | null;
 }
 
-export interface AppStatus {
+/** What operators see and may do (docs/design.md, "Operator actions"). */
+export interface OperatorStatus {
+  /** Who paused the app and why; pushes are queued until resume. */
+  paused: ActorNote | null;
+  /** Manual promotion: the waiting group's IP, as written to the preview secret. */
+  previewIp: string | null;
+  previewSecret: string | null;
+  /** The previous group while the rollback window is open. */
+  rollbackTarget: {
+    group: string;
+    resourceGroup: string;
+    digest: string | null;
+    tag: string | null;
+    until: string;
+  } | null;
+  /** Digests turned away from automatic redeploys (rolled back, failed verify) until retried. */
+  rejected: RejectedDigest[];
+  /** The app's action log, newest first. */
+  actions: ActionRecord[];
+  /** Actions that apply now (judged from the stored state; Azure is re-checked when one is taken). */
+  availableActions: OperatorAction[];
+}
+
+export interface AppStatus extends OperatorStatus {
   name: string;
   /** Login server when known (learnt at the first rollout), else the registry name. */
   registry: string;

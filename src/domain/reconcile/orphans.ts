@@ -20,7 +20,8 @@ function referenced(state: AppState, app: AppConfig): Set<string> {
   if (r?.state === 'inProgress') {
     names.add(r.group);
     if (r.fromGroup) names.add(r.fromGroup);
-  } else if (r?.state === 'failed' && app.keepFailed) names.add(r.group);
+  } else if ((r?.state === 'failed' || r?.state === 'rolledBack') && app.keepFailed) names.add(r.group);
+  if (state.rollbackTarget) names.add(state.rollbackTarget.group);
   for (const p of state.pendingDeletions) names.add(p.group);
   return names;
 }

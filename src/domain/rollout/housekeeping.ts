@@ -92,6 +92,8 @@ async function processPendingDeletions(deps: DomainDeps, held: Held, now: number
     else if (await processDeletion(deps, p, now)) keep.push(p);
   }
   draft.pendingDeletions = keep;
+  // The rollback window closed with its deletion: the kept group is no longer a target.
+  if (draft.rollbackTarget && (ms(draft.rollbackTarget.until) ?? 0) <= now) delete draft.rollbackTarget;
   return save(deps, held, draft);
 }
 

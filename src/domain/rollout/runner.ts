@@ -62,10 +62,15 @@ function result(
 export function needsAdvance(state: AppState, now: number): boolean {
   return (
     inProgress(state) !== undefined ||
-    state.queued !== undefined ||
+    startsQueued(state) ||
     state.outbox.length > 0 ||
     state.pendingDeletions.some((p) => (ms(p.notBefore) ?? 0) <= now)
   );
+}
+
+/** A queued push waits for the rollout before it, and for `resume` while the app is paused. */
+function startsQueued(state: AppState): boolean {
+  return state.queued !== undefined && state.paused === undefined;
 }
 
 /** A queued push starts once the rollout before it has finished (re-checked against the new state). */
@@ -119,7 +124,7 @@ export async function advance(appName: string, deps: DomainDeps, budget: Budget)
       if (clock.now() >= stopAt) return result(held, 'budgetSpent', 'time budget spent');
       const now = clock.now();
       const current = inProgress(held.state);
-      if (!current && !held.state.queued) {
+      if (!current && !startsQueued(held.state)) {
         const last = held.state.rollout;
         return last
           ? result(held, 'finished', `rollout ${last.id} ${last.state}`)

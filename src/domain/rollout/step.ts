@@ -57,7 +57,8 @@ export function failRollout(
   if (!r || r.state !== 'inProgress') return;
   r.error = { step: r.step, reason, message };
   addCondition(r, 'failed', now, message);
-  const mayExist = r.step !== 'accepted';
+  // A rollback to the kept previous group created nothing: that group is not ours to remove.
+  const mayExist = r.step !== 'accepted' && !r.reusesGroupOf;
   if (mayExist && !app.keepFailed) {
     state.pendingDeletions.push({
       resourceGroup: r.resourceGroup,
@@ -82,8 +83,10 @@ export function succeed(ctx: StepContext, message: string): StepResult {
   return { kind: 'continue' };
 }
 
+/** Is `g` the group this rollout works on: created by it, or the kept group a rollback returns to? */
 export function ours(g: ContainerGroupView, r: Rollout): boolean {
-  return g.tags[GROUP_TAGS.rolloutId] === r.id;
+  const owner = r.reusesGroupOf ? r.reusesGroupOf.rolloutId : r.id;
+  return g.tags[GROUP_TAGS.rolloutId] === owner;
 }
 
 /** ACI retries failing pulls: one is final after the app's grace (groupDiagnosis.ts). */
@@ -97,6 +100,8 @@ export function seconds(msValue: number): string {
 
 /** The group vanished or was replaced under us: start over from cleaning, a bounded number of times. */
 export function recreate(ctx: StepContext, why: string): StepResult {
+  // A rollback to the kept group has nothing to re-create: that group is the point.
+  if (ctx.r.reusesGroupOf) return fail(ctx, 'GroupLost', `${why}; the rollback target is gone`);
   if (ctx.r.recreations >= 2)
     return fail(ctx, 'GroupLost', `${why}; gave up after ${ctx.r.recreations} re-creations`);
   ctx.r.recreations += 1;

@@ -5,8 +5,9 @@
  * every step, so a crash between any two steps resumes where it stopped, and two instances never both move one
  * rollout.
  *
- *   accepted → cleaningIdle → creating → waitingRunning → healthGate → switching → draining → deletingOld
- *   → succeeded          (or: failed with a reason; superseded by a newer push)
+ *   accepted → cleaningIdle → creating → waitingRunning → healthGate → [awaitingPromotion] → switching
+ *   → [verifying] → draining → deletingOld → succeeded
+ *   (or: failed with a reason; superseded by a newer push; rolledBack after the switch; aborted by an operator)
  */
 import type { AppConfig } from '../../config/appsConfig.js';
 import { optionsOf, type DomainDeps, type DomainOptions } from '../deps.js';
@@ -16,6 +17,8 @@ import { addCondition, closeRollout } from '../appState.js';
 import { seconds, failRollout, type StepContext, type StepResult, type Step } from './step.js';
 import { accepted, cleaningIdle, creating, waitingRunning } from './provisionSteps.js';
 import { deletingOld, draining, healthGate, switching } from './switchSteps.js';
+import { awaitingPromotion } from './promotionStep.js';
+import { verifying } from './verifyStep.js';
 
 const STEPS: Record<Exclude<RolloutStep, 'succeeded'>, Step> = {
   accepted,
@@ -23,7 +26,9 @@ const STEPS: Record<Exclude<RolloutStep, 'succeeded'>, Step> = {
   creating,
   waitingRunning,
   healthGate,
+  awaitingPromotion,
   switching,
+  verifying,
   draining,
   deletingOld,
 };

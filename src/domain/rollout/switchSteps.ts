@@ -1,16 +1,43 @@
 /**
  * The steps that move callers: gate on the new group's health, switch the app's secret to its IP, let the old
- * group drain, delete it.
+ * group drain, delete it (or keep it for the rollback window). Manual promotion and the check after the switch
+ * are their own files (promotionStep.ts, verifyStep.ts).
  */
 import type { AppConfig } from '../../config/appsConfig.js';
 import { diagnoseGroup } from '../groupDiagnosis.js';
-import { iso, ms, type ActiveDeployment } from '../model.js';
+import { iso, ms, type ActiveDeployment, type Rollout } from '../model.js';
 import { deleteWithReissue } from './housekeeping.js';
 import { appSecretTags } from '../secretTargets.js';
-import { goto, waitFor, fail, succeed, ours, pullRetry, seconds, type Step, recreate } from './step.js';
+import { needsPromotion } from './promotionStep.js';
+import { revertRequested } from './revert.js';
+import {
+  goto,
+  waitFor,
+  fail,
+  succeed,
+  ours,
+  pullRetry,
+  seconds,
+  type Step,
+  type StepContext,
+  recreate,
+} from './step.js';
 
-function healthUrl(app: AppConfig, ip: string): string {
+export function healthUrl(app: AppConfig, ip: string): string {
   return `http://${ip}:${app.health.port}${app.health.path}`;
+}
+
+/**
+ * Successes the gate needs: the app's `consecutiveSuccesses`, or one for a rollback to the kept previous group (it
+ * served until minutes ago; the quick check only proves it still answers).
+ */
+function successesNeeded(app: AppConfig, r: Rollout): number {
+  return r.reusesGroupOf ? 1 : app.health.consecutiveSuccesses;
+}
+
+/** Where a passed gate leads: the wait for promotion (manual mode, not an app's first deploy) or the switch. */
+function afterGate(ctx: StepContext, message: string) {
+  return goto(ctx, needsPromotion(ctx) ? 'awaitingPromotion' : 'switching', message);
 }
 
 export const healthGate: Step = async (ctx) => {
@@ -41,12 +68,9 @@ export const healthGate: Step = async (ctx) => {
         : (res.error ?? 'no answer');
     r.lastHealth = `GET ${url} → ${answer}`;
     r.healthSuccesses = passed ? r.healthSuccesses + 1 : 0;
-    if (r.healthSuccesses >= h.consecutiveSuccesses)
-      return goto(
-        ctx,
-        'switching',
-        `health gate passed: ${h.consecutiveSuccesses} consecutive ${r.lastHealth}`,
-      );
+    const needed = successesNeeded(app, r);
+    if (r.healthSuccesses >= needed)
+      return afterGate(ctx, `health gate passed: ${needed} consecutive ${r.lastHealth}`);
   } else {
     r.healthSuccesses = 0;
     r.lastHealth = `${r.group} not Running: ${d.phase === 'pending' ? d.detail : ''}`;
@@ -57,9 +81,14 @@ export const healthGate: Step = async (ctx) => {
   return waitFor(
     ctx,
     h.intervalSeconds * 1000,
-    `health ${r.healthSuccesses}/${h.consecutiveSuccesses}: ${r.lastHealth ?? 'not probed yet'}`,
+    `health ${r.healthSuccesses}/${successesNeeded(app, r)}: ${r.lastHealth ?? 'not probed yet'}`,
   );
 };
+
+/** The check after the switch runs when configured, except for a rollback (the operator chose that version). */
+function verifies(ctx: StepContext): boolean {
+  return ctx.app.verify !== undefined && ctx.r.kind !== 'rollback';
+}
 
 export const switching: Step = async (ctx) => {
   const { r, app, state } = ctx;
@@ -76,40 +105,81 @@ export const switching: Step = async (ctx) => {
     digest: r.digest,
     tag: r.tag,
     image: r.image,
-    rolloutId: r.id,
+    // A rollback to the kept group serves that group's rollout (the id its tags carry).
+    ...(r.reusesGroupOf ? r.reusesGroupOf : { rolloutId: r.id }),
     since: iso(ctx.now),
   };
   await ctx.deps.secrets.set(app.secret.vaultUrl, app.secret.name, d.ip, appSecretTags(app, next, d.ip));
   const old = state.active;
   state.active = next;
+  // The serving group is nobody's leftover: a rollback to the kept group ends that group's window deletion.
+  state.pendingDeletions = state.pendingDeletions.filter(
+    (p) => !(p.group === r.group && p.resourceGroup === r.resourceGroup),
+  );
   r.ip = d.ip;
   r.switchedAt = iso(ctx.now);
   delete r.deleteRequestedAt;
+  const moved = `secret ${app.secret.name} = ${d.ip} (${r.group})`;
   if (old && !(old.group === r.group && old.resourceGroup === r.resourceGroup)) {
+    // The drain runs from the switch, alongside verify: the old group is deleted once both are over.
+    r.previous = old;
     r.fromGroup = old.group;
     r.fromResourceGroup = old.resourceGroup;
     r.drainUntil = iso(ctx.now + app.drainSeconds * 1000);
+    if (verifies(ctx))
+      return goto(
+        ctx,
+        'verifying',
+        `${moved}; verifying for ${app.verify!.durationSeconds} s, ${old.group} kept`,
+      );
+    return goto(ctx, 'draining', `${moved}; ${old.group} drains for ${app.drainSeconds} s`);
+  }
+  if (verifies(ctx))
     return goto(
       ctx,
-      'draining',
-      `secret ${app.secret.name} = ${d.ip} (${r.group}); ${old.group} drains for ${app.drainSeconds} s`,
+      'verifying',
+      `${moved}; verifying for ${app.verify!.durationSeconds} s (no previous group)`,
     );
-  }
-  return succeed(ctx, `secret ${app.secret.name} = ${d.ip} (${r.group}); no previous group to drain`);
+  return succeed(ctx, `${moved}; no previous group to drain`);
 };
 
 export const draining: Step = async (ctx) => {
+  const revert = revertRequested(ctx);
+  if (revert) return revert;
+  if (!ctx.r.fromGroup) return succeed(ctx, 'verify passed; no previous group to drain');
   const until = ms(ctx.r.drainUntil) ?? ctx.now;
   if (ctx.now < until)
     return waitFor(ctx, until - ctx.now, `draining ${ctx.r.fromGroup} until ${ctx.r.drainUntil}`);
   return goto(ctx, 'deletingOld', `drain of ${ctx.r.fromGroup} over`);
 };
 
+/**
+ * Keep the previous group for the rollback window instead of deleting it: recorded as the rollback target, and
+ * deleted by housekeeping when the window closes (a pending deletion guarded by the rollout id its tags carry).
+ * A rollback's own previous group is the version just turned away: it is deleted, never kept.
+ */
+function keepForRollback(ctx: StepContext): boolean {
+  const { r, state, app } = ctx;
+  if (app.rollbackWindowSeconds <= 0 || r.kind === 'rollback' || !r.previous) return false;
+  const until = iso(ctx.now + app.rollbackWindowSeconds * 1000);
+  state.rollbackTarget = { ...r.previous, until };
+  state.pendingDeletions.push({
+    resourceGroup: r.previous.resourceGroup,
+    group: r.previous.group,
+    ...(r.previous.rolloutId ? { rolloutId: r.previous.rolloutId } : {}),
+    notBefore: until,
+    reason: `rollback window of ${r.previous.group} closed`,
+  });
+  return true;
+}
+
 export const deletingOld: Step = async (ctx) => {
   const { r, state } = ctx;
   const rg = r.fromResourceGroup ?? r.resourceGroup;
   const name = r.fromGroup;
   if (!name || state.active?.group === name) return succeed(ctx, 'nothing to delete');
+  if (!r.deleteRequestedAt && keepForRollback(ctx))
+    return succeed(ctx, `${name} kept for rollback until ${state.rollbackTarget!.until}`);
   const g = await ctx.deps.containerGroups.get(rg, name);
   if (!g) return succeed(ctx, `${name} deleted`);
   const issued = await deleteWithReissue(ctx.deps, g, rg, r.deleteRequestedAt, ctx.now);

@@ -287,7 +287,9 @@ describe('onImagePushed: a newer push during a rollout', () => {
       outcome: 'superseded',
       message: `superseded by 1.2.0 (${b.rolloutId})`,
     });
-    expect(w.notifier.events.map((e) => `${e.tag}:${e.type}`)).toContain('1.1.0:rollout.superseded');
+    expect(w.notifier.events.map((e) => `${'tag' in e ? e.tag : ''}:${e.type}`)).toContain(
+      '1.1.0:rollout.superseded',
+    );
   });
 
   it('cleanup of the superseded group never deletes its successor, which reuses the name', async () => {

@@ -372,7 +372,15 @@ describe('rollout: crash between steps resumes from the store', () => {
   const targetSteps = ROLLOUT_STEPS.filter((s) => s !== 'accepted');
 
   async function crashScenario(step: RolloutStep, when: 'beforeWrite' | 'afterWrite') {
-    const w = makeWorld();
+    // Manual promotion (promoting itself) and verify on, so the rollout passes through every step.
+    const w = makeWorld(
+      makeConfig([
+        webApp({
+          promotion: { mode: 'manual', autoPromoteAfterSeconds: 10 },
+          verify: { intervalSeconds: 5, durationSeconds: 20, failureThreshold: 2 },
+        }),
+      ]),
+    );
     watchServing(w);
     await deployInitial(w);
     const createsBefore = w.groups.calls.create;

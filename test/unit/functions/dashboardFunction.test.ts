@@ -13,6 +13,8 @@ function useWorld(w: World): void {
   const runtime: AppRuntime = {
     settings: {
       rolloutEventBudgetSeconds: 20,
+      operatorActionBudgetSeconds: 10,
+      easyAuthEnabled: false,
       reconcileBudgetSeconds: 240,
       reconcileRolloutSliceSeconds: 20,
       statusCacheSeconds: 0,

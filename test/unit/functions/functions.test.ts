@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import { DefaultAzureCredential } from '@azure/identity';
-import { HttpRequest, InvocationContext, type HttpResponseInit, type Timer } from '@azure/functions';
+import { HttpRequest, type HttpResponseInit, type Timer } from '@azure/functions';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   composeRuntime,
@@ -13,17 +13,16 @@ import {
   createTableClient,
   getRuntime,
   setRuntimeForTesting,
-  type AppRuntime,
 } from '../../../src/composition.js';
 import { loadSettings } from '../../../src/config/settings.js';
 import { silentLogger } from '../../../src/domain/ports.js';
 import { TerminalError, TransientError } from '../../../src/domain/errors.js';
-import type { DomainDeps } from '../../../src/domain/deps.js';
 import { onImagePushed } from '../../../src/functions/onImagePushed.js';
 import { reconcile } from '../../../src/functions/reconcile.js';
 import { status } from '../../../src/functions/status.js';
-import { VAULT, digestOf, makeConfig, makeWorld, webApp, type World } from '../support/fakes.js';
+import { VAULT, digestOf, makeConfig, makeWorld, webApp } from '../support/fakes.js';
 import { deployInitial } from '../support/scenario.js';
+import { context, useWorld, type Logged } from '../support/functionRuntime.js';
 
 const fixture = (name: string): unknown => JSON.parse(fs.readFileSync(`test/fixtures/${name}`, 'utf8'));
 const EVENT_GRID = (fixture('acr-image-pushed.eventgrid.json') as unknown[])[0] as Record<string, unknown>;
@@ -33,70 +32,6 @@ const IMAGE_DELETED = (fixture('acr-image-deleted.eventgrid.json') as unknown[])
   unknown
 >;
 
-interface Logged {
-  level: string;
-  text: string;
-}
-
-function context(functionName: string, logs: Logged[] = []): InvocationContext {
-  return new InvocationContext({
-    functionName,
-    invocationId: `test-${functionName}`,
-    logHandler: (level, ...args) => logs.push({ level, text: args.map(String).join(' ') }),
-  });
-}
-
-function useWorld(
-  w: World,
-  opts: {
-    statusCacheSeconds?: number;
-    budgetSeconds?: number;
-    override?: (d: DomainDeps) => DomainDeps;
-  } = {},
-): AppRuntime {
-  const {
-    rolloutStore,
-    containerGroups,
-    registries,
-    registryManifests,
-    secrets,
-    healthProbe,
-    notifier,
-    config,
-    clock,
-  } = w.deps;
-  const runtime = composeRuntime(
-    {
-      apps: config,
-      rolloutEventBudgetSeconds: opts.budgetSeconds ?? 20,
-      reconcileBudgetSeconds: 240,
-      reconcileRolloutSliceSeconds: 20,
-      statusCacheSeconds: opts.statusCacheSeconds ?? 0,
-      reconcileSchedule: '0 * * * * *',
-    },
-    {
-      rolloutStore,
-      containerGroups,
-      registries,
-      registryManifests,
-      secrets,
-      healthProbe,
-      ...(notifier ? { notifier } : {}),
-    },
-    clock,
-  );
-  const wrapped: AppRuntime = {
-    settings: runtime.settings,
-    deps: (logger) => {
-      const d = { ...runtime.deps(logger), options: w.deps.options ?? {} };
-      return opts.override ? opts.override(d) : d;
-    },
-    statusDeps: (logger) => runtime.statusDeps(logger),
-  };
-  setRuntimeForTesting(wrapped);
-  return wrapped;
-}
-
 /** A runtime the binding must not touch (malformed events need no dependencies). */
 function untouchableRuntime(): void {
   const fail = (): never => {
@@ -105,6 +40,8 @@ function untouchableRuntime(): void {
   setRuntimeForTesting({
     settings: {
       rolloutEventBudgetSeconds: 20,
+      operatorActionBudgetSeconds: 10,
+      easyAuthEnabled: false,
       reconcileBudgetSeconds: 240,
       reconcileRolloutSliceSeconds: 20,
       statusCacheSeconds: 0,

@@ -11,7 +11,7 @@ import type {
   AppState,
   HistoryEntry,
   ReconcileResult,
-  RolloutNotification,
+  Notification,
   StoredAppState,
 } from '../../../src/domain/model.js';
 import type {
@@ -134,7 +134,8 @@ export class MemoryLogger implements Logger {
 
 // ---------------------------------------------------------------- container groups
 
-export type Behaviour = 'ok' | 'pullFail' | 'crash' | 'unhealthy' | 'slow' | 'exit';
+/** `degrade`: healthy for `degradeAfterMs` after it runs, then 503 (the emulator's `degrade:N`). */
+export type Behaviour = 'ok' | 'pullFail' | 'crash' | 'unhealthy' | 'slow' | 'exit' | 'degrade';
 
 interface SimGroup {
   rg: string;
@@ -170,6 +171,8 @@ export class FakeContainerGroups implements ContainerGroups {
   behaviourByDigest = new Map<string, Behaviour>();
   startupMs = 4_000;
   deleteMs = 0;
+  /** For `degrade`: how long the group answers 2xx once it runs. */
+  degradeAfterMs = 10_000;
   private ipSeq = 10;
   listErrors = new Map<string, Error>();
   /** ACI's list omits instanceView (group state, container states and events); set true to include it. */
@@ -193,6 +196,14 @@ export class FakeContainerGroups implements ContainerGroups {
       delete this.failNext[op];
       throw e;
     }
+  }
+
+  /** Whether a `degrade` group has started answering 503. */
+  degraded(ip: string): boolean {
+    const g = this.groupByIp(ip);
+    return (
+      g?.behaviour === 'degrade' && this.clock.now() >= g.createdAt + this.startupMs + this.degradeAfterMs
+    );
   }
 
   /** A group that exists outside our rollouts (adopted, watched, legacy). */
@@ -718,21 +729,32 @@ export class FakeRolloutStore implements RolloutStore {
 
 export class FakeHealthProbe implements HealthProbe {
   calls: string[] = [];
-  constructor(private groups: FakeContainerGroups) {}
+  /** Every probe with its time and answer (status, or undefined when nothing answered). */
+  log: Array<{ url: string; at: number; status: number | undefined }> = [];
+  constructor(
+    private groups: FakeContainerGroups,
+    private clock?: Clock,
+  ) {}
   async check(url: string): Promise<HealthResult> {
     await tick();
     this.calls.push(url);
+    const result = this.answer(url);
+    this.log.push({ url, at: this.clock?.now() ?? 0, status: result.status });
+    return result;
+  }
+  private answer(url: string): HealthResult {
     const ip = new URL(url).hostname;
     const g = this.groups.groupByIp(ip);
     if (!g) return { ok: false, error: 'connect ECONNREFUSED' };
     if (g.behaviour === 'unhealthy') return { ok: false, status: 503, bodySnippet: '{"status":"starting"}' };
+    if (this.groups.degraded(ip)) return { ok: false, status: 503 };
     return { ok: true, status: 200 };
   }
 }
 
 export class FakeNotifier implements Notifier {
-  events: RolloutNotification[] = [];
-  async publish(e: RolloutNotification): Promise<void> {
+  events: Notification[] = [];
+  async publish(e: Notification): Promise<void> {
     this.events.push(e);
   }
 }
@@ -760,7 +782,7 @@ export function makeWorld(config: AppsConfig = makeConfig(), options: Partial<Do
   const manifests = new FakeRegistryManifests();
   const secrets = new FakeSecrets(clock);
   const store = new FakeRolloutStore();
-  const probe = new FakeHealthProbe(groups);
+  const probe = new FakeHealthProbe(groups, clock);
   const notifier = new FakeNotifier();
   secrets.seed(VAULT, 'web-db-password', 's3cr3t-db-password');
   const deps: DomainDeps = {
