@@ -54,9 +54,28 @@ export interface SampleTarget {
   keyVaultUrlTemplate: string;
 }
 
+/**
+ * Two apps: `web` (automatic promotion, checked for 20 s after each switch, its previous group kept 10 minutes
+ * for a fast rollback) and `api` (manual promotion: a new version waits in `api-ip-preview` for `acibg promote api`,
+ * then is checked too).
+ */
 export function sampleAppsConfig(target: SampleTarget): Record<string, unknown> {
   const sub = `/subscriptions/${target.subscriptionId}`;
   const kvApps = target.keyVaultUrlTemplate.replace('{vault}', 'kv-apps');
+  const registry = {
+    resourceId: `${sub}/resourceGroups/rg-platform/providers/Microsoft.ContainerRegistry/registries/contoso`,
+  };
+  const subnetId = `${sub}/resourceGroups/rg-network/providers/Microsoft.Network/virtualNetworks/vnet-apps/subnets/aci`;
+  const imagePullIdentity = `${sub}/resourceGroups/rg-platform/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-acr-pull`;
+  const health = {
+    port: 8080,
+    path: '/healthz',
+    expectedStatus: [200, 299],
+    consecutiveSuccesses: 3,
+    intervalSeconds: 1,
+    timeoutSeconds: 60,
+  };
+  const verify = { intervalSeconds: 1, durationSeconds: 20, failureThreshold: 3 };
   return {
     apps: [
       {
@@ -98,6 +117,28 @@ export function sampleAppsConfig(target: SampleTarget): Record<string, unknown> 
         drainSeconds: 5,
         keepFailed: false,
         provisioningTimeoutSeconds: 120,
+        verify,
+        rollbackWindowSeconds: 600,
+      },
+      {
+        name: 'api',
+        registry,
+        repository: 'api',
+        tagPolicy: { type: 'semver', range: '>=1.0.0', allowDowngrade: false },
+        resourceGroup: 'rg-apps',
+        location: 'westeurope',
+        subnetId,
+        template: {
+          osType: 'Linux',
+          imagePullIdentity,
+          containers: [{ name: 'api', cpu: 0.5, memoryInGB: 1, ports: [8080] }],
+        },
+        health,
+        secret: { vaultUrl: kvApps, name: 'api-ip' },
+        drainSeconds: 5,
+        provisioningTimeoutSeconds: 120,
+        promotion: { mode: 'manual' },
+        verify,
       },
     ],
     watch: {

@@ -39,7 +39,15 @@ describe('the sample settings', () => {
     const { AzureWebJobsStorage: generatedStorage, ...generatedRest } = generated;
     expect(fileRest).toEqual(generatedRest);
     expect(JSON.parse(values['APPS_CONFIG']!)).toMatchObject({
-      apps: [{ name: 'web', secret: { vaultUrl: 'https://kv-apps.vault.localhost:7443', name: 'web-ip' } }],
+      apps: [
+        {
+          name: 'web',
+          secret: { vaultUrl: 'https://kv-apps.vault.localhost:7443', name: 'web-ip' },
+          rollbackWindowSeconds: 600,
+          verify: { durationSeconds: 20 },
+        },
+        { name: 'api', repository: 'api', promotion: { mode: 'manual' }, verify: { failureThreshold: 3 } },
+      ],
       watch: { groups: [{ resourceGroup: 'rg-legacy', name: 'legacy-worker' }] },
     });
     // The file's storage is Azurite on its default ports, as npm start runs it.
