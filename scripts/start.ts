@@ -141,7 +141,9 @@ try {
   const stack = mergeStackFile(stackFile, {
     ...emu,
     functionsBaseUrl: fx.baseUrl,
+    // Function keys of their own functions (host/src/main.ts --stack-key): the status key opens no action.
     functionKey: fx.functionKey,
+    actionsKey: fx.actionsKey,
     systemKey: fx.systemKey,
     masterKey: fx.masterKey,
     tableEndpoint: storage.tableEndpoint,
@@ -158,7 +160,9 @@ try {
   const caPath = path.relative(root, emu.caCertPath) || emu.caCertPath;
   console.log('');
   console.log('Local stack ready:');
-  console.log(`  Functions host  ${fx.baseUrl}   (function key ${fx.functionKey})`);
+  console.log(
+    `  Functions host  ${fx.baseUrl}   (function key for status and dashboard ${fx.functionKey ?? 'none'}; the actions key is in the stack file)`,
+  );
   for (const f of fx.functions) {
     console.log(
       `    ${f.name.padEnd(16)} ${f.trigger.padEnd(17)} ${f.route ?? f.schedule ?? ''}${f.error ? `  (in error: ${f.error})` : ''}`,
@@ -172,7 +176,7 @@ try {
   console.log(`  Stack file      ${path.relative(root, stackFile)}`);
   console.log('');
   console.log(
-    `Try this: curl -s --cacert ${caPath} -X POST ${emu.emulatorUrl}/_emulator/registries/${registryName}/push -H 'content-type: application/json' -d '{"repository":"web","tag":"1.1.0"}' && sleep 15 && curl -s '${fx.baseUrl}/api/status?code=${fx.functionKey}'`,
+    `Try this: curl -s --cacert ${caPath} -X POST ${emu.emulatorUrl}/_emulator/registries/${registryName}/push -H 'content-type: application/json' -d '{"repository":"web","tag":"1.1.0"}' && sleep 15 && curl -s '${fx.baseUrl}/api/status?code=${fx.functionKey ?? ''}'`,
   );
   console.log('');
   console.log(

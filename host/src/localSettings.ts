@@ -9,7 +9,8 @@
  *   `identityEndpoint`, `identityHeader`, `caCertPath`, `subscriptionId`, `tableEndpoint`...);
  * - `${vault:NAME}` → the emulated URL of Key Vault NAME (`https://NAME.vault.localhost:{port}`).
  * A value whose reference cannot be resolved is left out (with a warning), so the app reports it as missing.
- * `Host.LocalHttpPort` is the default port; `Host.Keys` (`master`, `function`, `eventgrid_extension`) pins keys.
+ * `Host.LocalHttpPort` is the default port; `Host.Keys` pins keys: `master`, `function` (the host key),
+ * `eventgrid_extension`, and `functions: { "status": { "default": "..." } }` for function keys (host/src/keys.ts).
  */
 import fs from 'node:fs';
 import type { KeyOverrides } from './keys.js';
@@ -35,6 +36,38 @@ function asRecord(value: unknown, where: string): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
+/**
+ * `Host.Keys`: `master`, `function` (the host key `default`), `functions: { NAME: { KEY: value } }` (function
+ * keys), and any other name is a system key (`eventgrid_extension`).
+ */
+function parseKeyOverrides(raw: Record<string, unknown>, file: string): KeyOverrides {
+  const keys: KeyOverrides = {};
+  const system: Record<string, string> = {};
+  for (const [name, value] of Object.entries(raw)) {
+    if (name === 'functions') {
+      keys.functions = {};
+      for (const [fn, fnKeys] of Object.entries(asRecord(value, `${file} Host.Keys.functions`))) {
+        const pinned: Record<string, string> = {};
+        for (const [keyName, keyValue] of Object.entries(
+          asRecord(fnKeys, `${file} Host.Keys.functions.${fn}`),
+        )) {
+          if (typeof keyValue !== 'string') {
+            throw new LocalSettingsError(`${file}: Host.Keys.functions.${fn}.${keyName} must be a string.`);
+          }
+          if (keyValue !== '') pinned[keyName] = keyValue;
+        }
+        keys.functions[fn] = pinned;
+      }
+    } else if (typeof value === 'string' && value !== '') {
+      if (name === 'master') keys.master = value;
+      else if (name === 'function') keys.function = value;
+      else system[name] = value;
+    }
+  }
+  if (Object.keys(system).length > 0) keys.system = system;
+  return keys;
+}
+
 /** Parses the file's text; values that are numbers or booleans are kept as strings, like app settings. */
 export function parseLocalSettings(text: string, file: string): Omit<LocalSettings, 'created'> {
   let parsed: unknown;
@@ -58,10 +91,7 @@ export function parseLocalSettings(text: string, file: string): Omit<LocalSettin
     values[name] = String(value);
   }
   const host = asRecord(root['Host'], `${file} Host`);
-  const keys: KeyOverrides = {};
-  for (const [name, value] of Object.entries(asRecord(host['Keys'], `${file} Host.Keys`))) {
-    if (typeof value === 'string' && value !== '') keys[name] = value;
-  }
+  const keys = parseKeyOverrides(asRecord(host['Keys'], `${file} Host.Keys`), file);
   const settings: Omit<LocalSettings, 'created'> = { file, values, keys };
   const port = host['LocalHttpPort'];
   if (port !== undefined) {

@@ -7,10 +7,15 @@
  *   --settings FILE    local settings file; default {app-dir}/local.settings.json (created from the sample)
  *   --stack-file FILE  stack.json to read `${stack.X}` references from and merge the host's part into;
  *                      default .local/stack.json, '' for none
+ *   --stack-key FIELD=FN[,FN...]
+ *                      hand out a function key named FIELD shared by these functions, as FIELD in HOST_READY
+ *                      and stack.json (repeatable); default: this app's `functionKey=status,dashboard` and
+ *                      `actionsKey=operatorActions`. Functions the app lacks are skipped.
  *   --exit-with-parent stop when the parent process goes away (for supervisors)
  *   --verbose          show debug logs
  *
- * When listening it prints one line `HOST_READY {json}` (baseUrl, keys, functions, pid).
+ * When listening it prints one line `HOST_READY {json}` (baseUrl, hostKey, the stack keys, systemKey,
+ * masterKey, functions, pid).
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -18,7 +23,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { installLocalhostResolver } from '../../emulator/src/localhostDns.js';
 import { consoleLogger } from './hostLog.js';
-import { EVENTGRID_SYSTEM_KEY } from './keys.js';
+import { DEFAULT_KEY_NAME, EVENTGRID_SYSTEM_KEY, sharedKeyValue, type SharedFunctionKey } from './keys.js';
 import { applyToEnvironment, loadLocalSettings, resolveStackReferences } from './localSettings.js';
 import { startHost } from './server.js';
 import { mergeStackFile, readStackFile } from '../../scripts/lib/stackFile.js';
@@ -32,6 +37,7 @@ const { values: args } = parseArgs({
     'state-dir': { type: 'string' },
     settings: { type: 'string' },
     'stack-file': { type: 'string' },
+    'stack-key': { type: 'string', multiple: true },
     'exit-with-parent': { type: 'boolean', default: false },
     verbose: { type: 'boolean', default: false },
   },
@@ -43,7 +49,29 @@ const fail = (message: string): never => {
   process.exit(1);
 };
 
+/**
+ * The keys the local stack hands out: the status/dashboard key must not open the operator actions (issue 13),
+ * so each is a function key of its own functions, never the host key (which opens every function).
+ */
+const DEFAULT_STACK_KEYS: SharedFunctionKey[] = [
+  { name: 'functionKey', functions: ['status', 'dashboard'] },
+  { name: 'actionsKey', functions: ['operatorActions'] },
+];
+
+function parseStackKeys(specs: string[] | undefined): SharedFunctionKey[] {
+  if (!specs || specs.length === 0) return DEFAULT_STACK_KEYS;
+  return specs.map((spec) => {
+    const m = /^([A-Za-z][A-Za-z0-9_-]*)=([^=]+)$/.exec(spec);
+    const functions = (m?.[2] ?? '').split(',').map((f) => f.trim());
+    if (!m || functions.some((f) => f === '')) {
+      return fail(`--stack-key must be FIELD=FUNCTION[,FUNCTION...], got '${spec}'.`);
+    }
+    return { name: m[1]!, functions };
+  });
+}
+
 installLocalhostResolver();
+const stackKeys = parseStackKeys(args['stack-key']);
 const appDir = path.resolve(args['app-dir'] ?? '.');
 const stateDir = path.resolve(args['state-dir'] ?? '.local/host');
 const stackFile =
@@ -125,29 +153,49 @@ async function run(): Promise<void> {
 
   let host;
   try {
-    host = await startHost({ appDir, port, stateDir, keyOverrides: localSettings.keys, logger });
+    host = await startHost({
+      appDir,
+      port,
+      stateDir,
+      keyOverrides: localSettings.keys,
+      sharedFunctionKeys: stackKeys,
+      logger,
+    });
   } catch (err) {
     fail(`Host failed to start: ${(err as Error).stack ?? String(err)}`);
   }
   const handle = host!;
-  const functionKey = handle.keys.functionKeys['default']!;
+  const handedOut: Record<string, string> = {};
+  try {
+    for (const shared of stackKeys) {
+      const value = sharedKeyValue(handle.keys, shared);
+      if (value !== undefined) handedOut[shared.name] = value;
+    }
+  } catch (err) {
+    await handle.close();
+    fail((err as Error).message);
+  }
   const systemKey = handle.keys.systemKeys[EVENTGRID_SYSTEM_KEY]!;
   if (stackFile) {
     mergeStackFile(stackFile, {
       functionsBaseUrl: handle.url,
-      functionKey,
+      ...handedOut,
       systemKey,
       masterKey: handle.keys.masterKey,
       pids: { host: process.pid },
     });
   }
-  logger.system(`Functions host listening on ${handle.url} (function key ${functionKey})`);
+  const given = stackKeys
+    .filter((k) => handedOut[k.name])
+    .map((k) => `${k.name} opens ${k.functions.join(', ')}`);
+  logger.system(`Functions host listening on ${handle.url}${given.length ? ` (${given.join('; ')})` : ''}`);
   console.log(
     `HOST_READY ${JSON.stringify({
       baseUrl: handle.url,
       functionsBaseUrl: handle.url,
       port: handle.port,
-      functionKey,
+      hostKey: handle.keys.functionKeys[DEFAULT_KEY_NAME],
+      ...handedOut,
       systemKey,
       masterKey: handle.keys.masterKey,
       pid: process.pid,

@@ -22,7 +22,14 @@ import {
   type HttpRoute,
 } from './httpTriggers.js';
 import { Invoker } from './invoker.js';
-import { keyAllows, loadOrCreateKeys, presentedKey, type HostKeys, type KeyOverrides } from './keys.js';
+import {
+  keyAllows,
+  loadOrCreateKeys,
+  presentedKey,
+  type HostKeys,
+  type KeyOverrides,
+  type SharedFunctionKey,
+} from './keys.js';
 import { parseTimerSchedule, resolveSettingReferences } from './timerSchedule.js';
 import { TimerRunner } from './timerRunner.js';
 
@@ -36,6 +43,8 @@ export interface HostOptions {
   /** keys.json and timer schedule status live here. */
   stateDir: string;
   keyOverrides?: KeyOverrides;
+  /** Function keys shared by several functions (created on those the app has; see keys.ts). */
+  sharedFunctionKeys?: SharedFunctionKey[];
   logger?: HostLogger;
   /** App settings used to resolve `%SETTING%` in bindings. Default process.env. */
   settings?: Record<string, string | undefined>;
@@ -145,7 +154,6 @@ export async function startHost(options: HostOptions): Promise<HostHandle> {
     throw err;
   }
 
-  const keys = loadOrCreateKeys(path.join(options.stateDir, 'keys.json'), options.keyOverrides);
   const invoker = new Invoker(core, logger);
   const invoke = (fn: RegisteredFunction, input: Parameters<Invoker['invoke']>[1]) =>
     invoker.invoke(fn, input);
@@ -161,6 +169,14 @@ export async function startHost(options: HostOptions): Promise<HostHandle> {
     active = false;
     throw err;
   }
+  // As in Azure, every function-level HTTP function has a `default` function key of its own.
+  const keys = loadOrCreateKeys(path.join(options.stateDir, 'keys.json'), options.keyOverrides, {
+    functions: httpRoutes.filter((r) => r.authLevel === 'function').map((r) => r.fn.name),
+    shared: (options.sharedFunctionKeys ?? []).map((shared) => ({
+      name: shared.name,
+      functions: shared.functions.filter((fn) => httpFunctions.some((f) => f.name === fn)),
+    })),
+  });
   for (const route of httpRoutes) {
     summaries.push({
       name: route.fn.name,
@@ -324,7 +340,7 @@ export async function startHost(options: HostOptions): Promise<HostHandle> {
       const rest = pathname.slice(prefix.length);
       const found = findHttpRoute(httpRoutes, method, rest);
       if (found.kind === 'match') {
-        if (!keyAllows(found.route.authLevel, key, keys)) {
+        if (!keyAllows(found.route.authLevel, key, keys, found.route.fn.name)) {
           sendReply(res, { status: 401 });
           return;
         }

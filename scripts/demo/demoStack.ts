@@ -8,7 +8,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { requestJson, type JsonResponse } from '../lib/httpsJson.js';
-import { managedIdentityToken, startLocalStack, type HostReady, type LocalStack } from '../lib/localStack.js';
+import {
+  handedOutKey,
+  managedIdentityToken,
+  startLocalStack,
+  type HostReady,
+  type LocalStack,
+} from '../lib/localStack.js';
 import { sampleAppsConfig } from '../lib/sampleConfig.js';
 import { startService, stopAllServices, type Service } from '../lib/services.js';
 
@@ -33,7 +39,7 @@ export interface DemoStack {
   keyVaultUrl(vault: string): string;
   /** Emulator control API. */
   control<T = unknown>(method: string, pathAndQuery: string, body?: unknown): Promise<JsonResponse<T>>;
-  /** The functions host, with the function key. */
+  /** The functions host, with the function key (status and dashboard). */
   api<T = unknown>(pathAndQuery: string): Promise<JsonResponse<T>>;
   /** Starts a child process with the app's managed identity and CA in its environment. */
   startClient<T>(options: {
@@ -89,6 +95,7 @@ export async function startDemoStack(options: DemoStackOptions): Promise<DemoSta
     });
     const emu = local.emulator.ready;
     const fx = local.host.ready;
+    const functionKey = handedOutKey(fx, 'functionKey');
     const { ca, settings } = local;
     const appsConfig = local.appsConfig as Record<string, unknown>;
 
@@ -98,7 +105,7 @@ export async function startDemoStack(options: DemoStackOptions): Promise<DemoSta
       caCertPath: emu.caCertPath,
       ca,
       functionsBaseUrl: fx.baseUrl,
-      functionKey: fx.functionKey,
+      functionKey,
       functions: fx.functions,
       appsConfig,
       reconcileSchedule: settings['RECONCILE_SCHEDULE']!,
@@ -110,7 +117,7 @@ export async function startDemoStack(options: DemoStackOptions): Promise<DemoSta
           ...(body === undefined ? {} : { body }),
         }),
       api: (pathAndQuery) =>
-        requestJson(`${fx.baseUrl}${pathAndQuery}`, { headers: { 'x-functions-key': fx.functionKey } }),
+        requestJson(`${fx.baseUrl}${pathAndQuery}`, { headers: { 'x-functions-key': functionKey } }),
       startClient: ({ name, script, env, ready, onLine: clientLine }) =>
         startService({
           name,

@@ -203,11 +203,29 @@ export interface HostReady {
   baseUrl: string;
   functionsBaseUrl: string;
   port: number;
-  functionKey: string;
+  /** The host key `default`: opens every function-level route. */
+  hostKey: string;
+  /**
+   * Function key of `status` and `dashboard` only, and of `operatorActions` only (host/src/main.ts
+   * `--stack-key`); absent when the app has none of those functions (a fixture app).
+   */
+  functionKey?: string;
+  actionsKey?: string;
+  /** The Event Grid extension's system key. */
   systemKey: string;
   masterKey: string;
   pid: number;
   functions: { name: string; trigger: string; route?: string; schedule?: string; error?: string }[];
+}
+
+/** A key the host handed out (`functionKey`, `actionsKey`), or an error saying which functions it needs. */
+export function handedOutKey(ready: HostReady, field: 'functionKey' | 'actionsKey'): string {
+  const value = ready[field];
+  if (value === undefined) {
+    const needs = field === 'functionKey' ? 'a status or dashboard function' : 'an operatorActions function';
+    throw new Error(`The host handed out no ${field}: the app has no ${needs}.`);
+  }
+  return value;
 }
 
 export function startHostProcess(options: HostProcessOptions): Promise<Service<HostReady>> {

@@ -3,6 +3,7 @@
  * and the sockets a running group holds on its ports, answering as its containers would.
  */
 import type http from 'node:http';
+import type { ImageBehavior } from '../core/context.js';
 import type { ContainerRuntime, PortListener } from './containerRuntime.js';
 import { containerView } from './groupRendering.js';
 import type { GroupStore } from './groupStore.js';
@@ -86,7 +87,7 @@ export class GroupNetwork {
     await this.runtime.serve(key, g.ip, listeners);
   }
 
-  /** What a running container answers: 200 JSON naming group, image and digest (or its unhealthy status). */
+  /** What a running container answers: 200 JSON naming group, image and digest (or its failing status). */
   private containerHandler(key: string, container: string, port: number): http.RequestListener {
     return (req, res) => {
       const g = this.store.groups[key];
@@ -95,8 +96,8 @@ export class GroupNetwork {
         res.writeHead(503).end();
         return;
       }
-      const unhealthy = run.behavior.mode === 'unhealthy';
-      const status = unhealthy && run.behavior.mode === 'unhealthy' ? (run.behavior.status ?? 503) : 200;
+      const status = answerStatus(run.behavior, run.startedAt, Date.now());
+      const unhealthy = status !== 200;
       const body = JSON.stringify({
         group: g.name,
         containerGroupId: g.id,
@@ -119,4 +120,17 @@ export class GroupNetwork {
       res.end(req.method === 'HEAD' ? undefined : body);
     };
   }
+}
+
+/**
+ * The status a running container answers with now: 200, an unhealthy image's status, or a degrading image's
+ * failure status once `afterSeconds` have passed since the container started (its run's `startedAt`, which a
+ * restart or host move sets anew).
+ */
+export function answerStatus(behavior: ImageBehavior, startedAt: number | undefined, now: number): number {
+  if (behavior.mode === 'unhealthy') return behavior.status ?? 503;
+  if (behavior.mode === 'degrade' && now >= (startedAt ?? now) + behavior.afterSeconds * 1000) {
+    return behavior.status ?? 503;
+  }
+  return 200;
 }

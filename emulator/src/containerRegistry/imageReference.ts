@@ -61,7 +61,9 @@ export function randomDigest(): string {
   return `sha256:${crypto.randomBytes(32).toString('hex')}`;
 }
 
-const MODES = ['healthy', 'unhealthy', 'crash', 'pullFailure'] as const;
+const MODES = ['healthy', 'unhealthy', 'crash', 'degrade', 'pullFailure'] as const;
+/** A day: long enough for any test or demo, short enough to catch a unit mistake (ms for s). */
+const MAX_DEGRADE_SECONDS = 86_400;
 
 function integer(value: unknown, name: string, min: number, max: number): number {
   const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
@@ -74,7 +76,8 @@ function integer(value: unknown, name: string, min: number, max: number): number
 /**
  * Accepts `{ mode, ... }` or a shorthand: `healthy`, `unhealthy[:status]`, `crash[:exitCode]`, `slow:<seconds>`,
  * `pull-failure[:notFound|unauthorized]` (also `pullFailure`), `pull-failure-then-ok:<N>` (the first N pull
- * attempts of each container fail, then it pulls and runs healthy). Throws with a message naming the problem.
+ * attempts of each container fail, then it pulls and runs healthy), `degrade:<N>` (healthy for N seconds after
+ * the container starts, then 503). Throws with a message naming the problem.
  */
 export function parseBehavior(input: unknown): ImageBehavior {
   if (input === undefined || input === null) return { mode: 'healthy' };
@@ -101,9 +104,12 @@ export function parseBehavior(input: unknown): ImageBehavior {
         return { mode: 'pullFailure', reason: pullFailureReason(arg ?? 'notFound') };
       case 'pull-failure-then-ok':
         return { mode: 'healthy', failPulls: integer(arg ?? '1', 'pull-failure-then-ok:<N>', 1, 100) };
+      case 'degrade':
+        if (arg === undefined) throw new Error('degrade needs its seconds: degrade:<seconds>.');
+        return { mode: 'degrade', afterSeconds: integer(arg, 'degrade:<seconds>', 0, MAX_DEGRADE_SECONDS) };
       default:
         throw new Error(
-          `Unknown behavior '${input}'. Use healthy, unhealthy[:status], crash[:exitCode], slow:<seconds>, pull-failure[:notFound|unauthorized] or pull-failure-then-ok:<N>.`,
+          `Unknown behavior '${input}'. Use healthy, unhealthy[:status], crash[:exitCode], slow:<seconds>, degrade:<seconds>, pull-failure[:notFound|unauthorized] or pull-failure-then-ok:<N>.`,
         );
     }
   }
@@ -134,6 +140,12 @@ export function parseBehavior(input: unknown): ImageBehavior {
       };
     case 'crash':
       return { mode, exitCode: o['exitCode'] === undefined ? 1 : integer(o['exitCode'], 'exitCode', 0, 255) };
+    case 'degrade':
+      return {
+        mode,
+        afterSeconds: integer(o['afterSeconds'], 'afterSeconds', 0, MAX_DEGRADE_SECONDS),
+        status: o['status'] === undefined ? 503 : integer(o['status'], 'status', 100, 599),
+      };
     default:
       return { mode: 'pullFailure', reason: pullFailureReason(o['reason'] ?? 'notFound') };
   }

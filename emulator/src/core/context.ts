@@ -40,6 +40,12 @@ export type ImageBehavior =
   | { mode: 'healthy'; startDelaySeconds?: number; failPulls?: number }
   | { mode: 'unhealthy'; status?: number; startDelaySeconds?: number }
   | { mode: 'crash'; exitCode?: number }
+  /**
+   * Answers 200 for `afterSeconds` after its container starts, then `status` (default 503) to every request: a
+   * release that passes the health gate and fails later (the verify path). The clock is the container's start,
+   * so a restart or host move (a new start) makes it healthy again for `afterSeconds`.
+   */
+  | { mode: 'degrade'; afterSeconds: number; status?: number }
   | { mode: 'pullFailure'; reason?: 'notFound' | 'unauthorized' };
 
 export type ImageResolution =

@@ -15,6 +15,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useManagedIdentity } from '../support/emulator.js';
 import { startTestStack, type TestStack } from '../support/stack.js';
+import { handedOutKey } from '../../../scripts/lib/localStack.js';
 
 const CHROMIUM_PATH = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
 const RESULTS_DIR = path.resolve('test-results');
@@ -172,7 +173,7 @@ describe('dashboard in headless Chromium', () => {
 
   it('shows a blue/green rollout while it runs, then the new version with Key Vault in sync', async () => {
     const s = stack!;
-    const url = `${s.host.baseUrl}/api/dashboard?code=${encodeURIComponent(s.host.functionKey)}`;
+    const url = `${s.host.baseUrl}/api/dashboard?code=${encodeURIComponent(handedOutKey(s.host, 'functionKey'))}`;
     const statusOf = async (): Promise<AppJson> => {
       const res = await s.call('/api/status/web');
       if (res.status !== 200) throw new Error(`GET /api/status/web → ${res.status}: ${await res.text()}`);
@@ -298,7 +299,7 @@ describe('dashboard in headless Chromium', () => {
     const dbPassword = (await secrets.getSecret('web-db-password')).value;
     expect(dbPassword).toBeTruthy();
     expect(done.html).not.toContain(dbPassword!);
-    expect(done.html).not.toContain(s.host.functionKey);
+    expect(done.html).not.toContain(handedOutKey(s.host, 'functionKey'));
     await page.close();
   }, 300_000);
 });

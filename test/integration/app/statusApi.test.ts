@@ -6,6 +6,7 @@
 import { DefaultAzureCredential } from '@azure/identity';
 import { SecretClient } from '@azure/keyvault-secrets';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { handedOutKey } from '../../../scripts/lib/localStack.js';
 import { useManagedIdentity } from '../support/emulator.js';
 import { startTestStack, type TestStack } from '../support/stack.js';
 
@@ -139,7 +140,8 @@ describe('GET /api/status (JSON contract)', () => {
     expect(dbPassword, 'the sample seeds web-db-password').toBeTruthy();
     const forbidden = [
       dbPassword!,
-      stack.host.functionKey,
+      handedOutKey(stack.host, 'functionKey'),
+      stack.host.hostKey,
       stack.host.systemKey,
       String(stack.emulator.stack['identityHeader']),
     ];

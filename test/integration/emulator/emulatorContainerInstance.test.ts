@@ -65,6 +65,9 @@ async function expectReset(url: string): Promise<void> {
   expect(['ECONNRESET', 'UND_ERR_SOCKET'], `${url}: ${String(code)}`).toContain(code);
 }
 
+/** The degrade:N image's healthy seconds: long enough to see it healthy right after the create's LRO ends. */
+const DEGRADE_SECONDS = 4;
+
 // The emulator answers fast: poll often, give up after 10 s.
 const QUICK = { timeoutMs: 10_000, intervalMs: 50 };
 
@@ -120,6 +123,7 @@ describe('emulator: Azure Container Instances through @azure/arm-containerinstan
     await push('worker', 'crash', 'crash');
     await push('web', 'sick', 'unhealthy');
     await push('web', 'slow', { mode: 'healthy', startDelaySeconds: 2 });
+    await push('web', 'degrade', `degrade:${DEGRADE_SECONDS}`);
   });
 
   afterAll(async () => {
@@ -477,6 +481,38 @@ describe('emulator: Azure Container Instances through @azure/arm-containerinstan
     expect(ok.status).toBe(200);
     // The image starts 2 s after the pull, which finished before the create's LRO did.
     expect(Date.now() - createdAt).toBeGreaterThan(1000);
+  });
+
+  it('serves a degrade:N image healthy for N s after its container starts, then 503 on every request; a restart starts the clock again', async () => {
+    const name = 'degrading';
+    const group = await create(name, groupBody('contoso.azurecr.io/web:degrade'));
+    const startedAt = group.containers[0]!.instanceView!.currentState!.startTime!;
+    const url = `http://${group.ipAddress!.ip}:8080`;
+    const healthy = await fetch(`${url}/healthz`);
+    expect(healthy.status).toBe(200);
+    expect(((await healthy.json()) as { status: string }).status).toBe('healthy');
+
+    const failing = await waitFor(
+      'the image to degrade',
+      async () => {
+        const r = await fetch(`${url}/healthz`);
+        return r.status === 503 ? r : undefined;
+      },
+      { timeoutMs: (DEGRADE_SECONDS + 10) * 1000, intervalMs: 100 },
+    );
+    // Not before N seconds after the container's start (a lower bound: the behaviour itself).
+    expect(Date.now() - startedAt.getTime()).toBeGreaterThanOrEqual(DEGRADE_SECONDS * 1000);
+    expect(((await failing.json()) as { status: string }).status).toBe('unhealthy');
+    // Every request, not only the health path; and it stays so.
+    expect((await fetch(`${url}/`, { method: 'POST', body: 'x' })).status).toBe(503);
+    expect((await fetch(`${url}/anything?at=later`)).status).toBe(503);
+
+    // A restart starts the container again: healthy again on its new IP, from a later start time.
+    await client.containerGroups.beginRestartAndWait(RG, name, POLL);
+    const restarted = await client.containerGroups.get(RG, name);
+    const restartedAt = restarted.containers[0]!.instanceView!.currentState!.startTime!;
+    expect(restartedAt.getTime()).toBeGreaterThan(startedAt.getTime());
+    expect((await fetch(`http://${restarted.ipAddress!.ip}:8080/healthz`)).status).toBe(200);
   });
 
   it('holds the address of a slow-starting or crashing group: another emulator on the machine cannot take it', async () => {

@@ -13,7 +13,10 @@ import { readyLine, startService, type Service } from '../../../scripts/lib/serv
 
 interface HostReady {
   baseUrl: string;
+  hostKey: string;
+  /** Function keys handed out by --stack-key: greet's, and act's. */
   functionKey: string;
+  actionsKey: string;
   systemKey: string;
   masterKey: string;
   pid: number;
@@ -64,6 +67,7 @@ async function startFixtureHost(
       settingsFile,
       '--stack-file',
       '',
+      ...['--stack-key', 'functionKey=greet', '--stack-key', 'actionsKey=act'],
     ],
     ready: readyLine<HostReady>('HOST_READY'),
     onLine: (line) => lines.push(line),
@@ -111,7 +115,10 @@ describe('local functions host: webhook and HTTP', () => {
     expect(byName['item']).toMatchObject({ trigger: 'httpTrigger', route: '/api/items/{id:int}' });
     expect(byName['startup']).toMatchObject({ trigger: 'timerTrigger', schedule: '0 0 0 1 1 *' });
     expect(byName['tick']?.error).toContain("'%TICK_SCHEDULE%' does not resolve");
-    expect(host.ready.functionKey).not.toBe(host.ready.systemKey);
+    expect(byName['act']).toMatchObject({ trigger: 'httpTrigger', route: '/api/apps/{app}/{action}' });
+    expect(
+      new Set([host.ready.hostKey, host.ready.functionKey, host.ready.actionsKey, host.ready.systemKey]).size,
+    ).toBe(4);
     expect(fs.existsSync(path.join(host.stateDir, 'keys.json'))).toBe(true);
   });
 
@@ -287,6 +294,59 @@ describe('local functions host: webhook and HTTP', () => {
     expect(await withCode.json()).toMatchObject({ name: 'ada', title: 'Countess', query: ['1', '2'] });
   });
 
+  it("opens a function's route with its own keys, the host key and the master key, and no other function's key", async () => {
+    const keysFile = JSON.parse(fs.readFileSync(path.join(host.stateDir, 'keys.json'), 'utf8')) as {
+      functions: Record<string, Record<string, string>>;
+    };
+    const act = (key: string | undefined, route = 'apps/web/rollback') =>
+      fetch(`${base}/api/${route}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(key ? { 'x-functions-key': key } : {}) },
+        body: JSON.stringify({ reason: 'bad release' }),
+      });
+
+    const own = await act(host.ready.actionsKey);
+    expect(own.status).toBe(202);
+    expect(await own.json()).toEqual({
+      app: 'web',
+      action: 'rollback',
+      body: { reason: 'bad release' },
+      functionName: 'act',
+    });
+    // The function's own `default` key, which the host created as Azure does, opens it too.
+    expect(keysFile.functions['act']?.['default']).toMatch(/^[A-Za-z0-9_-]{40}$/);
+    expect((await act(keysFile.functions['act']!['default'])).status).toBe(202);
+
+    // Keys of another function, the system key, a wrong key or none: 401, and the function never runs.
+    expect(host.ready.functionKey).not.toBe(host.ready.actionsKey);
+    for (const other of [
+      host.ready.functionKey,
+      keysFile.functions['greet']?.['default'],
+      host.ready.systemKey,
+    ]) {
+      expect((await act(other)).status).toBe(401);
+    }
+    expect((await act('wrong')).status).toBe(401);
+    expect((await act(undefined)).status).toBe(401);
+    // And the other way round: the actions key does not open greet.
+    expect(
+      (await fetch(`${base}/api/greet/ada`, { headers: { 'x-functions-key': host.ready.actionsKey } }))
+        .status,
+    ).toBe(401);
+
+    // A host key opens every function-level route; the master key opens everything. Literal segments match
+    // case-insensitively; ?code= works as the header does.
+    const viaHostKey = await act(host.ready.hostKey, 'APPS/api/promote');
+    expect(viaHostKey.status).toBe(202);
+    expect(await viaHostKey.json()).toMatchObject({ app: 'api', action: 'promote' });
+    expect((await act(host.ready.masterKey)).status).toBe(202);
+    const viaCode = await fetch(`${base}/api/apps/web/pause?code=${host.ready.actionsKey}`, {
+      method: 'POST',
+    });
+    expect(viaCode.status).toBe(202);
+    expect(await viaCode.json()).toMatchObject({ app: 'web', action: 'pause', body: null });
+  });
+
   it('passes route parameters, methods and bodies through, and applies route constraints', async () => {
     const posted = await fetch(`${base}/api/GREET/grace%20hopper?code=${host.ready.functionKey}`, {
       method: 'POST',
@@ -386,6 +446,8 @@ describe('local functions host: timers and lifecycle', () => {
     const second = await startFixtureHost({ TICK_SCHEDULE: '0 */5 * * * *' }, { dir: first.dir });
     hosts.push(second);
     expect(second.ready.functionKey).toBe(first.ready.functionKey);
+    expect(second.ready.actionsKey).toBe(first.ready.actionsKey);
+    expect(second.ready.hostKey).toBe(first.ready.hostKey);
     expect(second.ready.systemKey).toBe(first.ready.systemKey);
     expect(second.ready.masterKey).toBe(first.ready.masterKey);
     const [tick] = await waitFor('the past-due run', () => {

@@ -57,6 +57,7 @@ describe.each([
       args: [
         ...['--import', 'tsx', 'host/src/main.ts', '--app-dir', 'test/fixtures/host-app', '--port', '0'],
         ...['--state-dir', path.join(dir, 'host'), '--settings', settingsFile, '--stack-file', stackFile],
+        ...['--stack-key', 'functionKey=greet', '--stack-key', 'actionsKey=act,missing'],
       ],
       env,
       ready: readyLine<HostReady>('HOST_READY'),
@@ -93,10 +94,15 @@ describe.each([
     expect(stack).toMatchObject({
       functionsBaseUrl: host.ready.baseUrl,
       functionKey: host.ready.functionKey,
+      actionsKey: host.ready.actionsKey,
       systemKey: host.ready.systemKey,
       emulatorUrl: emulator.url,
       pids: { emulator: process.pid, host: host.ready.pid },
     });
+    // Function keys of their own functions, never the host key (which would open every function).
+    expect(host.ready.functionKey).toMatch(/^[A-Za-z0-9_-]{40}$/);
+    expect(host.ready.actionsKey).toMatch(/^[A-Za-z0-9_-]{40}$/);
+    expect(Object.values(stack)).not.toContain(host.ready.hostKey);
     // SIGTERM to the spawned process only: it forwards the signal to the restarted host.
     process.kill(host.pid, 'SIGTERM');
     expect((await host.exited).code).toBe(0);

@@ -10,7 +10,8 @@
  * const stack = await startTestStack();                      // the app in dist/ (run `npm run build` first)
  * await stack.emulator.control('POST', '/_emulator/registries/contoso/push', { repository: 'web', tag: '1.1.0' });
  * await stack.runFunction('reconcile');                      // timers run only when asked (see reconcileSchedule)
- * const status = await stack.call('/api/status');            // with the function key
+ * const status = await stack.call('/api/status');            // with the function key (status, dashboard)
+ * await stack.postAction('web', 'rollback', { reason: 'x' }); // with the actions key (host.actionsKey)
  * await stack.restartHost({ signal: 'SIGKILL' });            // same port, keys and settings; emulator state kept
  * await stack.stop();
  * ```
@@ -21,7 +22,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { StartOptions } from '../../../emulator/src/server.js';
-import { startLocalStack, type EmulatorReady, type HostReady } from '../../../scripts/lib/localStack.js';
+import {
+  handedOutKey,
+  startLocalStack,
+  type EmulatorReady,
+  type HostReady,
+} from '../../../scripts/lib/localStack.js';
 import { startTestEmulator, type TestEmulator } from './emulator.js';
 
 /** A schedule that never fires during a test (1 January, midnight): timers run when a test asks. */
@@ -73,8 +79,13 @@ export interface TestStack {
   hostLogs: string[];
   /** What `.local/stack.json` would hold for this stack (docs/design.md, "Local stack"). */
   readonly stackJson: Record<string, unknown>;
-  /** `fetch` against the host with the function key (`x-functions-key`). */
+  /**
+   * `fetch` against the host with the function key (`x-functions-key`; it opens `status` and `dashboard` only),
+   * unless `init` sets one.
+   */
   call(pathAndQuery: string, init?: RequestInit): Promise<Response>;
+  /** `POST /api/apps/{app}/{action}` with the actions key (`host.actionsKey`), and `body` as JSON if given. */
+  postAction(app: string, action: string, body?: unknown): Promise<Response>;
   /** Runs a timer or Event Grid function now (`POST /admin/functions/{name}`, master key); resolves on 202. */
   runFunction(name: string, input?: unknown): Promise<void>;
   /** Stops the host (SIGTERM: graceful, SIGKILL: abrupt) and starts it again on the same port. */
@@ -157,6 +168,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
         ...emu.stack,
         functionsBaseUrl: fx.baseUrl,
         functionKey: fx.functionKey,
+        actionsKey: fx.actionsKey,
         systemKey: fx.systemKey,
         masterKey: fx.masterKey,
         tableEndpoint: storage.tableEndpoint,
@@ -166,9 +178,19 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     },
     call: (pathAndQuery, init = {}) => {
       const headers = new Headers(init.headers);
-      if (!headers.has('x-functions-key')) headers.set('x-functions-key', ready().functionKey);
+      const key = ready().functionKey;
+      if (!headers.has('x-functions-key') && key !== undefined) headers.set('x-functions-key', key);
       return fetch(`${ready().baseUrl}${pathAndQuery}`, { ...init, headers });
     },
+    postAction: (app, action, body) =>
+      fetch(`${ready().baseUrl}/api/apps/${encodeURIComponent(app)}/${encodeURIComponent(action)}`, {
+        method: 'POST',
+        headers: {
+          'x-functions-key': handedOutKey(ready(), 'actionsKey'),
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      }),
     async runFunction(name, input) {
       const fx = ready();
       const res = await fetch(`${fx.baseUrl}/admin/functions/${encodeURIComponent(name)}`, {

@@ -16,13 +16,36 @@ describe('local.settings.json', () => {
       JSON.stringify({
         IsEncrypted: false,
         Values: { A: 'x', N: 5, B: true, SKIP: null },
-        Host: { LocalHttpPort: 7072, Keys: { function: 'f', eventgrid_extension: 'e' } },
+        Host: {
+          LocalHttpPort: 7072,
+          Keys: {
+            master: 'm',
+            function: 'f',
+            eventgrid_extension: 'e',
+            functions: { status: { default: 's', functionKey: 'r' } },
+          },
+        },
       }),
       'local.settings.json',
     );
     expect(settings.values).toEqual({ A: 'x', N: '5', B: 'true' });
     expect(settings.localHttpPort).toBe(7072);
-    expect(settings.keys).toEqual({ function: 'f', eventgrid_extension: 'e' });
+    expect(settings.keys).toEqual({
+      master: 'm',
+      function: 'f',
+      system: { eventgrid_extension: 'e' },
+      functions: { status: { default: 's', functionKey: 'r' } },
+    });
+  });
+
+  it('names the field of a malformed function key pin', () => {
+    const keys = (value: unknown) =>
+      parseLocalSettings(JSON.stringify({ Host: { Keys: { functions: value } } }), 'f.json');
+    expect(() => keys({ status: { default: 5 } })).toThrow(
+      /Host.Keys.functions.status.default must be a string/,
+    );
+    expect(() => keys({ status: 'x' })).toThrow(/Host.Keys.functions.status must be an object/);
+    expect(() => keys(['status'])).toThrow(/Host.Keys.functions must be an object/);
   });
 
   it('rejects encrypted files, nested values and bad JSON with the file name', () => {

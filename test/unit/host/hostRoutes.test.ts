@@ -106,6 +106,28 @@ describe('HTTP route table', () => {
     expect(findHttpRoute(routes, 'GET', '/missing')).toEqual({ kind: 'none' });
   });
 
+  it('routes two-parameter templates like the operator actions, literal segment case-insensitively', () => {
+    const actions = buildHttpRoutes([
+      ...routes.map((r) => r.fn),
+      httpFunction('operatorActions', {
+        route: 'apps/{app}/{action}',
+        methods: ['POST'],
+        authLevel: 'function',
+      }),
+    ]);
+    const found = findHttpRoute(actions, 'POST', '/APPS/web%2Dblue/rollback/');
+    expect(found.kind === 'match' && [found.route.fn.name, found.params]).toEqual([
+      'operatorActions',
+      { app: 'web-blue', action: 'rollback' },
+    ]);
+    expect(findHttpRoute(actions, 'GET', '/apps/web/rollback')).toEqual({
+      kind: 'methodNotAllowed',
+      allowed: ['POST'],
+    });
+    expect(findHttpRoute(actions, 'POST', '/apps/web')).toEqual({ kind: 'none' });
+    expect(findHttpRoute(actions, 'POST', '/apps/web/rollback/extra')).toEqual({ kind: 'none' });
+  });
+
   it('refuses an unknown auth level', () => {
     expect(() => buildHttpRoutes([httpFunction('x', { authLevel: 'system' })])).toThrow(
       /Unsupported authLevel/,
