@@ -10,14 +10,15 @@
  * of 300 ms; the app's own poll interval (3 s while it waits for a group) sets the pace of a rollout (~5-10 s).
  */
 import crypto from 'node:crypto';
-import { ContainerInstanceManagementClient, type ContainerGroup } from '@azure/arm-containerinstance';
+import { ContainerInstanceManagementClient } from '@azure/arm-containerinstance';
 import { DefaultAzureCredential } from '@azure/identity';
-import { SecretClient, type KeyVaultSecret } from '@azure/keyvault-secrets';
+import { SecretClient } from '@azure/keyvault-secrets';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { sleep, waitFor } from '../../support/waiting.js';
 import { startCaller } from '../support/caller.js';
 import { useManagedIdentity } from '../support/emulator.js';
 import { startTestStack, type TestStack } from '../support/stack.js';
+import { stackDriver } from '../support/stackDriver.js';
 
 const SUB = '00000000-0000-0000-0000-000000000001';
 const RG = 'rg-apps';
@@ -213,96 +214,18 @@ describe('blue/green rollout on image push (issue 4 acceptance)', () => {
 
   // ----------------------------------------------------------------------------------------- helpers
 
-  const push = async (
-    repository: string,
-    tag: string,
-    extra: { behavior?: string; digest?: string; registry?: string } = {},
-  ): Promise<{ digest: string }> => {
-    const { registry = 'contoso', ...body } = extra;
-    const res = await stack.emulator.control<{ digest: string }>(
-      'POST',
-      `/_emulator/registries/${registry}/push`,
-      { repository, tag, ...body },
-    );
-    if (res.status !== 200)
-      throw new Error(`push ${repository}:${tag}: ${res.status} ${JSON.stringify(res.body)}`);
-    return res.body;
-  };
-
-  const status = async (app: string): Promise<AppStatusView> => {
-    const res = await stack.call(`/api/status/${app}`);
-    const text = await res.text();
-    if (res.status !== 200) throw new Error(`GET /api/status/${app}: ${res.status} ${text}`);
-    return JSON.parse(text) as AppStatusView;
-  };
-
-  /** The app's status once the rollout of `digest` has an outcome (succeeded, failed or superseded). */
-  const rolloutOutcome = (app: string, digest: string, timeoutMs = 40_000): Promise<AppStatusView> => {
-    let seen = '';
-    return waitFor(
-      () => `the rollout of ${app} ${digest.slice(7, 19)} to finish (last seen: ${seen})`,
-      async () => {
-        const s = await status(app);
-        const r = s.rollout;
-        seen = r ? `${r.tag} ${r.state} at ${r.step}` : 'no rollout';
-        if (r?.digest === digest) return r.state !== 'inProgress' ? s : undefined;
-        // Superseded by a newer rollout: only history knows it. (Status reads state before history, so while
-        // the rollout is current its history row can show up a poll before its state does: not used then.)
-        return s.history.some((h) => h.digest === digest) ? s : undefined;
-      },
-      { timeoutMs, intervalMs: 250 },
-    );
-  };
-
-  const readSecret = (name: string): Promise<KeyVaultSecret> => kv.getSecret(name);
-
-  const groupsOf = async (app: string): Promise<ContainerGroup[]> => {
-    const out: ContainerGroup[] = [];
-    for await (const g of aci.containerGroups.listByResourceGroup(RG))
-      if (g.name === `${app}-blue` || g.name === `${app}-green`) out.push(g);
-    return out;
-  };
-
-  const groupExists = async (name: string): Promise<boolean> => {
-    try {
-      await aci.containerGroups.get(RG, name);
-      return true;
-    } catch (e) {
-      if ((e as { statusCode?: number }).statusCode === 404) return false;
-      throw e;
-    }
-  };
-
-  /** Waits until the app has exactly these groups (drain and deletes over). */
-  const onlyGroups = (app: string, names: string[], timeoutMs = 20_000): Promise<ContainerGroup[]> =>
-    waitFor(
-      `${app}'s groups to be exactly [${names.join(', ')}]`,
-      async () => {
-        const groups = await groupsOf(app);
-        const got = groups.map((g) => g.name!).sort();
-        return JSON.stringify(got) === JSON.stringify([...names].sort()) ? groups : undefined;
-      },
-      { timeoutMs, intervalMs: 250 },
-    );
-
-  const callIp = async (ip: string): Promise<GroupAnswer> => {
-    const res = await fetch(`http://${ip}:${PORT}/`, { signal: AbortSignal.timeout(3000) });
-    if (res.status !== 200) throw new Error(`GET http://${ip}:${PORT}/ → ${res.status}`);
-    return (await res.json()) as GroupAnswer;
-  };
-
-  const requestMark = async (): Promise<number> => (await stack.emulator.requestCounts()).lastSeq;
-
-  /** ACI create requests for the app's groups since `since` (request log), with the group name and status. */
-  const createsOf = async (app: string, since: number): Promise<{ path: string; status: number }[]> => {
-    const res = await stack.emulator.control<{ entries: { path: string; status: number }[] }>(
-      'GET',
-      `/_emulator/requests?since=${since}&operation=${CREATE}`,
-    );
-    return res.body.entries.filter((e) =>
-      new RegExp(`/containerGroups/${app}-(blue|green)(\\?|$)`, 'i').test(e.path),
-    );
-  };
+  const {
+    push,
+    status,
+    rolloutOutcome,
+    readSecret,
+    groupsOf,
+    groupExists,
+    onlyGroups,
+    callIp,
+    requestMark,
+    createsOf,
+  } = stackDriver<AppStatusView, GroupAnswer>(() => ({ stack, aci, kv }));
 
   const webhookUrl = () =>
     `${stack.host.baseUrl}/runtime/webhooks/eventgrid?functionName=onImagePushed&code=${stack.host.systemKey}`;
