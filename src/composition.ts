@@ -34,6 +34,7 @@ export type BindingSettings = Pick<
   | 'rolloutEventBudgetSeconds'
   | 'operatorActionBudgetSeconds'
   | 'easyAuthEnabled'
+  | 'actionsRequireSignIn'
   | 'reconcileBudgetSeconds'
   | 'reconcileRolloutSliceSeconds'
   | 'statusCacheSeconds'
@@ -157,6 +158,7 @@ export function composeRuntime(
       rolloutEventBudgetSeconds: settings.rolloutEventBudgetSeconds,
       operatorActionBudgetSeconds: settings.operatorActionBudgetSeconds,
       easyAuthEnabled: settings.easyAuthEnabled,
+      actionsRequireSignIn: settings.actionsRequireSignIn,
       reconcileBudgetSeconds: settings.reconcileBudgetSeconds,
       reconcileRolloutSliceSeconds: settings.reconcileRolloutSliceSeconds,
       statusCacheSeconds: settings.statusCacheSeconds,

@@ -94,6 +94,12 @@ export const APP_SETTING_NAMES: ReadonlyArray<AppSettingName> = Object.freeze([
       'Time an operator action (POST /api/apps/{app}/{action}) may advance the rollout it touched before answering (default 10); the timer carries on from there.',
   },
   {
+    name: 'OPERATOR_ACTIONS_REQUIRE_SIGN_IN',
+    required: false,
+    description:
+      'true: operator actions also need a principal signed in through App Service authentication (Entra ID), not only their key (default false).',
+  },
+  {
     name: 'RECONCILE_BUDGET_SECONDS',
     required: false,
     description: 'Time one reconcile tick may spend (default 240).',
@@ -140,6 +146,11 @@ export interface Settings {
    * `x-ms-client-principal-name` comes from it: App Service does not let external requests set that header.
    */
   easyAuthEnabled: boolean;
+  /**
+   * Operator actions need a signed-in principal as well as their key (Entra ID in front of them): App Service
+   * authentication in `AllowAnonymous` mode validates the bearer token and names the caller.
+   */
+  actionsRequireSignIn: boolean;
   reconcileBudgetSeconds: number;
   /** The part of a tick that advances rollouts (level-triggered: the next tick resumes what is left). */
   reconcileRolloutSliceSeconds: number;
@@ -196,6 +207,14 @@ function seconds(env: Env, name: string, fallback: number, min: number, max: num
   if (!Number.isFinite(n) || n < min || n > max)
     throw new SettingsError(name, `must be a number of seconds between ${min} and ${max}, got "${raw}"`);
   return n;
+}
+
+/** A true/false setting (absent: false); anything else is refused rather than read as false. */
+function flag(env: Env, name: string): boolean {
+  const raw = value(env, name)?.toLowerCase();
+  if (raw === undefined || raw === 'false') return false;
+  if (raw === 'true') return true;
+  throw new SettingsError(name, `must be true or false, got "${raw}"`);
 }
 
 const NCRONTAB_FIELD = /^[0-9*/,\-A-Za-z?]+$/;
@@ -324,6 +343,7 @@ export function loadSettings(env: Env = process.env): Settings {
     rolloutEventBudgetSeconds: seconds(env, 'ROLLOUT_EVENT_BUDGET_SECONDS', 20, 1, 28),
     operatorActionBudgetSeconds: seconds(env, 'OPERATOR_ACTION_BUDGET_SECONDS', 10, 1, 120),
     easyAuthEnabled: (value(env, 'WEBSITE_AUTH_ENABLED') ?? '').toLowerCase() === 'true',
+    actionsRequireSignIn: flag(env, 'OPERATOR_ACTIONS_REQUIRE_SIGN_IN'),
     reconcileBudgetSeconds,
     reconcileRolloutSliceSeconds: rolloutSlice(env, reconcileSchedule, reconcileBudgetSeconds),
     statusCacheSeconds: seconds(env, 'STATUS_CACHE_SECONDS', 5, 0, 300),

@@ -19,11 +19,22 @@ function json(status: number, body: unknown): HttpResponseInit {
   return { status, headers: HEADERS, jsonBody: body };
 }
 
-/** Easy Auth's principal (only when it fronts the app: otherwise anyone could send the header), else the key. */
-function actorOf(request: HttpRequest, easyAuthEnabled: boolean): string {
+/**
+ * Easy Auth's principal (only when it fronts the app: otherwise anyone could send the header), else the key; or
+ * why the caller is refused when actions require sign-in.
+ */
+function actorOf(
+  request: HttpRequest,
+  settings: AppRuntime['settings'],
+): { actor: string } | { refused: string } {
   const name = request.headers.get('x-ms-client-principal-name')?.trim();
-  if (easyAuthEnabled && name) return name.slice(0, PRINCIPAL_MAX);
-  return 'function key';
+  if (settings.easyAuthEnabled && name) return { actor: name.slice(0, PRINCIPAL_MAX) };
+  if (!settings.actionsRequireSignIn) return { actor: 'function key' };
+  return {
+    refused: settings.easyAuthEnabled
+      ? 'operator actions require a signed-in caller: send an Entra ID bearer token for this app'
+      : 'operator actions require sign-in, but App Service authentication is not enabled on this app',
+  };
 }
 
 /** Read at most `max` bytes of the body: the declared length is checked first, the read is bounded too. */
@@ -54,11 +65,13 @@ export async function operatorActions(
     });
   const parsed = parseActionRequest(request.params['action'] ?? '', text);
   if (!parsed.ok) return json(400, { error: 'BadRequest', message: parsed.message });
+  const who = actorOf(request, runtime.settings);
+  if ('refused' in who) return json(401, { error: 'SignInRequired', message: who.refused });
   const appName = request.params['app'] ?? '';
   const deps = runtime.deps(logger);
   try {
     const result = await handleOperatorAction(
-      { app: appName, ...parsed, actor: actorOf(request, runtime.settings.easyAuthEnabled) },
+      { app: appName, ...parsed, actor: who.actor },
       deps,
       budgetFrom(deps.clock, runtime.settings.operatorActionBudgetSeconds),
     );

@@ -15,6 +15,7 @@ function useWorld(w: World): void {
       rolloutEventBudgetSeconds: 20,
       operatorActionBudgetSeconds: 10,
       easyAuthEnabled: false,
+      actionsRequireSignIn: false,
       reconcileBudgetSeconds: 240,
       reconcileRolloutSliceSeconds: 20,
       statusCacheSeconds: 0,

@@ -42,6 +42,7 @@ function untouchableRuntime(): void {
       rolloutEventBudgetSeconds: 20,
       operatorActionBudgetSeconds: 10,
       easyAuthEnabled: false,
+      actionsRequireSignIn: false,
       reconcileBudgetSeconds: 240,
       reconcileRolloutSliceSeconds: 20,
       statusCacheSeconds: 0,

@@ -30,10 +30,10 @@ async function call(app: string, action: string, body?: string, headers?: Record
   return { status: res.status, body: res.jsonBody as Record<string, unknown> };
 }
 
-async function deployed(easyAuthEnabled = false): Promise<World> {
+async function deployed(easyAuthEnabled = false, actionsRequireSignIn = false): Promise<World> {
   const w = makeWorld(makeConfig([webApp({ drainSeconds: 5 })]));
   await deployInitial(w);
-  useWorld(w, { easyAuthEnabled });
+  useWorld(w, { easyAuthEnabled, actionsRequireSignIn });
   return w;
 }
 
@@ -73,5 +73,24 @@ describe('operatorActions binding', () => {
     const v = await deployed(true);
     await call('web', 'pause', undefined, { 'x-ms-client-principal-name': 'alice@contoso.com' });
     expect(v.store.state('web')!.paused!.actor).toBe('alice@contoso.com');
+  });
+
+  it('with OPERATOR_ACTIONS_REQUIRE_SIGN_IN a key alone is not enough: 401 without a signed-in principal', async () => {
+    const w = await deployed(true, true);
+    const anonymous = await call('web', 'pause');
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.body['message']).toContain('signed-in caller');
+    expect(w.store.state('web')!.paused).toBeUndefined();
+    const signedIn = await call('web', 'pause', undefined, {
+      'x-ms-client-principal-name': 'alice@contoso.com',
+    });
+    expect(signedIn.status).toBe(202);
+
+    await deployed(false, true);
+    const noEasyAuth = await call('web', 'pause', undefined, {
+      'x-ms-client-principal-name': 'alice@contoso.com',
+    });
+    expect(noEasyAuth.status).toBe(401);
+    expect(noEasyAuth.body['message']).toContain('App Service authentication is not enabled');
   });
 });

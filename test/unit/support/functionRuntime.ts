@@ -26,6 +26,7 @@ export function useWorld(
     statusCacheSeconds?: number;
     budgetSeconds?: number;
     easyAuthEnabled?: boolean;
+    actionsRequireSignIn?: boolean;
     override?: (d: DomainDeps) => DomainDeps;
   } = {},
 ): AppRuntime {
@@ -46,6 +47,7 @@ export function useWorld(
       rolloutEventBudgetSeconds: opts.budgetSeconds ?? 20,
       operatorActionBudgetSeconds: 10,
       easyAuthEnabled: opts.easyAuthEnabled ?? false,
+      actionsRequireSignIn: opts.actionsRequireSignIn ?? false,
       reconcileBudgetSeconds: 240,
       reconcileRolloutSliceSeconds: 20,
       statusCacheSeconds: opts.statusCacheSeconds ?? 0,
