@@ -6,11 +6,15 @@
  *   2. a caller starts (its own process): re-reads the `web-ip` secret every second with SecretClient and calls
  *      that IP four times a second, counting failures
  *   3. push 1.1.0: blue/green to green with zero failed calls
- *   4. push a broken 1.2.0 (`unhealthy`: health checks answer 503): rolled back, the reason shown, still zero
+ *   4. roll back inside the rollback window (the actions route): callers back on 1.0.0 at once, no group
+ *      created; then retry 1.1.0
+ *   5. push a broken 1.2.0 (`unhealthy`: health checks answer 503): rolled back, the reason shown, still zero
  *      failed calls
- *   5. platform maintenance moves the active group to a new IP: the next reconcile tick repairs the secret and
+ *   6. push 1.3.0 that degrades 12 s after it starts: verify moves callers back after 3 failed probes
+ *   7. manual promotion of `api`: 1.1.0 waits in the preview secret until promoted
+ *   8. platform maintenance moves the active group to a new IP: the next reconcile tick repairs the secret and
  *      the caller recovers
- *   6. the final status (same document as GET /api/status)
+ *   9. the final status (same document as GET /api/status)
  *
  *   --verbose        print every line of Azurite, the emulator, the host and the caller
  *   --keep-running   leave the stack up after the story (the dashboard URL is printed) until Ctrl-C
@@ -107,10 +111,17 @@ function describeCalls(list: CallLine[]): string {
 
 let stack: DemoStack | undefined;
 
-async function appStatus(): Promise<AppStatus> {
-  const res = await stack!.api<AppStatus>('/api/status/web');
-  if (res.status !== 200) throw new StoryAborted(`GET /api/status/web → ${res.status}: ${res.text}`);
+async function appStatus(app = 'web'): Promise<AppStatus> {
+  const res = await stack!.api<AppStatus>(`/api/status/${app}`);
+  if (res.status !== 200) throw new StoryAborted(`GET /api/status/${app} → ${res.status}: ${res.text}`);
   return res.body;
+}
+
+/** An operator action through the route (the actions key), as `npx acibg <action> <app>` sends it. */
+async function operatorAction(app: string, action: string, reason: string): Promise<void> {
+  const res = await stack!.action<{ rolloutId?: string; message?: string }>(app, action, { reason });
+  say(`POST /api/apps/${app}/${action} → ${res.status} ${res.text.slice(0, 160)}`);
+  mustHold(`${action} ${app} accepted`, res.status === 202, res.text);
 }
 
 async function statusDocument(): Promise<StatusDocument> {
@@ -119,29 +130,40 @@ async function statusDocument(): Promise<StatusDocument> {
   return res.body;
 }
 
-async function push(tag: string, behavior?: string): Promise<{ digest: string; at: number }> {
+async function push(
+  tag: string,
+  behavior?: string,
+  repository = 'web',
+): Promise<{ digest: string; at: number }> {
   const at = Date.now();
   const res = await stack!.control<{ digest: string }>('POST', '/_emulator/registries/contoso/push', {
-    repository: 'web',
+    repository,
     tag,
     ...(behavior ? { behavior } : {}),
   });
-  if (res.status !== 200) throw new StoryAborted(`push web:${tag} → ${res.status}: ${res.text}`);
+  if (res.status !== 200) throw new StoryAborted(`push ${repository}:${tag} → ${res.status}: ${res.text}`);
   say(
-    `pushed contoso.azurecr.io/web:${tag}${behavior ? ` (behaviour: ${behavior})` : ''} → ${shortDigest(res.body.digest)}`,
+    `pushed contoso.azurecr.io/${repository}:${tag}${behavior ? ` (behaviour: ${behavior})` : ''} → ${shortDigest(res.body.digest)}`,
   );
   return { digest: res.body.digest, at };
 }
 
+const FINISHED = new Set(['succeeded', 'failed', 'superseded', 'rolledBack', 'aborted']);
+
 /** Prints the rollout's timeline as it grows (each entry at its own time) until it finishes. */
-async function followRollout(digest: string, timeoutMs: number): Promise<AppStatus> {
+async function followRollout(
+  digest: string,
+  timeoutMs: number,
+  app = 'web',
+  until: (s: AppStatus) => boolean = (s) => FINISHED.has(s.rollout!.state),
+): Promise<AppStatus> {
   const printed = new Set<string>();
   let last: AppStatus | undefined;
   try {
     return await waitFor(
       `rollout of ${shortDigest(digest)} to finish`,
       async () => {
-        last = await appStatus();
+        last = await appStatus(app);
         const r = last.rollout;
         if (!r || r.digest !== digest) return undefined;
         for (const c of r.timeline) {
@@ -150,7 +172,7 @@ async function followRollout(digest: string, timeoutMs: number): Promise<AppStat
           printed.add(key);
           console.log(`[${stamp(Date.parse(c.at))}]   ${c.step.padEnd(15)} ${c.message}`);
         }
-        return r.state === 'inProgress' ? undefined : last;
+        return until(last) ? last : undefined;
       },
       timeoutMs,
       300,
@@ -267,7 +289,7 @@ async function blueGreen(previousDigest: string): Promise<{ digest: string }> {
 }
 
 async function brokenRelease(goodDigest: string): Promise<void> {
-  heading('4. Push a broken 1.2.0 (its health endpoint answers 503)');
+  heading('5. Push a broken 1.2.0 (its health endpoint answers 503)');
   const { digest, at } = await push('1.2.0', 'unhealthy');
   const app = await followRollout(digest, (HEALTH_TIMEOUT_SECONDS + 90) * 1000);
   const r = app.rollout!;
@@ -307,8 +329,119 @@ async function brokenRelease(goodDigest: string): Promise<void> {
   );
 }
 
+async function secretIs(ip: string, since: number): Promise<number> {
+  return waitFor(
+    `web-ip to hold ${ip}`,
+    async () => ((await stack!.readSecret('kv-apps', 'web-ip')) === ip ? Date.now() - since : undefined),
+    10_000,
+    50,
+  );
+}
+
+async function rollbackInWindow(d1: string, d2: string): Promise<void> {
+  heading('4. Roll back inside the rollback window, then retry 1.1.0');
+  const before = await appStatus();
+  const target = before.rollbackTarget;
+  mustHold(
+    'web-blue (1.0.0) is kept as the rollback target',
+    target?.group === 'web-blue',
+    JSON.stringify(target),
+  );
+  const blue = await stack!.control<{ value: Array<{ name: string; ip?: string }> }>(
+    'GET',
+    '/_emulator/containerGroups',
+  );
+  const blueIp = blue.body.value.find((g) => g.name === 'web-blue')?.ip ?? '';
+  const mark = (await stack!.control<{ lastSeq: number }>('GET', '/_emulator/requests')).body.lastSeq;
+  const at = Date.now();
+  await operatorAction('web', 'rollback', 'demo: roll back inside the window');
+  const switchMs = await secretIs(blueIp, at);
+  check('rollback inside the window switched web-ip in under 3 s', switchMs < 3000, formatDuration(switchMs));
+  const creates = await stack!.control<{ entries: unknown[] }>(
+    'GET',
+    `/_emulator/requests?since=${mark}&operation=ContainerGroups_CreateOrUpdate&entries=true`,
+  );
+  check(
+    'the rollback created no group',
+    creates.body.entries.length === 0,
+    `${creates.body.entries.length} creates`,
+  );
+  const rolledBack = await followRollout(d1, 60_000);
+  await sleep(2500);
+  const window = callsIn(at);
+  check(
+    'zero failed calls across the rollback',
+    window.length > 0 && window.every((c) => c.ok),
+    describeCalls(window),
+  );
+  check(
+    'web 1.0.0 serves again from web-blue',
+    rolledBack.activeGroup === 'web-blue' && rolledBack.digest === d1,
+  );
+
+  await operatorAction('web', 'retry', 'demo: 1.1.0 again');
+  const retried = await followRollout(d2, 120_000);
+  mustHold('retry of 1.1.0 succeeded', retried.rollout!.state === 'succeeded', retried.rollout!.error ?? '');
+  check(
+    'web 1.1.0 is active again in web-green',
+    retried.activeGroup === 'web-green' && retried.digest === d2,
+  );
+}
+
+async function degradingRelease(goodDigest: string): Promise<void> {
+  heading('6. Push 1.3.0, which answers 503 from 12 s after it starts: verify moves callers back');
+  const { digest, at } = await push('1.3.0', 'degrade:12');
+  const app = await followRollout(digest, 120_000);
+  const r = app.rollout!;
+  check(
+    '1.3.0 was rolled back by verify',
+    r.state === 'rolledBack' && r.reason === 'VerifyFailed',
+    `${r.state} ${r.reason}: ${r.error}`,
+  );
+  const firstFail = r.timeline.find((c) => c.step === 'verifying' && c.message.startsWith('probe failed'));
+  const reverted = r.timeline.find((c) => c.step === 'rolledBack');
+  const lag = firstFail && reverted ? Date.parse(reverted.at) - Date.parse(firstFail.at) : undefined;
+  // The sample's verify: a probe every 1 s, 3 failures in a row.
+  check(
+    'callers moved back within interval × threshold + 2 s of the first failing probe',
+    lag !== undefined && lag <= 1000 * 3 + 2000,
+    lag !== undefined ? formatDuration(lag) : 'no failing probe or revert on the timeline',
+  );
+  check('1.1.0 serves again from web-green', app.activeGroup === 'web-green' && app.digest === goodDigest);
+  await sleep(2500);
+  const failed = callsIn(at).filter((c) => !c.ok).length;
+  note(`caller: ${failed} call(s) answered 503 while 1.3.0 degraded, until verify moved web-ip back`);
+  const latest = callsIn(Date.now() - 1000);
+  check(
+    'the caller gets 1.1.0 again',
+    latest.length > 0 && latest.every((c) => c.ok && c.digest === goodDigest),
+    describeCalls(latest),
+  );
+}
+
+async function manualPromotion(): Promise<void> {
+  heading('7. Manual promotion of api: 1.1.0 waits in api-ip-preview until promoted');
+  const { digest: a1 } = await push('1.0.0', undefined, 'api');
+  const first = await followRollout(a1, 120_000, 'api');
+  check('api 1.0.0 (its first deploy) promoted itself', first.rollout!.state === 'succeeded');
+  const { digest: a2 } = await push('1.1.0', undefined, 'api');
+  const waiting = await followRollout(a2, 120_000, 'api', (s) => s.rollout!.state !== 'inProgress');
+  check(
+    'api 1.1.0 awaits promotion with its IP in api-ip-preview',
+    waiting.rollout!.state === 'awaitingPromotion' && !!waiting.previewIp,
+    `${waiting.rollout!.state}, preview ${waiting.previewIp}`,
+  );
+  check('api-ip still names 1.0.0', waiting.digest === a1 && waiting.secret.ip !== waiting.previewIp);
+  await operatorAction('api', 'promote', 'demo: QA passed');
+  const promoted = await followRollout(a2, 120_000, 'api');
+  check(
+    'api 1.1.0 is active after promote and verify',
+    promoted.rollout!.state === 'succeeded' && promoted.digest === a2,
+  );
+}
+
 async function maintenance(): Promise<void> {
-  heading('5. Platform maintenance moves the active group to another host (new IP)');
+  heading('8. Platform maintenance moves the active group to another host (new IP)');
   const app = await appStatus();
   const group = app.activeGroup!;
   const period = stack!.reconcileSchedule;
@@ -481,7 +614,10 @@ async function main(): Promise<void> {
     const { digest: d1 } = await firstDeploy();
     await startCaller();
     const { digest: d2 } = await blueGreen(d1);
+    await rollbackInWindow(d1, d2);
     await brokenRelease(d2);
+    await degradingRelease(d2);
+    await manualPromotion();
     await maintenance();
     await watchedGroup();
   } catch (err) {

@@ -41,6 +41,8 @@ export interface DemoStack {
   control<T = unknown>(method: string, pathAndQuery: string, body?: unknown): Promise<JsonResponse<T>>;
   /** The functions host, with the function key (status and dashboard). */
   api<T = unknown>(pathAndQuery: string): Promise<JsonResponse<T>>;
+  /** `POST /api/apps/{app}/{action}` with the actions key. */
+  action<T = unknown>(app: string, action: string, body?: unknown): Promise<JsonResponse<T>>;
   /** Starts a child process with the app's managed identity and CA in its environment. */
   startClient<T>(options: {
     name: string;
@@ -96,6 +98,7 @@ export async function startDemoStack(options: DemoStackOptions): Promise<DemoSta
     const emu = local.emulator.ready;
     const fx = local.host.ready;
     const functionKey = handedOutKey(fx, 'functionKey');
+    const actionsKey = handedOutKey(fx, 'actionsKey');
     const { ca, settings } = local;
     const appsConfig = local.appsConfig as Record<string, unknown>;
 
@@ -118,6 +121,12 @@ export async function startDemoStack(options: DemoStackOptions): Promise<DemoSta
         }),
       api: (pathAndQuery) =>
         requestJson(`${fx.baseUrl}${pathAndQuery}`, { headers: { 'x-functions-key': functionKey } }),
+      action: (app, action, body) =>
+        requestJson(`${fx.baseUrl}/api/apps/${app}/${action}`, {
+          method: 'POST',
+          headers: { 'x-functions-key': actionsKey },
+          ...(body === undefined ? {} : { body }),
+        }),
       startClient: ({ name, script, env, ready, onLine: clientLine }) =>
         startService({
           name,

@@ -91,7 +91,7 @@ export const APP_SETTING_NAMES: ReadonlyArray<AppSettingName> = Object.freeze([
     name: 'OPERATOR_ACTION_BUDGET_SECONDS',
     required: false,
     description:
-      'Time an operator action (POST /api/apps/{app}/{action}) may advance the rollout it touched before answering (default 10); the timer carries on from there.',
+      'Longest an operator action (POST /api/apps/{app}/{action}) advances the rollout it touched before answering (default 10); it answers at the first wait, and the timer carries on from there.',
   },
   {
     name: 'OPERATOR_ACTIONS_REQUIRE_SIGN_IN',

@@ -67,6 +67,12 @@ export function findApp(config: AppsConfig, name: string): AppConfig | undefined
 /** A point in time to stop by (epoch ms). */
 export interface Budget {
   deadline: number;
+  /**
+   * The longest wait a run may sleep through in-process; a longer one is recorded (`resumeAt`) and returned, for
+   * the timer to resume. Default: any wait that ends before the deadline. An operator's request uses 0, so it
+   * answers as soon as its effect has taken place instead of sleeping through a drain.
+   */
+  maxSleepMs?: number;
 }
 
 export function budgetFrom(clock: Clock, seconds: number): Budget {

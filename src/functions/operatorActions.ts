@@ -73,7 +73,8 @@ export async function operatorActions(
     const result = await handleOperatorAction(
       { app: appName, ...parsed, actor: who.actor },
       deps,
-      budgetFrom(deps.clock, runtime.settings.operatorActionBudgetSeconds),
+      // Answer once the action has taken effect (a switch, a create request): the timer carries on from there.
+      { ...budgetFrom(deps.clock, runtime.settings.operatorActionBudgetSeconds), maxSleepMs: 0 },
     );
     if (result.outcome === 'unknownApp') return json(404, { error: 'AppNotFound', message: result.reason });
     if (result.outcome === 'notApplicable')

@@ -149,7 +149,8 @@ export async function advance(appName: string, deps: DomainDeps, budget: Budget)
 
       const until = next.requeueAt;
       if (until === undefined || held.state.rollout?.state !== 'inProgress') continue;
-      if (until >= stopAt) {
+      const tooLong = budget.maxSleepMs !== undefined && until - clock.now() > budget.maxSleepMs;
+      if (until >= stopAt || tooLong) {
         // Past the budget: record where to resume, so the next run (a reconcile tick) does not repeat the step
         // before then (a health interval or a Retry-After holds across runs).
         if (held.state.rollout.resumeAt !== iso(until)) {

@@ -7,6 +7,7 @@
 import type { AppConfig } from '../../config/appsConfig.js';
 import type { VerifyConfig } from '../../config/rolloutControls.js';
 import { iso, ms } from '../model.js';
+import { addCondition } from '../appState.js';
 import { revertRequested, revertToPrevious } from './revert.js';
 import { goto, seconds, succeed, waitFor, type Step, type StepContext } from './step.js';
 
@@ -51,6 +52,9 @@ export const verifying: Step = async (ctx) => {
   state.probes += 1;
   state.last = line;
   state.failures = passed ? 0 : state.failures + 1;
+  // The first failure of a streak goes on the timeline: how fast callers moved back is measured from it.
+  if (state.failures === 1)
+    addCondition(r, 'verifying', ctx.now, `probe failed (1/${v.failureThreshold}): ${line}`);
   if (state.failures >= v.failureThreshold)
     return revertToPrevious(ctx, 'VerifyFailed', `verify failed: ${state.failures} consecutive ${line}`);
   return waitFor(

@@ -25,7 +25,8 @@ function act(
   extra: { to?: string; reason?: string; actor?: string; app?: string } = {},
 ): Promise<ActionResult> {
   const { actor = 'alice@contoso.com', app = 'web', ...rest } = extra;
-  return handleOperatorAction({ app, action, actor, ...rest }, w.deps, budget(w, 10));
+  // As the binding does: answer at the first wait (maxSleepMs 0), leave the rest to the timer.
+  return handleOperatorAction({ app, action, actor, ...rest }, w.deps, { ...budget(w, 10), maxSleepMs: 0 });
 }
 
 const ipOf = (w: World, group: string) => w.groups.peek('rg-apps', group)?.ip;
@@ -100,8 +101,11 @@ describe('rollback', () => {
     expect(w.groups.names().sort()).toEqual(['web-blue', 'web-green']);
     const creates = w.groups.calls.create;
 
+    const before = w.clock.now();
     const res = await act(w, 'rollback', { reason: 'bad release' });
-    expect(res).toMatchObject({ outcome: 'accepted', action: 'rollback' });
+    // Answered right after the switch: the drain is the timer's.
+    expect(res).toMatchObject({ outcome: 'accepted', action: 'rollback', step: 'draining' });
+    expect(w.clock.now()).toBe(before);
     expect(secret(w)).toBe(ipOf(w, 'web-blue'));
     expect(w.groups.calls.create).toBe(creates);
 
