@@ -29,7 +29,8 @@ function packageFiles(funcignore: string): string[] {
   return files.filter((f) => !matcher.ignores(f));
 }
 
-const DEV_ONLY = /^(test|emulator|host|scripts|bench|infra|docs|\.ci|\.tools|\.local|node_modules|dist)\//;
+const DEV_ONLY =
+  /^(test|emulator|host|scripts|bench|infra|docs|src\/cli|\.ci|\.tools|\.local|node_modules|dist)\//;
 
 it('azure.yaml deploys the api service to Functions with a remote build, and runs the postdeploy hook', () => {
   const azure = parseYaml(read('azure.yaml')) as {
@@ -83,6 +84,11 @@ it('reports development files when .funcignore lets them through (the package ch
     .filter((line) => line.trim() !== 'test/')
     .join('\n');
   expect(packageFiles(withoutTests).filter((f) => DEV_ONLY.test(f)).length).toBeGreaterThan(0);
+  const withCli = read('.funcignore')
+    .split('\n')
+    .filter((line) => line.trim() !== 'src/cli/')
+    .join('\n');
+  expect(packageFiles(withCli).filter((f) => f.startsWith('src/cli/')).length).toBeGreaterThan(0);
 });
 
 describeWithBicep('azd parameters', (bicepPath) => {
