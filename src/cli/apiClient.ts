@@ -60,6 +60,7 @@ async function call(
   body?: unknown,
 ): Promise<ApiAnswer> {
   const headers: Record<string, string> = { 'x-functions-key': target.key, accept: 'application/json' };
+  if (target.token) headers['authorization'] = `Bearer ${target.token}`;
   if (body !== undefined) headers['content-type'] = 'application/json';
   let res: Response;
   try {
@@ -141,6 +142,12 @@ export async function postAction(
     const accepted = answer.json as Partial<ActionAccepted> | undefined;
     return { app, action, ...accepted };
   }
+  if (answer.status === 401 && (answer.json as { error?: unknown } | undefined)?.error === 'SignInRequired')
+    throw new CliError(
+      `${serverReason(answer)}. Set ACIBG_TOKEN to an Entra ID token for the app, e.g. ` +
+        `ACIBG_TOKEN=$(az account get-access-token --resource api://<app id> --query accessToken -o tsv).`,
+      EXIT.keyRefused,
+    );
   if (answer.status === 401 || answer.status === 403) throw keyRefused(answer, target, true);
   if (answer.status === 404 && appAnswered404(answer)) {
     throw new CliError(`Unknown app '${app}': ${serverReason(answer)}`, EXIT.notFound);

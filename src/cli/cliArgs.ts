@@ -47,6 +47,9 @@ Options:
                    actionsKey / functionKey of .local/stack.json when the URL is that stack's)
   -h, --help       this text
 
+Environment: ACIBG_URL, ACIBG_KEY, ACIBG_STATUS_KEY as above; ACIBG_TOKEN, an Entra ID access token sent as a
+bearer token when the app requires sign-in for actions (OPERATOR_ACTIONS_REQUIRE_SIGN_IN).
+
 Exit codes: 0 done, 1 refused or failed, 2 bad arguments, 3 unknown app, 4 action not applicable now,
 5 key refused, 6 no URL or key found, 7 host unreachable.
 HTTPS to a private CA: set NODE_EXTRA_CA_CERTS to its certificate.`;

@@ -19,6 +19,12 @@ export interface Target {
   /** Where each came from (`--url`, `ACIBG_URL`, `/repo/.local/stack.json functionsBaseUrl`...), for messages. */
   urlSource: string;
   keySource: string;
+  /**
+   * An Entra ID access token for the app (`ACIBG_TOKEN`), sent as a bearer token when App Service authentication
+   * fronts the actions (OPERATOR_ACTIONS_REQUIRE_SIGN_IN). Only from the environment: a flag would leave it in the
+   * shell history and the process list.
+   */
+  token?: string;
 }
 
 export interface LocalStack {
@@ -106,15 +112,16 @@ export function resolveTarget(input: {
   const { kind, flags, env, stack } = input;
   const { url, source: urlSource } = resolveUrl(flags, env, stack);
   const k = KEY_SOURCES[kind];
-  if (flags.key) return { baseUrl: url, key: flags.key, urlSource, keySource: '--key' };
+  const token = env['ACIBG_TOKEN'] ? { token: env['ACIBG_TOKEN'] } : {};
+  if (flags.key) return { baseUrl: url, key: flags.key, urlSource, keySource: '--key', ...token };
   const fromEnv = env[k.env];
-  if (fromEnv) return { baseUrl: url, key: fromEnv, urlSource, keySource: k.env };
+  if (fromEnv) return { baseUrl: url, key: fromEnv, urlSource, keySource: k.env, ...token };
 
   const stackUrl = stackString(stack, 'functionsBaseUrl');
   const sameStack = stackUrl !== undefined && normaliseUrl(stackUrl, 'stack.json') === url;
   const fromStack = stackString(stack, k.stackField);
   if (stack && sameStack && fromStack) {
-    return { baseUrl: url, key: fromStack, urlSource, keySource: `${stack.file} ${k.stackField}` };
+    return { baseUrl: url, key: fromStack, urlSource, keySource: `${stack.file} ${k.stackField}`, ...token };
   }
   const stackPart =
     stack && fromStack && !sameStack

@@ -8,6 +8,7 @@
 import { ContainerInstanceManagementClient } from '@azure/arm-containerinstance';
 import { DefaultAzureCredential } from '@azure/identity';
 import { SecretClient } from '@azure/keyvault-secrets';
+import { execFile } from 'node:child_process';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { sleep, waitFor } from '../../support/waiting.js';
 import { startCaller } from '../support/caller.js';
@@ -15,6 +16,20 @@ import { useManagedIdentity } from '../support/emulator.js';
 import { PORT, SUB, fastApp, testSubnetId } from '../support/fastApp.js';
 import { startTestStack, type TestStack } from '../support/stack.js';
 import { stackDriver } from '../support/stackDriver.js';
+import { handedOutKey } from '../../../scripts/lib/localStack.js';
+
+/** The built CLI (package.json bin), run as an operator runs it; resolves with its exit code and output. */
+function acibg(args: string[], env: Record<string, string>): Promise<{ code: number; out: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      ['dist/src/cli/main.js', ...args],
+      { env: { PATH: process.env['PATH'] ?? '', ...env }, timeout: 60_000 },
+      (err, stdout, stderr) =>
+        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, out: `${stdout}${stderr}` }),
+    );
+  });
+}
 
 const ARM_SCOPE = 'https://management.azure.com/.default';
 const SUBNET = testSubnetId('operator-it');
@@ -161,7 +176,7 @@ describe('operator actions end to end (issue 13 acceptance)', () => {
     expect(report.failures, JSON.stringify(report.failureSamples)).toBe(0);
     expect(report.digestOrder).toEqual([v2.digest, v1.digest]);
 
-    const s = await d.status('rb');
+    const s = await d.rolloutOutcome('rb', v1.digest);
     expect(s).toMatchObject({ activeGroup: 'rb-blue', digest: v1.digest, rollbackTarget: null });
     expect(s.rollout).toMatchObject({ kind: 'rollback', state: 'succeeded' });
     expect(s.actions[0]).toMatchObject({
@@ -283,5 +298,27 @@ describe('operator actions end to end (issue 13 acceptance)', () => {
     const retried = await d.rolloutOutcome('rt', (await d.status('rt')).rollout!.digest);
     expect(retried.rollout).toMatchObject({ kind: 'retry', state: 'succeeded', tag: '1.1.0' });
     expect(retried).toMatchObject({ tag: '1.1.0', activeGroup: 'rt-green' });
+  });
+
+  it('the operator CLI drives the same routes: status, pause and resume with a reason; the status key is refused for actions', async () => {
+    const base = { ACIBG_URL: stack.host.baseUrl };
+    const actionsKey = handedOutKey(stack.host, 'actionsKey');
+    const statusKey = handedOutKey(stack.host, 'functionKey');
+    const status = await acibg(['status', 'pr'], { ...base, ACIBG_STATUS_KEY: statusKey });
+    expect(status.code, status.out).toBe(0);
+    expect(status.out).toContain('1.3.0');
+
+    const paused = await acibg(['pause', 'pr', '--reason', 'cli check'], { ...base, ACIBG_KEY: actionsKey });
+    expect(paused.code, paused.out).toBe(0);
+    expect((await d.status('pr')).paused).toMatchObject({ reason: 'cli check' });
+    const again = await acibg(['pause', 'pr'], { ...base, ACIBG_KEY: actionsKey });
+    expect(again.code).toBe(4);
+    expect(again.out).toContain('already paused');
+    const wrongKey = await acibg(['resume', 'pr'], { ...base, ACIBG_KEY: statusKey });
+    expect(wrongKey.code).toBe(5);
+    const resumed = await acibg(['resume', 'pr', '--json'], { ...base, ACIBG_KEY: actionsKey });
+    expect(resumed.code, resumed.out).toBe(0);
+    expect(JSON.parse(resumed.out)).toMatchObject({ app: 'pr', action: 'resume' });
+    expect((await d.status('pr')).paused).toBeNull();
   });
 });

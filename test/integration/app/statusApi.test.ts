@@ -141,6 +141,7 @@ describe('GET /api/status (JSON contract)', () => {
     const forbidden = [
       dbPassword!,
       handedOutKey(stack.host, 'functionKey'),
+      handedOutKey(stack.host, 'actionsKey'),
       stack.host.hostKey,
       stack.host.systemKey,
       String(stack.emulator.stack['identityHeader']),

@@ -53,6 +53,15 @@ describe('where acibg sends its request', () => {
     });
   });
 
+  it('carries an Entra ID token from ACIBG_TOKEN only (never a flag), next to the key', () => {
+    const env = { ACIBG_TOKEN: 'eyJ0eXAi' };
+    expect(resolveTarget({ kind: 'action', flags: {}, env, stack })).toMatchObject({
+      key: 'actions-key',
+      token: 'eyJ0eXAi',
+    });
+    expect(resolveTarget({ kind: 'action', flags: {}, env: {}, stack })).not.toHaveProperty('token');
+  });
+
   it('uses the status key for status and the actions key for actions, never the other', () => {
     expect(resolveTarget({ kind: 'status', flags: {}, env: {}, stack }).key).toBe('status-key');
     expect(resolveTarget({ kind: 'action', flags: {}, env: {}, stack }).key).toBe('actions-key');
