@@ -69,7 +69,10 @@ describe('local stack helper with the fixture app', () => {
     expect(body.settings['IDENTITY_ENDPOINT']).toBe(stack.emulator.stack['identityEndpoint']);
     expect(body.settings['RECONCILE_SCHEDULE']).toBe('0 0 0 1 1 *');
     expect(JSON.parse(body.settings['APPS_CONFIG']!)).toMatchObject({
-      apps: [{ name: 'web', secret: { vaultUrl, name: 'web-ip' } }],
+      apps: [
+        { name: 'web', secret: { vaultUrl, name: 'web-ip' } },
+        { name: 'api', secret: { vaultUrl, name: 'api-ip' } },
+      ],
     });
     // TLS with the emulator's CA and DNS for *.vault.localhost work: Key Vault answers its 401 challenge.
     expect(body.fetched).toEqual({ status: 401 });
