@@ -307,7 +307,10 @@ describe('adoption without loss (issue 18 acceptance)', () => {
     expect(fresh.containers[0]!.image).not.toBe(legacyCart.containers[0]!.image);
     expect(fresh.containers[1]!.image).toBe(SIDECAR);
     // Its liveness probe passes: the container runs and was never restarted.
-    expect(fresh.containers[0]!.instanceView).toMatchObject({ restartCount: 0, currentState: { state: 'Running' } });
+    expect(fresh.containers[0]!.instanceView).toMatchObject({
+      restartCount: 0,
+      currentState: { state: 'Running' },
+    });
 
     // The secrets the new group was sent are Key Vault's, not the legacy group's (the emulator shows fingerprints).
     const debug = await stack.emulator.control<{
