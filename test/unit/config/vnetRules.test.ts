@@ -3,6 +3,7 @@
  * src/config/vnetRules.ts, each citing the Microsoft document the rule comes from. The last test checks that every
  * rule has its test here.
  */
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseAppsConfig } from '../../../src/config/appsConfig.js';
 import { SOURCES, VNET_RULES } from '../../../src/config/vnetRules.js';
@@ -126,8 +127,10 @@ describe('config: what ACI refuses for a group in a VNet is refused at load, wit
     expectRefused('volumes-per-group', errorsFor({ volumes }), 'template.volumes', SOURCES.limits);
   });
 
-  it('has a test for every rule', () => {
+  it('has a test for every rule, and docs/configuration.md lists every rule', () => {
     expect([...tested].sort()).toEqual(VNET_RULES.map((r) => r.id).sort());
+    const docs = readFileSync(new URL('../../../docs/configuration.md', import.meta.url), 'utf8');
+    for (const r of VNET_RULES) expect(docs, r.id).toContain(`| \`${r.id}\``);
   });
 });
 
