@@ -297,6 +297,21 @@ describe('adoption: a rollout of a copied spec', () => {
       expect(stored).not.toContain(secret);
   });
 
+  it('fails without creating anything when a referenced Key Vault secret does not exist, naming what needed it', async () => {
+    const w = world({ ...ALL_REFERENCES, storageAccountKeys: { share: ref('no-such-secret') } });
+    await push(w, '1.0.0', 1);
+    await settle(w, { gapMs: 10_000 });
+    expect(w.store.state('web')!.rollout).toMatchObject({
+      state: 'failed',
+      error: {
+        step: 'creating',
+        reason: 'KeyVaultSecretMissing',
+        message: `storage account key of volume share: secret no-such-secret not found in ${VAULT}`,
+      },
+    });
+    expect(w.groups.createdSpecs).toEqual([]);
+  });
+
   it('a push before any reconcile adopts and reads the spec on the spot', async () => {
     const w = world(ALL_REFERENCES);
     const r = await push(w, '1.0.0', 1);
