@@ -54,12 +54,12 @@ export interface AdoptGroupConfig {
   keyVaultReferences: KeyVaultReferences;
 }
 
-const NO_REFERENCES: KeyVaultReferences = {
+const noReferences = (): KeyVaultReferences => ({
   secureEnv: {},
   storageAccountKeys: {},
   secretVolumes: {},
   registryPasswords: {},
-};
+});
 
 /** Both forms as one shape, the resource group defaulting to the app's. */
 export function normaliseAdoptGroup(
@@ -68,11 +68,11 @@ export function normaliseAdoptGroup(
 ): AdoptGroupConfig | null {
   if (raw === null) return null;
   if (typeof raw === 'string')
-    return { resourceGroup: appResourceGroup, name: raw, copySpec: false, keyVaultReferences: NO_REFERENCES };
+    return { resourceGroup: appResourceGroup, name: raw, copySpec: false, keyVaultReferences: noReferences() };
   return {
     resourceGroup: raw.resourceGroup ?? appResourceGroup,
     name: raw.name,
     copySpec: raw.copySpec,
-    keyVaultReferences: raw.keyVaultReferences ?? NO_REFERENCES,
+    keyVaultReferences: raw.keyVaultReferences ?? noReferences(),
   };
 }
