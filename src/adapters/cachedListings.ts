@@ -48,6 +48,7 @@ export class CachedContainerGroups implements ContainerGroups {
     return this.lists.get(resourceGroup.toLowerCase(), () => this.inner.listByResourceGroup(resourceGroup));
   }
   get: ContainerGroups['get'] = (rg, name) => this.inner.get(rg, name);
+  getDefinition: ContainerGroups['getDefinition'] = (rg, name) => this.inner.getDefinition(rg, name);
   beginCreate: ContainerGroups['beginCreate'] = (rg, spec) => this.inner.beginCreate(rg, spec);
   delete: ContainerGroups['delete'] = (rg, name) => this.inner.delete(rg, name);
   restart: ContainerGroups['restart'] = (rg, name) => this.inner.restart(rg, name);

@@ -8,7 +8,6 @@ import type {
   ContainerGroup,
   ContainerInstanceManagementClient,
   ContainerState,
-  EnvironmentVariable,
 } from '@azure/arm-containerinstance';
 import type {
   ContainerEvent,
@@ -17,9 +16,13 @@ import type {
   ContainerGroups,
   ContainerStateView,
   ContainerView,
+  GroupDefinition,
 } from '../domain/ports.js';
 import { NotFoundError } from '../domain/errors.js';
 import { fromAzureError, statusOf } from './azureErrors.js';
+import { toArmGroup, toGroupDefinition } from './containerGroupSpecs.js';
+
+export { toArmGroup } from './containerGroupSpecs.js';
 
 export interface ContainerGroupsOptions {
   /** Per call (for a list: all its pages). Hung calls become TransientErrors instead of eating the budget. */
@@ -93,40 +96,6 @@ export function toGroupView(g: ContainerGroup, resourceGroup: string): Container
   return view;
 }
 
-/** The domain's spec → the PUT body. Secure values go to `secureValue` only. */
-export function toArmGroup(spec: ContainerGroupSpec): ContainerGroup {
-  const identity = spec.registry.identity;
-  const body: ContainerGroup = {
-    location: spec.location,
-    tags: { ...spec.tags },
-    osType: spec.osType,
-    restartPolicy: spec.restartPolicy,
-    subnetIds: [{ id: spec.subnetId }],
-    containers: spec.containers.map((c) => {
-      const env: EnvironmentVariable[] = [
-        ...Object.entries(c.env).map(([name, value]) => ({ name, value })),
-        ...Object.entries(c.secureEnv).map(([name, secureValue]) => ({ name, secureValue })),
-      ];
-      const container: Container = {
-        name: c.name,
-        image: c.image,
-        resources: { requests: { cpu: c.cpu, memoryInGB: c.memoryInGB } },
-        ports: c.ports.map((port) => ({ port, protocol: 'TCP' })),
-        environmentVariables: env,
-      };
-      if (c.command) container.command = [...c.command];
-      return container;
-    }),
-  };
-  if (spec.ports.length > 0)
-    body.ipAddress = { type: 'Private', ports: spec.ports.map((port) => ({ protocol: 'TCP', port })) };
-  if (identity) {
-    body.imageRegistryCredentials = [{ server: spec.registry.server, identity }];
-    body.identity = { type: 'UserAssigned', userAssignedIdentities: { [identity]: {} } };
-  }
-  return body;
-}
-
 type OnResponse = (raw: { status: number }) => void;
 
 export class ContainerGroupsAdapter implements ContainerGroups {
@@ -166,6 +135,16 @@ export class ContainerGroupsAdapter implements ContainerGroups {
     try {
       const g = await this.client.containerGroups.get(resourceGroup, name, { abortSignal: this.signal() });
       return toGroupView(g, resourceGroup);
+    } catch (e) {
+      if (statusOf(e) === 404) return undefined;
+      throw fromAzureError(`ACI get ${resourceGroup}/${name}`, e);
+    }
+  }
+
+  async getDefinition(resourceGroup: string, name: string): Promise<GroupDefinition | undefined> {
+    try {
+      const g = await this.client.containerGroups.get(resourceGroup, name, { abortSignal: this.signal() });
+      return toGroupDefinition(g, resourceGroup);
     } catch (e) {
       if (statusOf(e) === 404) return undefined;
       throw fromAzureError(`ACI get ${resourceGroup}/${name}`, e);

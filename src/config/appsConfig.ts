@@ -11,49 +11,33 @@
 import semver from 'semver';
 import { z } from 'zod';
 import { rolloutControlFields } from './rolloutControls.js';
+import {
+  ACI_NAME,
+  REGISTRY_ID,
+  aciName,
+  port,
+  registryResourceId,
+  resourceGroup,
+  secretName,
+  subnetId,
+  vaultUrl,
+} from './configFields.js';
+import { adoptGroupSchema, normaliseAdoptGroup } from './adoptGroupConfig.js';
+import { readinessProbeTarget, templateIssues, templateSchema } from './templateConfig.js';
+import { vnetRefusals } from './vnetRules.js';
+
+export { normaliseVaultUrl } from './configFields.js';
+export type { ContainerTemplate, TemplateConfig } from './templateConfig.js';
+export type { AdoptGroupConfig, KeyVaultReferences } from './adoptGroupConfig.js';
 
 // ---------------------------------------------------------------- validators
 
-const GUID = '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}';
-const RG = '[-\\w._()]{1,90}';
-const REGISTRY_ID = new RegExp(
-  `^/subscriptions/(${GUID})/resourceGroups/(${RG})/providers/Microsoft\\.ContainerRegistry/registries/([a-zA-Z0-9]{5,50})$`,
-  'i',
-);
-const SUBNET_ID = new RegExp(
-  `^/subscriptions/${GUID}/resourceGroups/${RG}/providers/Microsoft\\.Network/virtualNetworks/[-\\w._]{2,64}/subnets/[-\\w._]{1,80}$`,
-  'i',
-);
-const IDENTITY_ID = new RegExp(
-  `^/subscriptions/${GUID}/resourceGroups/${RG}/providers/Microsoft\\.ManagedIdentity/userAssignedIdentities/[-\\w]{3,128}$`,
-  'i',
-);
-// ---- ACI's naming rules. The REST spec (Microsoft.ContainerInstance/stable/2023-05-01/containerInstance.json)
-// declares these names as plain strings; the rules are the ones ACI applies when it validates a create, as listed in
-// the "Naming conventions" table of "Troubleshoot common issues in Azure Container Instances"
-// (container-instances/container-instances-troubleshooting) and as ACI's ContainerGroupNameInvalid /
-// InvalidContainerName errors state them (regex '[a-z0-9]([-a-z0-9]*[a-z0-9])?', at most 63 characters).
-
-/** Container group and container names: 1-63 lowercase letters, digits and '-', '-' not first or last. */
-const ACI_NAME = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
-const ACI_NAME_RULE = "1-63 lowercase letters, digits or '-', not starting or ending with '-'";
-/** Environment variable names: 1-63 letters, digits and '_', '_' not first or last (any case). */
-const ENV_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9_]{0,61}[A-Za-z0-9])?$/;
-const ENV_NAME_RULE =
-  "not a valid ACI environment variable name: 1-63 letters, digits or '_', not starting or ending with '_'";
-const RESOURCE_GROUP = /^[-\w._()]{0,89}[-\w_()]$/;
-const SECRET_NAME = /^[0-9a-zA-Z-]{1,127}$/;
 /** ACR repository names (may contain '/' namespaces). */
 const REPOSITORY = /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$/;
-/** An image platform `os/architecture[/variant]` as OCI image indexes name them (image-spec, image-index.md). */
-const PLATFORM = /^[a-z0-9]+\/[a-z0-9_]+(\/[a-z0-9]+)?$/;
 
 /** Longest suffix we add to an app name (`-green`). */
 export const COLOUR_SUFFIX_MAX = '-green'.length;
 export const APP_NAME_MAX = 63 - COLOUR_SUFFIX_MAX;
-
-const aciName = (what: string) =>
-  z.string().refine((s) => ACI_NAME.test(s), { message: `${what} must be ${ACI_NAME_RULE}` });
 
 /** The app name becomes the group names `{name}-blue` / `{name}-green`, which must satisfy ACI_NAME. */
 const appName = z
@@ -64,54 +48,6 @@ const appName = z
   .refine((s) => s.length <= APP_NAME_MAX, {
     message: `must be at most ${APP_NAME_MAX} characters so that '{name}-green' fits ACI's 63`,
   });
-
-const envName = z.string().regex(ENV_NAME, { message: ENV_NAME_RULE });
-
-const resourceGroup = z
-  .string()
-  .refine((s) => RESOURCE_GROUP.test(s), { message: 'not a valid resource group name' });
-
-/** https URL of a vault, normalised to `https://host[:port]` (no trailing slash). */
-export function normaliseVaultUrl(url: string): string {
-  const u = new URL(url);
-  return `https://${u.host.toLowerCase()}`;
-}
-
-const vaultUrl = z
-  .string()
-  .refine(
-    (s) => {
-      try {
-        const u = new URL(s);
-        return u.protocol === 'https:' && (u.pathname === '/' || u.pathname === '') && !u.search && !u.hash;
-      } catch {
-        return false;
-      }
-    },
-    { message: 'must be an https vault URL without a path, e.g. https://kv-apps.vault.azure.net' },
-  )
-  .transform(normaliseVaultUrl);
-
-const secretName = z
-  .string()
-  .refine((s) => SECRET_NAME.test(s), { message: "Key Vault secret names are 1-127 letters, digits or '-'" });
-
-const registryResourceId = z.string().refine((s) => REGISTRY_ID.test(s), {
-  message:
-    'must be a registry resource id: /subscriptions/{id}/resourceGroups/{rg}/providers/Microsoft.ContainerRegistry/registries/{name}',
-});
-const subnetId = z.string().refine((s) => SUBNET_ID.test(s), {
-  message:
-    'must be a subnet resource id: /subscriptions/{id}/resourceGroups/{rg}/providers/Microsoft.Network/virtualNetworks/{vnet}/subnets/{subnet}',
-});
-const identityId = z.string().refine((s) => IDENTITY_ID.test(s), {
-  message:
-    'must be a user-assigned identity resource id: /subscriptions/{id}/resourceGroups/{rg}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{name}',
-});
-
-const port = z.number().refine((n) => Number.isInteger(n) && n >= 1 && n <= 65535, {
-  message: 'must be a port number from 1 to 65535',
-});
 
 const tagPolicySchema = z.discriminatedUnion('type', [
   z.strictObject({
@@ -141,21 +77,11 @@ const tagPolicySchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('any') }),
 ]);
 
-const containerSchema = z.strictObject({
-  name: aciName('container name'),
-  /** A fixed image for a sidecar; containers without `image` run the pushed image (by digest). */
-  image: z.string().min(1).optional(),
-  cpu: z.number().positive().max(32),
-  memoryInGB: z.number().positive().max(256),
-  ports: z.array(port).default([]),
-  command: z.array(z.string()).optional(),
-  env: z.record(envName, z.string()).default({}),
-  secureEnvFromKeyVault: z.record(envName, z.strictObject({ vaultUrl, secretName })).default({}),
-});
-
 const healthSchema = z.strictObject({
-  port,
-  path: z.string().startsWith('/', { message: "must start with '/'" }).default('/'),
+  /** Default: the port of the pushed-image container's readinessProbe.httpGet (templateConfig.ts). */
+  port: port.optional(),
+  /** Default: that probe's path when the port came from it, else '/'. */
+  path: z.string().startsWith('/', { message: "must start with '/'" }).optional(),
   /** Inclusive range of accepted statuses, or one status. */
   expectedStatus: z
     .union([
@@ -172,118 +98,108 @@ const healthSchema = z.strictObject({
   maxRestarts: z.number().int().min(1).max(100).default(3),
 });
 
-const appSchema = z
-  .strictObject({
-    name: appName,
-    registry: z.strictObject({ resourceId: registryResourceId }),
-    repository: z.string().refine((s) => REPOSITORY.test(s), {
-      message: 'not a valid repository name (lowercase, e.g. web or team/web)',
-    }),
-    tagPolicy: tagPolicySchema.default({
-      type: 'semver',
-      range: '*',
-      allowDowngrade: false,
-      includePrerelease: false,
-    }),
-    /** Allows downgrades (and re-deploying a digest from history on a fresh push). */
-    force: z.boolean().default(false),
-    resourceGroup,
-    location: z.string().regex(/^[a-zA-Z0-9 ]{2,40}$/, { message: 'not a valid Azure location' }),
-    subnetId,
-    adoptGroup: aciName('adoptGroup').nullable().default(null),
-    template: z.strictObject({
-      osType: z.enum(['Linux', 'Windows']).default('Linux'),
-      restartPolicy: z.enum(['Always', 'OnFailure', 'Never']).default('Always'),
-      imagePullIdentity: identityId.optional(),
-      /**
-       * The platform to run when a push is a multi-platform image index: its manifest for this platform is
-       * deployed. Default `linux/amd64` (`windows/amd64` for osType Windows), the platforms ACI runs.
-       */
-      platform: z
-        .string()
-        .refine((s) => PLATFORM.test(s), {
-          message:
-            "must be 'os/architecture' or 'os/architecture/variant', e.g. linux/amd64 or linux/arm64/v8",
-        })
-        .optional(),
-      containers: z.array(containerSchema).min(1, { message: 'needs at least one container' }),
-    }),
-    health: healthSchema,
-    secret: z.strictObject({ vaultUrl, name: secretName }),
-    drainSeconds: z.number().min(0).max(86_400).default(30),
-    keepFailed: z.boolean().default(false),
-    provisioningTimeoutSeconds: z.number().positive().max(7_200).default(600),
-    /**
-     * ACI retries a failing image pull; a pull that keeps failing this long (with no successful pull since) fails
-     * the rollout. Covers, e.g., a new pull identity's AcrPull assignment propagating. 0 = fail at the first error.
-     */
-    pullFailureGraceSeconds: z.number().min(0).max(3_600).default(300),
-    /** Reconcile restarts the active group when it is Stopped/Failed. */
-    restartUnhealthy: z.boolean().default(false),
-    ...rolloutControlFields,
-  })
-  .superRefine((app, ctx) => {
-    const containers = app.template.containers;
-    const names = new Set<string>();
-    containers.forEach((c, i) => {
-      if (names.has(c.name))
-        ctx.addIssue({
-          code: 'custom',
-          path: ['template', 'containers', i, 'name'],
-          message: `duplicate container name "${c.name}"`,
-        });
-      names.add(c.name);
-      for (const k of Object.keys(c.secureEnvFromKeyVault)) {
-        if (k in c.env)
-          ctx.addIssue({
-            code: 'custom',
-            path: ['template', 'containers', i, 'secureEnvFromKeyVault', k],
-            message: `"${k}" is also in env`,
-          });
-      }
+const appFields = z.strictObject({
+  name: appName,
+  registry: z.strictObject({ resourceId: registryResourceId }),
+  repository: z.string().refine((s) => REPOSITORY.test(s), {
+    message: 'not a valid repository name (lowercase, e.g. web or team/web)',
+  }),
+  tagPolicy: tagPolicySchema.default({
+    type: 'semver',
+    range: '*',
+    allowDowngrade: false,
+    includePrerelease: false,
+  }),
+  /** Allows downgrades (and re-deploying a digest from history on a fresh push). */
+  force: z.boolean().default(false),
+  resourceGroup,
+  location: z.string().regex(/^[a-zA-Z0-9 ]{2,40}$/, { message: 'not a valid Azure location' }),
+  subnetId,
+  adoptGroup: adoptGroupSchema,
+  /** Required, unless adoptGroup.copySpec takes the adopted group's spec as the template. */
+  template: templateSchema.optional(),
+  health: healthSchema,
+  secret: z.strictObject({ vaultUrl, name: secretName }),
+  drainSeconds: z.number().min(0).max(86_400).default(30),
+  keepFailed: z.boolean().default(false),
+  provisioningTimeoutSeconds: z.number().positive().max(7_200).default(600),
+  /**
+   * ACI retries a failing image pull; a pull that keeps failing this long (with no successful pull since) fails
+   * the rollout. Covers, e.g., a new pull identity's AcrPull assignment propagating. 0 = fail at the first error.
+   */
+  pullFailureGraceSeconds: z.number().min(0).max(3_600).default(300),
+  /** Reconcile restarts the active group when it is Stopped/Failed. */
+  restartUnhealthy: z.boolean().default(false),
+  ...rolloutControlFields,
+});
+
+type AppFields = z.output<typeof appFields>;
+
+/** The health gate's port and path: as configured, else the readiness probe's (templateConfig.ts). */
+function healthTarget(app: AppFields): { port: number; path: string } | undefined {
+  const probe = app.template ? readinessProbeTarget(app.template) : undefined;
+  if (app.health.port === undefined) return probe;
+  const path = app.health.path ?? (probe?.port === app.health.port ? probe.path : '/');
+  return { port: app.health.port, path };
+}
+
+/** The template's presence (adoptGroup.copySpec), its consistency, what ACI refuses in a VNet, the health port. */
+function appIssues(app: AppFields): Array<{ path: PropertyKey[]; message: string }> {
+  const copySpec = typeof app.adoptGroup === 'object' && app.adoptGroup?.copySpec === true;
+  const out: Array<{ path: PropertyKey[]; message: string }> = [];
+  if (!copySpec && typeof app.adoptGroup === 'object' && app.adoptGroup?.keyVaultReferences)
+    out.push({ path: ['adoptGroup', 'keyVaultReferences'], message: 'only with copySpec: true' });
+  if (copySpec && app.template)
+    out.push({
+      path: ['template'],
+      message:
+        "not allowed with adoptGroup.copySpec: the adopted group's spec is the template (status shows it; move it here and drop copySpec)",
     });
-    const platform = app.template.platform;
-    const platformOs = platform && PLATFORM.test(platform) ? platform.split('/')[0] : undefined;
-    if (platformOs !== undefined && platformOs !== app.template.osType.toLowerCase())
-      ctx.addIssue({
-        code: 'custom',
-        path: ['template', 'platform'],
-        message: `os "${platformOs}" does not match template.osType ${app.template.osType}`,
-      });
-    if (!containers.some((c) => c.image === undefined))
-      ctx.addIssue({
-        code: 'custom',
-        path: ['template', 'containers'],
-        message: 'at least one container must run the pushed image (omit its "image")',
-      });
-    const exposed = new Set(containers.flatMap((c) => c.ports));
-    if (!exposed.has(app.health.port))
-      ctx.addIssue({
-        code: 'custom',
+  if (!app.template) {
+    if (!copySpec) out.push({ path: ['template'], message: 'required (an object)' });
+    else if (app.health.port === undefined)
+      out.push({
         path: ['health', 'port'],
-        message: `port ${app.health.port} is not exposed by any container (ports: ${[...exposed].join(', ') || 'none'})`,
+        message: 'required with adoptGroup.copySpec (the spec is read at run time)',
       });
-    if (app.verify?.port !== undefined && !exposed.has(app.verify.port))
-      ctx.addIssue({
-        code: 'custom',
-        path: ['verify', 'port'],
-        message: `port ${app.verify.port} is not exposed by any container (ports: ${[...exposed].join(', ') || 'none'})`,
-      });
-    // The group's private IP exposes the union of the containers' ports, and ACI refuses a port declared twice in
-    // one group (ports are 1-65535, unique per group: the troubleshooting doc's naming table).
-    const owner = new Map<number, string>();
-    containers.forEach((c, i) =>
-      c.ports.forEach((p, j) => {
-        const first = owner.get(p);
-        if (first !== undefined)
-          ctx.addIssue({
-            code: 'custom',
-            path: ['template', 'containers', i, 'ports', j],
-            message: `port ${p} is already declared by container "${first}"; ports must be unique in a container group`,
-          });
-        else owner.set(p, c.name);
-      }),
-    );
+    return out;
+  }
+  const t = app.template;
+  for (const i of templateIssues(t)) out.push({ path: ['template', ...i.path], message: i.message });
+  for (const r of vnetRefusals(t, app.location))
+    out.push({ path: ['template', ...r.path], message: r.message });
+  const target = healthTarget(app);
+  const exposed = new Set(t.containers.flatMap((c) => c.ports));
+  if (!target)
+    out.push({
+      path: ['health', 'port'],
+      message:
+        'required (a number), unless the container running the pushed image has a readinessProbe.httpGet',
+    });
+  else if (!exposed.has(target.port))
+    out.push({
+      path: ['health', 'port'],
+      message: `port ${target.port} is not exposed by any container (ports: ${[...exposed].join(', ') || 'none'})`,
+    });
+  if (app.verify?.port !== undefined && !exposed.has(app.verify.port))
+    out.push({
+      path: ['verify', 'port'],
+      message: `port ${app.verify.port} is not exposed by any container (ports: ${[...exposed].join(', ') || 'none'})`,
+    });
+  return out;
+}
+
+const appSchema = appFields
+  .superRefine((app, ctx) => {
+    for (const i of appIssues(app)) ctx.addIssue({ code: 'custom', path: i.path, message: i.message });
+  })
+  .transform((app) => {
+    const target = healthTarget(app) ?? { port: app.health.port ?? 0, path: app.health.path ?? '/' };
+    return {
+      ...app,
+      adoptGroup: normaliseAdoptGroup(app.adoptGroup, app.resourceGroup),
+      health: { ...app.health, ...target },
+    };
   });
 
 const watchedGroupSchema = z.strictObject({
@@ -303,8 +219,7 @@ const reconcileSchema = z.strictObject({
 // ---------------------------------------------------------------- types
 
 export type TagPolicy = z.output<typeof tagPolicySchema>;
-export type ContainerTemplate = z.output<typeof containerSchema>;
-export type HealthConfig = z.output<typeof healthSchema>;
+export type HealthConfig = z.output<typeof appSchema>['health'];
 export type WatchedGroupConfig = z.output<typeof watchedGroupSchema>;
 export type ReconcileConfig = z.output<typeof reconcileSchema>;
 

@@ -2,6 +2,7 @@
  * The stored shapes: one `AppState` row per app (every write a compare-and-swap on its ETag), history entries,
  * reconcile results. All plain JSON: the store adapter serialises them as they are.
  */
+import type { GroupDefinition } from './ports.js';
 
 /** Value of the `managed-by` tag on groups (and secrets) we create. */
 export const MANAGED_BY = 'aci-bluegreen';
@@ -100,6 +101,10 @@ export type FailureReason =
   | 'ProvisioningTimeout'
   | 'HealthCheckFailed'
   | 'SecureEnvMissing'
+  /** A Key Vault reference of the template other than a secure variable (storage key, secret file, password, key). */
+  | 'KeyVaultSecretMissing'
+  /** adoptGroup.copySpec: the adopted spec cannot be deployed yet (secrets to supply, fields it cannot keep). */
+  | 'AdoptionIncomplete'
   | 'GroupNameTaken'
   | 'GroupLost'
   | 'VerifyFailed'
@@ -350,10 +355,24 @@ export type Notification = RolloutNotification | OperatorNotification;
 /** Work to do after a state write: history rows to append, notifications to publish (at least once). */
 export type OutboxItem = { kind: 'history'; entry: HistoryEntry } | { kind: 'notify'; event: Notification };
 
+/** The group an app adopted (`adoptGroup`), and with copySpec its definition: the app's template from then on. */
+export interface AdoptionRecord {
+  resourceGroup: string;
+  group: string;
+  /** When the definition was read. */
+  readAt: string;
+  /** The adopted group's spec as ARM showed it (it holds no secrets); set with copySpec. */
+  definition?: GroupDefinition;
+  /** Why the definition could not be read (e.g. the group no longer exists). */
+  problem?: string;
+}
+
 export interface AppState {
   schemaVersion: 1;
   app: string;
   active?: ActiveDeployment;
+  /** Absent in rows written before adoption copied specs, and for apps that adopt nothing. */
+  adoption?: AdoptionRecord;
   /** The current rollout, or the last one when none is in progress. */
   rollout?: Rollout;
   queued?: QueuedPush;

@@ -9,6 +9,7 @@
  * classification table. Methods documented as "404 → undefined / done" must not throw on 404.
  */
 import type { AppState, HistoryEntry, ReconcileResult, Notification, StoredAppState } from './model.js';
+import type { ContainerGroupSpec, GroupDefinition } from './groupShapes.js';
 
 // ---------------------------------------------------------------- Container Instances
 
@@ -61,34 +62,17 @@ export interface ContainerGroupView {
   events: ContainerEvent[];
 }
 
-export interface ContainerSpec {
-  name: string;
-  image: string;
-  cpu: number;
-  memoryInGB: number;
-  ports: number[];
-  command?: string[];
-  env: Record<string, string>;
-  /** Values go to `secureValue`; never logged, never stored in rollout state. */
-  secureEnv: Record<string, string>;
-}
-
-/** Everything needed for `PUT containerGroups/{name}`. */
-export interface ContainerGroupSpec {
-  name: string;
-  location: string;
-  tags: Record<string, string>;
-  osType: 'Linux' | 'Windows';
-  restartPolicy: 'Always' | 'OnFailure' | 'Never';
-  /** `subnetIds: [{ id }]`, `ipAddress: { type: 'Private', ports }`. */
-  subnetId: string;
-  /** TCP ports on the private IP (union of container ports). */
-  ports: number[];
-  /** `imageRegistryCredentials: [{ server, identity }]`; when `identity` is set it is also assigned to the group
-   * (`identity: { type: 'UserAssigned', userAssignedIdentities: { [identity]: {} } }`). */
-  registry: { server: string; identity?: string };
-  containers: ContainerSpec[];
-}
+export type {
+  ProbeSpec,
+  VolumeMountSpec,
+  VolumeSpec,
+  ContainerSpec,
+  InitContainerSpec,
+  RegistryCredentialSpec,
+  ContainerGroupSpec,
+  ContainerDefinition,
+  GroupDefinition,
+} from './groupShapes.js';
 
 export interface ContainerGroups {
   /** All groups of a resource group, following nextLink (one paged list; items without instance view).
@@ -96,6 +80,8 @@ export interface ContainerGroups {
   listByResourceGroup(resourceGroup: string): Promise<ContainerGroupView[]>;
   /** One group with its instance view. 404 → undefined. */
   get(resourceGroup: string, name: string): Promise<ContainerGroupView | undefined>;
+  /** The group's definition (its spec, without secrets: ARM returns none). 404 → undefined. */
+  getDefinition(resourceGroup: string, name: string): Promise<GroupDefinition | undefined>;
   /** Start the create (PUT) and return once ARM accepted it, without waiting for the LRO: the domain polls
    * with get/list across steps and ticks. */
   beginCreate(resourceGroup: string, spec: ContainerGroupSpec): Promise<void>;

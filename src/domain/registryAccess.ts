@@ -22,7 +22,7 @@
  *   the pull identity needs "Container Registry Repository Reader" (allow-access-trusted-services, "Trusted
  *   services workflow"). Role assignments are not visible to the function, so this is a timeline note.
  */
-import type { AppConfig } from '../config/appsConfig.js';
+import type { AppConfig, TemplateConfig } from '../config/appsConfig.js';
 import { errorMessage } from './errors.js';
 import type { FailureReason } from './model.js';
 import type { Registries, RegistryInfo } from './ports.js';
@@ -165,6 +165,7 @@ export async function checkRegistryAccess(
   registries: Registries,
   app: AppConfig,
   registry: RegistryInfo,
+  template: Pick<TemplateConfig, 'imagePullIdentity'> | undefined = app.template,
 ): Promise<RegistryAccess> {
   const endpoints: EndpointPlacement[] = [];
   if (networkRestrictions(registry).length > 0) {
@@ -180,7 +181,7 @@ export async function checkRegistryAccess(
   return decideRegistryAccess({
     registry,
     aciSubnetId: app.subnetId,
-    ...(app.template.imagePullIdentity ? { pullIdentity: app.template.imagePullIdentity } : {}),
+    ...(template?.imagePullIdentity ? { pullIdentity: template.imagePullIdentity } : {}),
     endpoints,
   });
 }

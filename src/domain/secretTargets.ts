@@ -47,6 +47,8 @@ export function resourceGroupsToList(config: AppsConfig): string[] {
   const out = new Map<string, string>();
   for (const rg of [
     ...config.apps.map((a) => a.resourceGroup),
+    // An adopted group may live elsewhere; it is the app's active group until the first rollout.
+    ...config.apps.flatMap((a) => (a.adoptGroup ? [a.adoptGroup.resourceGroup] : [])),
     ...config.watch.resourceGroups,
     ...config.watch.groups.map((g) => g.resourceGroup),
   ])

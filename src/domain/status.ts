@@ -4,6 +4,7 @@
  * reads no values at all, and rollout state never holds them.
  */
 import type { AppConfig } from '../config/appsConfig.js';
+import { adoptionStatus } from './adoptionStatus.js';
 import { mapLimit } from './concurrency.js';
 import type { DomainDeps } from './deps.js';
 import { errorMessage } from './errors.js';
@@ -216,6 +217,7 @@ function appStatus(app: AppConfig, input: StatusInput, target: SecretTarget | un
     conditions: [],
     warnings,
     ...operatorStatus(app, state, input.now),
+    adoption: adoptionStatus(app, state),
   };
   status.conditions = conditions(status, state);
   return status;

@@ -4,6 +4,7 @@
  * values, secure environment values, keys or tokens.
  */
 import type { ConfigError } from '../config/appsConfig.js';
+import type { AdoptionStatus } from './adoptionStatus.js';
 import type {
   ActionRecord,
   ActorNote,
@@ -126,6 +127,8 @@ export interface AppStatus extends OperatorStatus {
   conditions: StatusCondition[];
   /** Reconcile warnings about this app's groups (drift, not Running). */
   warnings: string[];
+  /** The group it adopts (`adoptGroup`) and, with copySpec, the template copied from it; null without adoptGroup. */
+  adoption?: AdoptionStatus | null;
 }
 
 export interface WatchedStatus {

@@ -214,6 +214,109 @@ export const aciErrors = {
       `Invalid value for the identities '${id}'. The 'UserAssignedIdentities' property keys should only be empty json objects, null or the resource exisiting property.`,
     ),
 
+  // --- volumes, mounts, probes, init containers, priority ----------------------------------------------------
+  // Confirmed: the Spot codes ("Error codes for Spot container creation in Azure Container Instances", Microsoft
+  // Learn troubleshooting) and InvalidStorageAccountKey (ACI's answer to an Azure Files volume without its key,
+  // hashicorp/terraform-provider-azurerm#26631). The others could not be confirmed from public sources: best-effort
+  // names in ACI's Invalid<Thing> style, with ARM's 400.
+  invalidVolumeName: (volume: string, group: string): EmulatorHttpError =>
+    armError(
+      400,
+      'InvalidVolumeName',
+      `The volume name '${volume}' in container group '${group}' is invalid. A volume name must be 5 to 63 lowercase letters, numbers or hyphens, start and end with a letter or number, and contain no two consecutive hyphens.`,
+    ),
+
+  duplicateVolumeName: (volume: string, group: string): EmulatorHttpError =>
+    armError(
+      400,
+      'DuplicateVolumeName',
+      `Volume name '${volume}' is used more than once in container group '${group}'. Volume names must be unique within a container group.`,
+    ),
+
+  invalidVolume: (volume: string, group: string): EmulatorHttpError =>
+    armError(
+      400,
+      'InvalidVolume',
+      `The volume '${volume}' in container group '${group}' is invalid. Exactly one of 'azureFile', 'emptyDir', 'secret' or 'gitRepo' must be specified.`,
+    ),
+
+  invalidStorageAccountKey: (volume: string, group: string): EmulatorHttpError =>
+    armError(
+      400,
+      'InvalidStorageAccountKey',
+      `The storage account key of Azure File volume '${volume}' in container group '${group}' is invalid. A storage account key is required to mount an Azure File share.`,
+    ),
+
+  invalidSecretVolume: (volume: string, file: string, group: string): EmulatorHttpError =>
+    armError(
+      400,
+      'InvalidSecretVolume',
+      `The value of secret '${file}' in volume '${volume}' of container group '${group}' is invalid. Secret values must be base64-encoded.`,
+    ),
+
+  invalidVolumeMount: (container: string, volume: string, group: string): EmulatorHttpError =>
+    armError(
+      400,
+      'InvalidVolumeMount',
+      `The volume mount '${volume}' of container '${container}' in container group '${group}' is invalid. It must name a volume of the container group and have a mount path that does not contain ':'.`,
+    ),
+
+  invalidContainerProbe: (container: string, kind: string, group: string, why: string): EmulatorHttpError =>
+    armError(
+      400,
+      'InvalidContainerProbe',
+      `The ${kind} of container '${container}' in container group '${group}' is invalid: ${why}.`,
+    ),
+
+  volumesNotSupportedOnWindows: (group: string): EmulatorHttpError =>
+    armError(
+      400,
+      'VolumesNotSupportedOnWindows',
+      `Container group '${group}' mounts volumes, which are supported for Linux container groups only.`,
+    ),
+
+  publicIpNotSupportedInVirtualNetwork: (group: string): EmulatorHttpError =>
+    armError(
+      400,
+      'PublicIPAddressNotSupportedInVirtualNetwork',
+      `Container group '${group}' is deployed to a virtual network and cannot have a public IP address.`,
+    ),
+
+  gpuNotSupportedInVirtualNetwork: (group: string): EmulatorHttpError =>
+    armError(
+      400,
+      'GpuNotSupportedInVirtualNetwork',
+      `Container group '${group}' is deployed to a virtual network and cannot request GPU resources.`,
+    ),
+
+  priorityNotSpecified: (group: string): EmulatorHttpError =>
+    armError(
+      400,
+      'PriorityNotSpecified',
+      `The 'Priority' must be one of 'Regular,Spot' for container group '${group}'.`,
+    ),
+
+  spotNotSupportedForInboundConnectivity: (): EmulatorHttpError =>
+    armError(
+      400,
+      'SpotPriorityContainerGroupNotSupportedForInboundConnectivity',
+      'Spot Priority is not supported for container groups with inbound connectivity.',
+    ),
+
+  spotNotSupportedInSku: (sku: string): EmulatorHttpError =>
+    armError(
+      400,
+      'SpotPriorityContainerGroupNotSupportedInSku',
+      `Spot Priority Container Group is not supported in '${sku}' Sku.`,
+    ),
+
+  spotWithGpuNotSupported: (): EmulatorHttpError =>
+    armError(
+      400,
+      'SpotPriorityContainerGroupWithGPUResourcesNotSupported',
+      'Spot Priority Container Groups that include containers requesting GPU resources are not supported.',
+    ),
+
   // --- an operation's outcome (async-operation status `error`) -------------------------------------------------
   operation: {
     inaccessibleImage: (image: string, group: string, container: string, detail: string): OperationError => ({

@@ -11,7 +11,7 @@ import { resourceManagerErrors } from '../resourceManager/resourceManagerErrors.
 import { aciErrors } from './aciErrors.js';
 import { CONTAINER_INSTANCE_API_VERSIONS } from './apiVersions.js';
 import type { GroupStore } from './groupStore.js';
-import { groupId, groupKey, type GroupSpec, type StoredGroup } from './groupTypes.js';
+import { allContainers, groupId, groupKey, type GroupSpec, type StoredGroup } from './groupTypes.js';
 import { immutableChange, specChanged, validateGroupPut, type ValidatedPut } from './groupValidation.js';
 import type { GroupViews } from './groupViews.js';
 import { pullImage } from './imagePull.js';
@@ -176,7 +176,7 @@ export class ContainerGroupArmRoutes {
   }
 
   private checkImagesAccessible(name: string, spec: GroupSpec): void {
-    for (const c of spec.containers) {
+    for (const c of allContainers(spec)) {
       const result = pullImage(
         this.p.ctx.registryLookup,
         c.properties.image,

@@ -20,6 +20,11 @@ export interface PortListener {
    * `Infinity` for a container that never listens (crash loop): the port is held and resets forever.
    */
   readyAt: number;
+  /**
+   * Asked at each connection once ready: false while the container is down (killed by its liveness probe and not
+   * restarted yet), when the connection is reset as it would be refused.
+   */
+  isUp?: () => boolean;
   handler: http.RequestListener;
 }
 
@@ -54,7 +59,7 @@ async function hold(ip: string, l: PortListener): Promise<HeldPort> {
     http: httpServer,
     readyAt: l.readyAt,
     server: net.createServer((socket) => {
-      if (Date.now() < held.readyAt) socket.resetAndDestroy();
+      if (Date.now() < held.readyAt || (l.isUp && !l.isUp())) socket.resetAndDestroy();
       else httpServer.emit('connection', socket);
     }),
   };

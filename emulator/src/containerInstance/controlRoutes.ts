@@ -3,13 +3,21 @@
  * own (a host move during maintenance, a platform restart: both give the group a new IP), bulk seeding for scale
  * tests, a debug listing, and the image-validation mode. Plain `{ code, message }` errors.
  */
+import crypto from 'node:crypto';
 import { objectBody } from '../core/controlBody.js';
 import { controlErrors } from '../core/controlErrors.js';
 import { controlRoute, type EmuRequest, type EmuResponse, type Route } from '../core/router.js';
 import { aciErrors } from './aciErrors.js';
 import type { AciParts } from './armRoutes.js';
 import { containerView, groupState } from './groupRendering.js';
-import { groupId, groupKey, type StoredGroup } from './groupTypes.js';
+import {
+  allContainers,
+  groupId,
+  groupKey,
+  type ProbeSpec,
+  type StoredGroup,
+  type StoredVolume,
+} from './groupTypes.js';
 import { validateGroupPut, type ValidatedPut } from './groupValidation.js';
 import { tcpPorts } from './network.js';
 import { subnetRange } from './subnetAddresses.js';
@@ -37,6 +45,40 @@ interface SeededGroup {
 
 /** ACI's control routes have always worded it so. */
 const bodyOf = (req: EmuRequest): Record<string, unknown> => objectBody(req, 'Body must be a JSON object.');
+
+const sha256 = (s: string) => crypto.createHash('sha256').update(s).digest('hex');
+
+/** A probe as the debug listing shows it: what it checks. */
+function probeSummary(p: ProbeSpec | undefined): string | null {
+  if (!p) return null;
+  return p.httpGet
+    ? `httpGet :${p.httpGet.port}${p.httpGet.path ?? '/'}`
+    : `exec ${(p.exec?.command ?? []).join(' ')}`;
+}
+
+/**
+ * What the emulator "mounted" (nothing, for real): the volume, who mounts it where, and SHA-256 fingerprints of its
+ * secrets (the storage account key, each secret file's decoded content), so a test can check where a secret came
+ * from without the emulator ever showing it.
+ */
+function mountedVolume(g: StoredGroup, v: StoredVolume): Record<string, unknown> {
+  const mounts = allContainers(g.properties).flatMap((c) =>
+    (c.properties.volumeMounts ?? [])
+      .filter((m) => m.name === v.name)
+      .map((m) => `${c.name}:${m.mountPath}${m.readOnly ? ' (read-only)' : ''}`),
+  );
+  const kind = v.azureFile ? 'azureFile' : v.secret ? 'secret' : v.gitRepo ? 'gitRepo' : 'emptyDir';
+  const out: Record<string, unknown> = { name: v.name, kind, mounts };
+  if (v.azureFile) {
+    out['share'] = `${v.azureFile.storageAccountName}/${v.azureFile.shareName}`;
+    out['storageAccountKeySha256'] = sha256(v.azureFile.storageAccountKey);
+  }
+  if (v.secret)
+    out['fileSha256'] = Object.fromEntries(
+      Object.entries(v.secret).map(([f, b64]) => [f, sha256(Buffer.from(b64, 'base64').toString('utf8'))]),
+    );
+  return out;
+}
 
 export class ContainerGroupControlRoutes {
   constructor(private readonly p: AciParts) {}
@@ -161,8 +203,18 @@ export class ContainerGroupControlRoutes {
           behavior: run?.behavior ?? null,
           state: view?.currentState.state ?? null,
           restartCount: view?.restartCount ?? 0,
+          probes: {
+            liveness: probeSummary(c.properties.livenessProbe),
+            readiness: probeSummary(c.properties.readinessProbe),
+          },
         };
       }),
+      initContainers: (g.properties.initContainers ?? []).map((c) => ({
+        name: c.name,
+        image: c.properties.image,
+        state: containerView(g, c, opts)?.currentState.state ?? null,
+      })),
+      volumes: (g.properties.volumes ?? []).map((v) => mountedVolume(g, v)),
     }));
     return { status: 200, body: { value } };
   }

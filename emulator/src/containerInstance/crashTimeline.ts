@@ -34,17 +34,19 @@ export interface CrashTimeline {
 }
 
 /**
- * A crashing container: each run lives a third of `baseMs`, then exits; with restartPolicy Always/OnFailure the
- * platform restarts it after an exponential back-off (base, 2x, 4x ... capped at 32x base), as kubelet does.
+ * A crashing container: each run lives a third of `baseMs` (or `runForMs`: a liveness probe's time to kill it),
+ * then exits; with restartPolicy Always/OnFailure the platform restarts it after an exponential back-off (base, 2x,
+ * 4x ... capped at 32x base), as kubelet does.
  */
 export function crashTimeline(
   startedAt: number,
   now: number,
   baseMs: number,
   restarts: boolean,
+  runForMs?: number,
 ): CrashTimeline {
   const base = Math.max(50, baseMs);
-  const runMs = Math.max(20, Math.round(base / 3));
+  const runMs = runForMs ?? Math.max(20, Math.round(base / 3));
   const backoff = (i: number) => base * Math.min(32, 2 ** i);
   let start = startedAt;
   let k = 0;

@@ -42,6 +42,28 @@ export interface EnvironmentVariable {
   secureValue?: string;
 }
 
+export interface VolumeMount {
+  name: string;
+  mountPath: string;
+  readOnly?: boolean;
+}
+
+/** ContainerProbe (REST spec): one of exec or httpGet, with Kubernetes-style timings. */
+export interface ProbeSpec {
+  exec?: { command: string[] };
+  httpGet?: {
+    port: number;
+    path?: string;
+    scheme?: string;
+    httpHeaders?: { name?: string; value?: string }[];
+  };
+  initialDelaySeconds?: number;
+  periodSeconds?: number;
+  failureThreshold?: number;
+  successThreshold?: number;
+  timeoutSeconds?: number;
+}
+
 export interface ContainerSpec {
   name: string;
   properties: {
@@ -50,8 +72,47 @@ export interface ContainerSpec {
     ports?: ContainerPort[];
     environmentVariables?: EnvironmentVariable[];
     resources: { requests: { cpu: number; memoryInGB: number; gpu?: unknown }; limits?: unknown };
+    volumeMounts?: VolumeMount[];
+    livenessProbe?: ProbeSpec;
+    readinessProbe?: ProbeSpec;
     [key: string]: unknown;
   };
+}
+
+/** An init container: no ports or resources; runs to completion before the containers. */
+export interface InitContainerSpec {
+  name: string;
+  properties: {
+    image: string;
+    command?: string[];
+    environmentVariables?: EnvironmentVariable[];
+    volumeMounts?: VolumeMount[];
+    [key: string]: unknown;
+  };
+}
+
+/** A volume as sent, secrets included (storageAccountKey, secret files): GET leaves them out. */
+export interface StoredVolume {
+  name: string;
+  azureFile?: {
+    shareName: string;
+    storageAccountName: string;
+    storageAccountKey: string;
+    readOnly?: boolean;
+  };
+  emptyDir?: Record<string, unknown>;
+  /** File name → base64 content. */
+  secret?: Record<string, string>;
+  gitRepo?: { repository: string; directory?: string; revision?: string };
+}
+
+/** diagnostics.logAnalytics as sent; GET leaves out workspaceKey and workspaceResourceId (x-ms-secret). */
+export interface LogAnalytics {
+  workspaceId: string;
+  workspaceKey: string;
+  logType?: string;
+  metadata?: Record<string, string>;
+  workspaceResourceId?: string;
 }
 
 export interface RegistryCredential {
@@ -75,8 +136,16 @@ export interface GroupSpec {
   };
   subnetIds?: { id: string; name?: string }[];
   imageRegistryCredentials?: RegistryCredential[];
-  /** Everything else the caller sent (volumes, diagnostics, dnsConfig, priority...), echoed back as given. */
+  volumes?: StoredVolume[];
+  initContainers?: InitContainerSpec[];
+  logAnalytics?: LogAnalytics;
+  /** Everything else the caller sent (dnsConfig, priority, confidentialComputeProperties...), echoed back as given. */
   extra: Record<string, unknown>;
+}
+
+/** Init containers first, then the containers: every container the group pulls and runs. */
+export function allContainers(p: GroupSpec): Array<ContainerSpec | InitContainerSpec> {
+  return [...(p.initContainers ?? []), ...p.containers];
 }
 
 export interface StoredIdentity {

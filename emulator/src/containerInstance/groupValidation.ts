@@ -6,6 +6,15 @@ import crypto from 'node:crypto';
 import { resourceManagerErrors } from '../resourceManager/resourceManagerErrors.js';
 import { aciErrors } from './aciErrors.js';
 import {
+  checkDnsConfig,
+  checkGroupFeatures,
+  parseInitContainers,
+  parseLogAnalytics,
+  parseProbe,
+  parseVolumeMounts,
+  parseVolumes,
+} from './featureValidation.js';
+import {
   isValidGroupName,
   stableGuid,
   userAssignedIdentityIds,
@@ -83,7 +92,11 @@ export function validateGroupPut(
   const props = body['properties'];
   if (!isObject(props)) throw aciErrors.requiredProperty('properties', '');
 
-  const containers = parseContainers(name, props['containers']);
+  const names = new Set<string>();
+  const containers = parseContainers(name, props['containers'], names);
+  const initContainers = parseInitContainers(name, props['initContainers'], names);
+  const volumes = parseVolumes(name, props['volumes']);
+  const logAnalytics = parseLogAnalytics(props['diagnostics']);
   const osType = enumValue(
     props['osType'],
     ['Linux', 'Windows'] as const,
@@ -119,6 +132,11 @@ export function validateGroupPut(
   if (ipAddress) properties.ipAddress = ipAddress;
   if (subnetIds) properties.subnetIds = subnetIds;
   if (imageRegistryCredentials) properties.imageRegistryCredentials = imageRegistryCredentials;
+  if (volumes) properties.volumes = volumes;
+  if (initContainers) properties.initContainers = initContainers;
+  if (logAnalytics) properties.logAnalytics = logAnalytics;
+  checkDnsConfig(props['dnsConfig']);
+  checkGroupFeatures(name, properties, props['priority']);
 
   const result: ValidatedPut = { location: location.trim(), properties };
   if (isObject(tags)) result.tags = Object.fromEntries(Object.entries(tags).map(([k, v]) => [k, String(v)]));
@@ -138,6 +156,9 @@ function extraProperties(props: Record<string, unknown>): Record<string, unknown
     'subnetIds',
     'ipAddress',
     'imageRegistryCredentials',
+    'volumes',
+    'initContainers',
+    'diagnostics',
     'provisioningState',
     'instanceView',
   ])
@@ -145,10 +166,9 @@ function extraProperties(props: Record<string, unknown>): Record<string, unknown
   return extra;
 }
 
-function parseContainers(group: string, raw: unknown): ContainerSpec[] {
+function parseContainers(group: string, raw: unknown, seen: Set<string>): ContainerSpec[] {
   if (!Array.isArray(raw)) throw aciErrors.requiredProperty('containers', 'properties');
   if (raw.length === 0) throw aciErrors.noContainers(group);
-  const seen = new Set<string>();
   return raw.map((c, i) => parseContainer(group, c, `properties.containers[${i}]`, seen));
 }
 
@@ -169,12 +189,36 @@ function parseContainer(group: string, c: unknown, path: string, seen: Set<strin
   const ports = parsePorts(cp['ports'], `${path}.properties.ports`);
   const environmentVariables = parseEnvironment(cp['environmentVariables'], `${path}.properties`);
   const command = Array.isArray(cp['command']) ? cp['command'].map(String) : [];
+  const at = `${path}.properties`;
+  const volumeMounts = parseVolumeMounts(cp['volumeMounts'], at);
+  const livenessProbe = parseProbe(group, cname, 'livenessProbe', cp['livenessProbe'], at);
+  const readinessProbe = parseProbe(group, cname, 'readinessProbe', cp['readinessProbe'], at);
   const rest: Record<string, unknown> = { ...cp };
-  for (const k of ['image', 'ports', 'environmentVariables', 'resources', 'command', 'instanceView'])
+  for (const k of [
+    'image',
+    'ports',
+    'environmentVariables',
+    'resources',
+    'command',
+    'instanceView',
+    'volumeMounts',
+    'livenessProbe',
+    'readinessProbe',
+  ])
     delete rest[k];
   return {
     name: cname,
-    properties: { ...rest, image: image.trim(), command, ports, environmentVariables, resources },
+    properties: {
+      ...rest,
+      image: image.trim(),
+      command,
+      ports,
+      environmentVariables,
+      resources,
+      ...(volumeMounts ? { volumeMounts } : {}),
+      ...(livenessProbe ? { livenessProbe } : {}),
+      ...(readinessProbe ? { readinessProbe } : {}),
+    },
   };
 }
 

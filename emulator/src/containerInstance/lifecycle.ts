@@ -9,12 +9,13 @@ import type { OperationError } from '../core/errors.js';
 import { aciErrors } from './aciErrors.js';
 import type { ContainerRuntime } from './containerRuntime.js';
 import type { GroupStore } from './groupStore.js';
-import type {
-  ContainerRun,
-  StoredEvent,
-  StoredGroup,
-  StoredOperation,
-  TransitionKind,
+import {
+  allContainers,
+  type ContainerRun,
+  type StoredEvent,
+  type StoredGroup,
+  type StoredOperation,
+  type TransitionKind,
 } from './groupTypes.js';
 import type { GroupViews } from './groupViews.js';
 import { beginPullAttempt, pullImage, recordRetriedPull } from './imagePull.js';
@@ -88,7 +89,7 @@ export class GroupLifecycle {
   /** Fresh container runs whose images are being pulled from `at`. */
   beginPull(g: StoredGroup, at: number): void {
     g.containers = {};
-    for (const c of g.properties.containers) {
+    for (const c of allContainers(g.properties)) {
       g.containers[c.name] = {
         image: c.properties.image,
         pullStartedAt: at,
@@ -136,7 +137,7 @@ export class GroupLifecycle {
   /** Pulls the image of each container not yet running; records each run's events. */
   private pullImages(g: StoredGroup, now: number): PullOutcome {
     const outcome: PullOutcome = { failures: [] };
-    for (const c of g.properties.containers) {
+    for (const c of allContainers(g.properties)) {
       const run: ContainerRun = g.containers[c.name] ?? {
         image: c.properties.image,
         pullStartedAt: now,
@@ -246,7 +247,7 @@ export class GroupLifecycle {
 
   /** Restarts containers from the images they already have (a host move or platform restart). */
   private restartRuns(g: StoredGroup, at: number): void {
-    for (const c of g.properties.containers) {
+    for (const c of allContainers(g.properties)) {
       const old = g.containers[c.name];
       if (!old?.behavior || old.pullFailure) continue;
       const run: ContainerRun = {

@@ -78,13 +78,22 @@ export class GroupNetwork {
       const serving = run?.behavior && run.startedAt !== undefined && view?.serving;
       const delay =
         run?.behavior && 'startDelaySeconds' in run.behavior ? (run.behavior.startDelaySeconds ?? 0) : 0;
+      const probed = spec?.properties.livenessProbe !== undefined;
       listeners.push({
         port,
         readyAt: serving ? run.startedAt! + delay * 1000 : Infinity,
+        // A liveness probe may kill and restart the container: it answers only while it runs.
+        ...(probed ? { isUp: () => this.isServing(key, spec!.name) } : {}),
         handler: spec ? this.containerHandler(key, spec.name, port) : (_req, res) => res.writeHead(503).end(),
       });
     }
     await this.runtime.serve(key, g.ip, listeners);
+  }
+
+  private isServing(key: string, container: string): boolean {
+    const g = this.store.groups[key];
+    const spec = g?.properties.containers.find((c) => c.name === container);
+    return !!g && !!spec && containerView(g, spec, this.views.options(false))?.serving === true;
   }
 
   /** What a running container answers: 200 JSON naming group, image and digest (or its failing status). */

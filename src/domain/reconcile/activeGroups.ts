@@ -6,11 +6,10 @@
 import type { AppConfig } from '../../config/appsConfig.js';
 import { optionsOf } from '../deps.js';
 import { errorMessage, isRetryable } from '../errors.js';
-import { appContainerNames } from '../groupSpec.js';
 import { iso, ms, type AppState } from '../model.js';
 import type { ContainerGroupView } from '../ports.js';
 import { inProgress, newAppState } from '../appState.js';
-import { adoptedActive } from '../rollout/adoption.js';
+import { adoptedActive, adoptionRead, driftContainers, readAdoption } from '../rollout/adoption.js';
 import { rgKey, type GroupListings } from '../secretTargets.js';
 import { note, timeLeft, type Tick } from './tick.js';
 
@@ -23,23 +22,28 @@ export async function adopt(
 ): Promise<void> {
   const { deps } = tick;
   const existing = states.get(app.name);
+  const cfg = app.adoptGroup;
   // Not while a rollout runs: its switch decides what is active.
-  if (!app.adoptGroup || existing?.active || inProgress(existing)) return;
-  const l = listings.get(rgKey(app.resourceGroup));
+  if (!cfg || inProgress(existing)) return;
+  const needsActive = !existing?.active;
+  const needsDefinition = cfg.copySpec && !adoptionRead(app, existing);
+  if (!needsActive && !needsDefinition) return;
+  const l = listings.get(rgKey(cfg.resourceGroup));
   if (!l?.ok) return;
-  const g = l.value.find((x) => x.name === app.adoptGroup);
+  const g = l.value.find((x) => x.name === cfg.name);
   if (!g) {
     tick.warnings.push({
       scope: 'app',
       target: app.name,
-      message: `adoptGroup ${app.resourceGroup}/${app.adoptGroup} not found`,
+      message: `adoptGroup ${cfg.resourceGroup}/${cfg.name} not found${needsActive ? '' : ': its spec cannot be copied (copySpec)'}`,
     });
     return;
   }
   const now = deps.clock.now();
   const state: AppState = {
     ...(existing ? structuredClone(existing) : newAppState(app.name, now)),
-    active: adoptedActive(app, g, now),
+    ...(needsActive ? { active: adoptedActive(app, g, now) } : {}),
+    ...(needsDefinition ? { adoption: await readAdoption(app, deps, now) } : {}),
     updatedAt: iso(now),
   };
   try {
@@ -54,7 +58,9 @@ export async function adopt(
     tick.changed.push({
       kind: 'adopted',
       target: app.name,
-      message: `adopted ${app.resourceGroup}/${g.name} as the active group`,
+      message: needsActive
+        ? `adopted ${cfg.resourceGroup}/${g.name} as the active group`
+        : `read the spec of ${cfg.resourceGroup}/${g.name} (copySpec)`,
     });
   } catch (e) {
     tick.warnings.push({ scope: 'app', target: app.name, message: `adoption deferred: ${errorMessage(e)}` });
@@ -74,7 +80,7 @@ export async function checkActiveGroup(
   if (!state || !active) return;
   const where = `${g.resourceGroup}/${g.name}`;
   if (active.image) {
-    const names = appContainerNames(app);
+    const names = driftContainers(app, g, state);
     const running = g.containers.filter((c) => names.includes(c.name)).map((c) => c.image);
     const drifted = running.filter((img) => img !== active.image);
     if (drifted.length > 0)

@@ -2,15 +2,17 @@
  * The steps that bring the new group up: check the registry, clear the idle colour's name, create the group with
  * the pushed image by digest (the platform's manifest for an image index), wait until it runs.
  */
-import type { AppConfig } from '../../config/appsConfig.js';
 import { NotFoundError, TerminalError, errorMessage } from '../errors.js';
 import { diagnoseGroup } from '../groupDiagnosis.js';
-import { buildGroupSpec, type SecureEnvValues } from '../groupSpec.js';
+import { templatePlatform } from '../effectiveTemplate.js';
+import { buildGroupSpec } from '../groupSpec.js';
 import { formatPlatform, isImageIndex, parsePlatform, pickPlatformManifest } from '../imageIndex.js';
 import { checkRegistryAccess } from '../registryAccess.js';
 import { GROUP_TAGS, MANAGED_BY, iso, ms, type FailureReason } from '../model.js';
 import { addCondition } from '../appState.js';
+import { resolveSecrets } from '../templateSecrets.js';
 import { deleteWithReissue } from './housekeeping.js';
+import { rolloutTemplate } from './rolloutTemplate.js';
 import {
   goto,
   waitFor,
@@ -38,7 +40,9 @@ export const accepted: Step = async (ctx) => {
     throw e;
   }
   ctx.state.registryLoginServer = registry.loginServer.toLowerCase();
-  const access = await checkRegistryAccess(ctx.deps.registries, app, registry);
+  const template = rolloutTemplate(ctx);
+  if (!template.ok) return fail(ctx, 'AdoptionIncomplete', template.message);
+  const access = await checkRegistryAccess(ctx.deps.registries, app, registry, template.template);
   for (const note of access.notes) addCondition(r, r.step, ctx.now, note);
   if (!access.ok) return fail(ctx, access.reason, access.message);
   if (registry.loginServer.toLowerCase() !== r.loginServer.toLowerCase())
@@ -72,29 +76,6 @@ export const cleaningIdle: Step = async (ctx) => {
   );
 };
 
-async function secureEnvValues(
-  ctx: StepContext,
-): Promise<{ ok: true; values: SecureEnvValues } | { ok: false; missing: string }> {
-  const out: SecureEnvValues = {};
-  for (const c of ctx.app.template.containers) {
-    for (const [name, ref] of Object.entries(c.secureEnvFromKeyVault)) {
-      const v = await ctx.deps.secrets.getValue(ref.vaultUrl, ref.secretName);
-      if (v === undefined)
-        return {
-          ok: false,
-          missing: `secure env ${c.name}.${name}: secret ${ref.secretName} not found in ${ref.vaultUrl}`,
-        };
-      (out[c.name] ??= {})[name] = v;
-    }
-  }
-  return { ok: true, values: out };
-}
-
-/** The platform an app runs: `template.platform`, else amd64 of its OS (what ACI runs). */
-function appPlatform(app: AppConfig): string {
-  return app.template.platform ?? `${app.template.osType.toLowerCase()}/amd64`;
-}
-
 /**
  * A pushed image index (multi-platform, or buildx's default with attestations) is deployed as its manifest for
  * the app's platform, read once through the registry's data plane; the pushed digest stays the rollout's
@@ -105,9 +86,11 @@ async function resolvePlatformImage(
 ): Promise<
   { ok: true } | { ok: false; reason: FailureReason; message: string } | { ok: 'wait'; message: string }
 > {
-  const { r, app } = ctx;
+  const { r } = ctx;
   if (!isImageIndex(r.mediaType) || r.platformDigest) return { ok: true };
-  const wanted = parsePlatform(appPlatform(app))!;
+  const template = rolloutTemplate(ctx);
+  if (!template.ok) return { ok: false, reason: 'AdoptionIncomplete', message: template.message };
+  const wanted = parsePlatform(templatePlatform(template.template))!;
   const short = r.digest.slice(7, 19);
   let fetched;
   try {
@@ -169,9 +152,11 @@ export const creating: Step = async (ctx) => {
   const platformImage = await resolvePlatformImage(ctx);
   if (platformImage.ok === 'wait') return waitFor(ctx, ctx.opts.pollIntervalMs, platformImage.message);
   if (!platformImage.ok) return fail(ctx, platformImage.reason, platformImage.message);
-  const secure = await secureEnvValues(ctx);
-  if (!secure.ok) return fail(ctx, 'SecureEnvMissing', secure.missing);
-  const spec = buildGroupSpec(ctx.app, r, secure.values, iso(ctx.now));
+  const template = rolloutTemplate(ctx);
+  if (!template.ok) return fail(ctx, 'AdoptionIncomplete', template.message);
+  const secrets = await resolveSecrets(template.template, ctx.deps.secrets);
+  if (!secrets.ok) return fail(ctx, secrets.reason, secrets.message);
+  const spec = buildGroupSpec(ctx.app, template.template, r, secrets.values, iso(ctx.now));
   try {
     await ctx.deps.containerGroups.beginCreate(r.resourceGroup, spec);
   } catch (e) {

@@ -262,4 +262,53 @@ describe.each(groupImplementations)('ContainerGroups contract: %s', (_name, make
   it('restarting a group that does not exist is a NotFoundError', async () => {
     expect(await rejection(make().restart('rg-apps', 'never-created'))).toBeInstanceOf(NotFoundError);
   });
+
+  it("a created group's definition keeps volumes, mounts and probes, and holds none of its secrets", async () => {
+    const groups = make();
+    const rg = `rg-contract-${Math.random().toString(36).slice(2, 8)}`;
+    expect(await groups.getDefinition(rg, 'web-green')).toBeUndefined();
+    const base = spec('web-green');
+    const web = base.containers[0]!;
+    await groups.beginCreate(rg, {
+      ...base,
+      volumes: [
+        {
+          name: 'share',
+          kind: 'azureFile',
+          shareName: 'data',
+          storageAccountName: 'stdata',
+          storageAccountKey: 'KEY==',
+        },
+        { name: 'certs', kind: 'secret', files: { 'tls.crt': 'CERT-CONTENT' } },
+      ],
+      containers: [
+        {
+          ...web,
+          secureEnv: { DB_PASSWORD: 'db-secret' },
+          volumeMounts: [
+            { name: 'share', mountPath: '/data' },
+            { name: 'certs', mountPath: '/certs', readOnly: true },
+          ],
+          livenessProbe: { httpGet: { port: 8080, path: '/live' }, periodSeconds: 5 },
+        },
+      ],
+    });
+    const d = (await groups.getDefinition(rg, 'web-green'))!;
+    expect(d.volumes).toEqual([
+      { name: 'share', kind: 'azureFile', shareName: 'data', storageAccountName: 'stdata' },
+      { name: 'certs', kind: 'secret' },
+    ]);
+    expect(d.containers[0]).toMatchObject({
+      name: 'web',
+      secureEnvNames: ['DB_PASSWORD'],
+      volumeMounts: [
+        { name: 'share', mountPath: '/data' },
+        { name: 'certs', mountPath: '/certs', readOnly: true },
+      ],
+      livenessProbe: { httpGet: { port: 8080, path: '/live' }, periodSeconds: 5 },
+    });
+    const text = JSON.stringify(d);
+    for (const secret of ['KEY==', 'CERT-CONTENT', 'db-secret']) expect(text).not.toContain(secret);
+    await groups.delete(rg, 'web-green');
+  });
 });

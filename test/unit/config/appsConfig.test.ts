@@ -29,8 +29,8 @@ describe('APPS_CONFIG', () => {
     });
     expect(app.health.expectedStatus).toEqual([200, 299]);
     expect(app.health.maxRestarts).toBe(3);
-    expect(app.template.restartPolicy).toBe('Always');
-    expect(app.template.imagePullIdentity).toBe(IDENTITY_ID);
+    expect(app.template!.restartPolicy).toBe('Always');
+    expect(app.template!.imagePullIdentity).toBe(IDENTITY_ID);
     expect(app.restartUnhealthy).toBe(false);
     expect(app.force).toBe(false);
     expect(c.watch.groups).toEqual([
@@ -161,7 +161,7 @@ describe('APPS_CONFIG', () => {
         apps: [withContainers([container({ env: Object.fromEntries(accepted.map((k) => [k, 'v'])) })])],
       });
       expect(c.errors).toEqual([]);
-      expect(Object.keys(c.apps[0]!.template.containers[0]!.env)).toEqual(accepted);
+      expect(Object.keys(c.apps[0]!.template!.containers[0]!.env)).toEqual(accepted);
 
       const refused = ['_A', 'A_', 'B-C', 'A.B', 'X'.repeat(64), 'HAS SPACE'];
       for (const key of refused) {

@@ -10,7 +10,7 @@ describe('pull and platform config', () => {
   it('defaults: a 300 s pull failure grace, no platform (the OS on amd64 is deployed)', () => {
     const [app] = parseAppsConfig({ apps: [webApp()] }).apps;
     expect(app!.pullFailureGraceSeconds).toBe(300);
-    expect(app!.template.platform).toBeUndefined();
+    expect(app!.template!.platform).toBeUndefined();
   });
 
   it('accepts a grace from 0 to 3600 s and refuses others, naming the field', () => {

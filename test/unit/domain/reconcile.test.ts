@@ -22,7 +22,7 @@ function tick(w: World, seconds = 60): Promise<ReconcileResult> {
 }
 
 function resetCalls(w: World) {
-  w.groups.calls = { list: 0, get: 0, create: 0, delete: 0, restart: 0 };
+  w.groups.calls = { list: 0, get: 0, getDefinition: 0, create: 0, delete: 0, restart: 0 };
   w.secrets.calls = { list: 0, get: 0, set: 0 };
 }
 
@@ -289,7 +289,7 @@ describe('reconcile: cost', () => {
     const second = await tick(w);
     expect(second.changed).toEqual([]);
     expect(second.counts.writes).toBe(0);
-    expect(w.groups.calls).toEqual({ list: 3, get: 0, create: 0, delete: 0, restart: 0 });
+    expect(w.groups.calls).toEqual({ list: 3, get: 0, getDefinition: 0, create: 0, delete: 0, restart: 0 });
     expect(w.secrets.calls).toEqual({ list: 1, get: 0, set: 0 });
   });
 });

@@ -138,7 +138,7 @@ describe('status', () => {
     const w = world();
     await deployInitial(w);
     w.secrets.seed(VAULT, 'unrelated', 'TOP-SECRET-VALUE');
-    w.groups.calls = { list: 0, get: 0, create: 0, delete: 0, restart: 0 };
+    w.groups.calls = { list: 0, get: 0, getDefinition: 0, create: 0, delete: 0, restart: 0 };
     w.secrets.calls = { list: 0, get: 0, set: 0 };
     const doc = await collectStatus(w.deps);
     expect(w.groups.calls.list).toBe(2); // rg-apps, rg-shared

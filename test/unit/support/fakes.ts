@@ -18,6 +18,7 @@ import type {
   Clock,
   ContainerGroupSpec,
   ContainerGroupView,
+  GroupDefinition,
   ContainerGroups,
   HealthProbe,
   HealthResult,
@@ -149,6 +150,95 @@ interface SimGroup {
   fixedState?: string;
   deletingUntil?: number;
   location: string;
+  /** What getDefinition answers (created groups: their spec without secrets). */
+  definition?: GroupDefinition;
+}
+
+/** What ARM's GET shows of a created spec: its definition, every secret left out (as ARM does). */
+export function definitionOfSpec(rg: string, spec: ContainerGroupSpec): GroupDefinition {
+  const identities = [
+    ...new Set([
+      ...(spec.registry.identity ? [spec.registry.identity] : []),
+      ...(spec.registryCredentials ?? []).flatMap((c) => ('identity' in c ? [c.identity] : [])),
+      ...(spec.identity?.userAssigned ?? []),
+    ]),
+  ];
+  return {
+    name: spec.name,
+    resourceGroup: rg,
+    location: spec.location,
+    osType: spec.osType,
+    restartPolicy: spec.restartPolicy,
+    ...(spec.sku ? { sku: spec.sku } : {}),
+    ...(spec.priority ? { priority: spec.priority } : {}),
+    ...(spec.zones ? { zones: [...spec.zones] } : {}),
+    ...(spec.ccePolicy ? { ccePolicy: spec.ccePolicy } : {}),
+    ...(spec.ports.length
+      ? { ipAddress: { type: 'Private', ports: spec.ports.map((port) => ({ port, protocol: 'TCP' })) } }
+      : {}),
+    subnetIds: [spec.subnetId],
+    ...(identities.length || spec.identity?.systemAssigned
+      ? { identity: { userAssigned: identities, systemAssigned: spec.identity?.systemAssigned ?? false } }
+      : {}),
+    imageRegistryCredentials: [
+      ...(spec.registry.identity ? [{ server: spec.registry.server, identity: spec.registry.identity }] : []),
+      ...(spec.registryCredentials ?? []).map((c) =>
+        'identity' in c
+          ? { server: c.server, identity: c.identity }
+          : { server: c.server, username: c.username },
+      ),
+    ],
+    ...(spec.dnsConfig
+      ? {
+          dnsConfig: {
+            nameServers: [...spec.dnsConfig.nameServers],
+            ...(spec.dnsConfig.searchDomains
+              ? { searchDomains: spec.dnsConfig.searchDomains.join(' ') }
+              : {}),
+            ...(spec.dnsConfig.options ? { options: spec.dnsConfig.options.join(' ') } : {}),
+          },
+        }
+      : {}),
+    ...(spec.logAnalytics
+      ? {
+          logAnalytics: {
+            workspaceId: spec.logAnalytics.workspaceId,
+            ...(spec.logAnalytics.logType ? { logType: spec.logAnalytics.logType } : {}),
+            ...(spec.logAnalytics.metadata ? { metadata: { ...spec.logAnalytics.metadata } } : {}),
+          },
+        }
+      : {}),
+    volumes: (spec.volumes ?? []).map((v) => {
+      if (v.kind === 'azureFile') {
+        const { storageAccountKey: _key, ...rest } = v;
+        return rest;
+      }
+      if (v.kind === 'secret') return { name: v.name, kind: 'secret' as const };
+      return { ...v };
+    }),
+    initContainers: (spec.initContainers ?? []).map((c) => ({
+      name: c.name,
+      image: c.image,
+      ...(c.command ? { command: [...c.command] } : {}),
+      env: { ...c.env },
+      secureEnvNames: Object.keys(c.secureEnv),
+      volumeMounts: c.volumeMounts.map((m) => ({ ...m })),
+    })),
+    containers: spec.containers.map((c) => ({
+      name: c.name,
+      image: c.image,
+      ...(c.command ? { command: [...c.command] } : {}),
+      ports: c.ports.map((port) => ({ port, protocol: 'TCP' })),
+      cpu: c.cpu,
+      memoryInGB: c.memoryInGB,
+      env: { ...c.env },
+      secureEnvNames: Object.keys(c.secureEnv),
+      volumeMounts: (c.volumeMounts ?? []).map((m) => ({ ...m })),
+      ...(c.livenessProbe ? { livenessProbe: structuredClone(c.livenessProbe) } : {}),
+      ...(c.readinessProbe ? { readinessProbe: structuredClone(c.readinessProbe) } : {}),
+    })),
+    unsupported: [],
+  };
 }
 
 const tick = () => new Promise((r) => setImmediate(r));
@@ -165,7 +255,7 @@ function withoutInstanceView(v: ContainerGroupView): ContainerGroupView {
 
 export class FakeContainerGroups implements ContainerGroups {
   groups = new Map<string, SimGroup>();
-  calls = { list: 0, get: 0, create: 0, delete: 0, restart: 0 };
+  calls = { list: 0, get: 0, getDefinition: 0, create: 0, delete: 0, restart: 0 };
   createdSpecs: ContainerGroupSpec[] = [];
   /** Behaviour chosen per created group, by image digest. */
   behaviourByDigest = new Map<string, Behaviour>();
@@ -210,7 +300,13 @@ export class FakeContainerGroups implements ContainerGroups {
   seed(
     rg: string,
     name: string,
-    opts: { tags?: Record<string, string>; image?: string; ip?: string; state?: string } = {},
+    opts: {
+      tags?: Record<string, string>;
+      image?: string;
+      ip?: string;
+      state?: string;
+      definition?: GroupDefinition;
+    } = {},
   ): void {
     this.groups.set(this.key(rg, name), {
       rg,
@@ -222,7 +318,13 @@ export class FakeContainerGroups implements ContainerGroups {
       ...(opts.ip !== undefined ? { ip: opts.ip } : { ip: this.nextIp() }),
       fixedState: opts.state ?? 'Running',
       location: 'westeurope',
+      ...(opts.definition ? { definition: structuredClone(opts.definition) } : {}),
     });
+    if (opts.definition)
+      this.groups.get(this.key(rg, name))!.images = opts.definition.containers.map((c) => ({
+        name: c.name,
+        image: c.image,
+      }));
   }
 
   /** Platform maintenance: a new IP. */
@@ -380,6 +482,39 @@ export class FakeContainerGroups implements ContainerGroups {
     return g ? this.view(g) : undefined;
   }
 
+  async getDefinition(rg: string, name: string): Promise<GroupDefinition | undefined> {
+    await tick();
+    this.calls.getDefinition++;
+    this.maybeFail('getDefinition');
+    this.gc();
+    const g = this.groups.get(this.key(rg, name));
+    if (!g) return undefined;
+    return structuredClone(
+      g.definition ?? {
+        name: g.name,
+        resourceGroup: g.rg,
+        location: g.location,
+        osType: 'Linux',
+        restartPolicy: 'Always',
+        subnetIds: [],
+        imageRegistryCredentials: [],
+        volumes: [],
+        initContainers: [],
+        containers: g.images.map((c) => ({
+          name: c.name,
+          image: c.image,
+          ports: [],
+          cpu: 1,
+          memoryInGB: 1,
+          env: {},
+          secureEnvNames: [],
+          volumeMounts: [],
+        })),
+        unsupported: [],
+      },
+    );
+  }
+
   async beginCreate(rg: string, spec: ContainerGroupSpec): Promise<void> {
     await tick();
     this.calls.create++;
@@ -402,6 +537,7 @@ export class FakeContainerGroups implements ContainerGroups {
       createdAt: this.clock.now(),
       behaviour: this.behaviourByDigest.get(digest) ?? 'ok',
       location: spec.location,
+      definition: definitionOfSpec(rg, spec),
     });
   }
 
