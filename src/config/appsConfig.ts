@@ -10,6 +10,7 @@
  */
 import semver from 'semver';
 import { z } from 'zod';
+import { appDnsSchema, appRecordName, fqdnOf, watchDnsSchema, type WatchDnsConfig } from './dnsConfig.js';
 
 // ---------------------------------------------------------------- validators
 
@@ -219,6 +220,8 @@ const appSchema = z
     pullFailureGraceSeconds: z.number().min(0).max(3_600).default(300),
     /** Reconcile restarts the active group when it is Stopped/Failed. */
     restartUnhealthy: z.boolean().default(false),
+    /** A Private DNS A record that follows the active group (dnsConfig.ts). */
+    dns: appDnsSchema.optional(),
   })
   .superRefine((app, ctx) => {
     const containers = app.template.containers;
@@ -313,6 +316,8 @@ export interface WatchConfig {
   resourceGroups: string[];
   vaultUrl?: string;
   groups: WatchedGroupConfig[];
+  /** Zone and TTL for groups tagged `ip-dns=<name>`. */
+  dns?: WatchDnsConfig;
 }
 
 export interface ConfigError {
@@ -452,6 +457,7 @@ function parseApps(
   const apps: AppConfig[] = [];
   const seenNames = new Map<string, number>();
   const seenRepos = new Map<string, { index: number; name: string }>();
+  const seenDnsNames = new Map<string, { index: number; name: string }>();
   entries.forEach((entry, index) => {
     const scope = `apps[${index}]`;
     const name = nameOf(entry);
@@ -502,6 +508,21 @@ function parseApps(
       );
       return;
     }
+    // ---- DNS (issue 17): one app per record name, or two apps would fight over it every tick.
+    const record = app.dns ? fqdnOf(appRecordName(app)!, app.dns.zone) : undefined;
+    const dupDns = record ? seenDnsNames.get(record) : undefined;
+    if (record && dupDns) {
+      refuse(
+        formatIssues(
+          scope,
+          name,
+          [custom(['dns'], `${record} is already the DNS name of apps[${dupDns.index}] (${dupDns.name})`)],
+          entry,
+        ),
+      );
+      return;
+    }
+    if (record) seenDnsNames.set(record, { index, name: app.name });
     seenNames.set(app.name, index);
     seenRepos.set(repoKey, { index, name: app.name });
     apps.push(app);
@@ -559,6 +580,7 @@ const watchTopSchema = z.strictObject({
   resourceGroups: z.array(resourceGroup).default([]),
   vaultUrl: vaultUrl.optional(),
   groups: z.array(z.unknown()).default([]),
+  dns: watchDnsSchema.optional(),
 });
 
 function parseWatch(raw: unknown, errors: ConfigError[]): WatchConfig {
@@ -602,6 +624,7 @@ function parseWatch(raw: unknown, errors: ConfigError[]): WatchConfig {
     resourceGroups: top.data.resourceGroups,
     ...(top.data.vaultUrl ? { vaultUrl: top.data.vaultUrl } : {}),
     groups,
+    ...(top.data.dns ? { dns: top.data.dns } : {}),
   };
 }
 

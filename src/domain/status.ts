@@ -6,6 +6,8 @@
 import type { AppConfig } from '../config/appsConfig.js';
 import { mapLimit } from './concurrency.js';
 import type { DomainDeps } from './deps.js';
+import { statusDnsZones, watchedDnsStatus, withDns } from './dnsStatus.js';
+import { readDnsListings, resolveDnsTargets, type DnsListings } from './dnsTargets.js';
 import { errorMessage } from './errors.js';
 import { SECRET_TAGS, ms, iso, type AppState, type HistoryEntry, type ReconcileResult } from './model.js';
 import type { ContainerGroupView } from './ports.js';
@@ -38,6 +40,8 @@ export interface StatusInput {
   history: ReadonlyMap<string, HistoryEntry[]>;
   listings: GroupListings;
   secrets: SecretListings;
+  /** A-record listings of the Private DNS zones (absent: every app's `dns` shows the zone as not listed). */
+  dns?: DnsListings;
   lastReconcile?: ReconcileResult;
   now: number;
   errors?: string[];
@@ -217,9 +221,11 @@ export function buildStatus(input: StatusInput): StatusDocument {
   const { config } = input;
   const { targets } = resolveSecretTargets(config, input.states, input.listings);
   const appTargets = new Map(targets.filter((t) => t.kind === 'app' && t.app).map((t) => [t.app!.name, t]));
+  const dnsTargets = resolveDnsTargets(config, input.states, input.listings).targets;
+  const dnsListings: DnsListings = input.dns ?? new Map();
   const apps = config.apps
     .filter((a) => input.app === undefined || a.name === input.app)
-    .map((a) => appStatus(a, input, appTargets.get(a.name)));
+    .map((a) => withDns(appStatus(a, input, appTargets.get(a.name)), a, dnsTargets, dnsListings));
   const watched: WatchedStatus[] =
     input.app !== undefined
       ? []
@@ -244,6 +250,7 @@ export function buildStatus(input: StatusInput): StatusDocument {
     generatedAt: iso(input.now),
     apps,
     watched,
+    watchedDns: input.app !== undefined ? [] : watchedDnsStatus(dnsTargets, dnsListings),
     lastReconcile: lr
       ? {
           at: lr.at,
@@ -302,6 +309,11 @@ export async function collectStatus(deps: DomainDeps, options: CollectOptions = 
     (v) => deps.secrets.listIpSecrets(v),
     (v, e) => errors.push(`vault ${v}: ${errorMessage(e)}`),
   );
+  const dns = await readDnsListings(
+    statusDnsZones(scopedConfig, resolveDnsTargets(scopedConfig, states, listings).targets),
+    (zone) => deps.dnsRecords.listARecordSets(zone),
+    (zone, e) => errors.push(`DNS zone ${zone.id}: ${errorMessage(e)}`),
+  );
   const history = new Map<string, HistoryEntry[]>();
   const limit = options.historyLimit ?? 10;
   const hist = await mapLimit(apps, 4, (a) => rolloutStore.listHistory(a.name, limit));
@@ -322,6 +334,7 @@ export async function collectStatus(deps: DomainDeps, options: CollectOptions = 
     history,
     listings,
     secrets,
+    dns,
     ...(lastReconcile ? { lastReconcile } : {}),
     now: deps.clock.now(),
     errors,

@@ -1,12 +1,12 @@
 /**
- * The steps that move callers: gate on the new group's health, switch the app's secret to its IP, let the old
- * group drain, delete it.
+ * The steps that move callers: gate on the new group's health, point the app's callers (its DNS record and its
+ * secret: callerPointers.ts) at its IP, let the old group drain, delete it.
  */
 import type { AppConfig } from '../../config/appsConfig.js';
 import { diagnoseGroup } from '../groupDiagnosis.js';
 import { iso, ms, type ActiveDeployment } from '../model.js';
 import { deleteWithReissue } from './housekeeping.js';
-import { appSecretTags } from '../secretTargets.js';
+import { drainSecondsOf, pointCallers } from '../callerPointers.js';
 import { goto, waitFor, fail, succeed, ours, pullRetry, seconds, type Step, recreate } from './step.js';
 
 function healthUrl(app: AppConfig, ip: string): string {
@@ -79,7 +79,7 @@ export const switching: Step = async (ctx) => {
     rolloutId: r.id,
     since: iso(ctx.now),
   };
-  await ctx.deps.secrets.set(app.secret.vaultUrl, app.secret.name, d.ip, appSecretTags(app, next, d.ip));
+  const pointed = (await pointCallers(ctx.deps, app, next, d.ip)).join(', ');
   const old = state.active;
   state.active = next;
   r.ip = d.ip;
@@ -88,14 +88,13 @@ export const switching: Step = async (ctx) => {
   if (old && !(old.group === r.group && old.resourceGroup === r.resourceGroup)) {
     r.fromGroup = old.group;
     r.fromResourceGroup = old.resourceGroup;
-    r.drainUntil = iso(ctx.now + app.drainSeconds * 1000);
-    return goto(
-      ctx,
-      'draining',
-      `secret ${app.secret.name} = ${d.ip} (${r.group}); ${old.group} drains for ${app.drainSeconds} s`,
-    );
+    // From the moment the pointers were written: a caller that looked the name up just before still holds the
+    // old address for the TTL (plus its cache), and the old group must answer it until then.
+    const drain = drainSecondsOf(app);
+    r.drainUntil = iso(Math.max(ctx.now, ctx.deps.clock.now()) + drain * 1000);
+    return goto(ctx, 'draining', `${pointed} (${r.group}); ${old.group} drains for ${drain} s`);
   }
-  return succeed(ctx, `secret ${app.secret.name} = ${d.ip} (${r.group}); no previous group to drain`);
+  return succeed(ctx, `${pointed} (${r.group}); no previous group to drain`);
 };
 
 export const draining: Step = async (ctx) => {
