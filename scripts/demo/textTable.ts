@@ -16,7 +16,7 @@ export function textTable(headers: string[], rows: string[][], indent = '  '): s
 /** The status document as the final tables of the demo: apps, watched groups, last reconcile. */
 export function statusTables(doc: StatusDocument): string {
   const apps = textTable(
-    ['App', 'Colour', 'Tag', 'Digest', 'IP', 'Key Vault', 'Last rollout'],
+    ['App', 'Colour', 'Tag', 'Digest', 'IP', 'Key Vault', 'DNS name', 'Last rollout'],
     doc.apps.map((a) => [
       a.name,
       a.activeColor ?? '-',
@@ -24,6 +24,7 @@ export function statusTables(doc: StatusDocument): string {
       shortDigest(a.digest),
       a.ip ?? '-',
       a.secret.inSync ? `${a.secret.name} in sync` : `${a.secret.name} OUT OF SYNC`,
+      a.dns ? `${a.dns.name} ${a.dns.inSync ? 'in sync' : 'OUT OF SYNC'}` : '-',
       a.rollout
         ? `${a.rollout.tag} ${a.rollout.state}${a.rollout.reason ? ` (${a.rollout.reason})` : ''}, ${formatDuration(a.rollout.durationMs)}`
         : '-',
