@@ -53,10 +53,21 @@ export function statusTables(doc: StatusDocument): string {
         ]),
       )
     : '  (no watched groups)';
+  const named = (doc.watchedDns ?? []).length
+    ? textTable(
+        ['Watched group', 'IP', 'DNS name', 'Record'],
+        (doc.watchedDns ?? []).map((w) => [
+          `${w.resourceGroup}/${w.name}`,
+          w.ip ?? '-',
+          w.dnsName,
+          w.inSync ? 'in sync' : `out of sync${w.problem ? ` (${w.problem})` : ''}`,
+        ]),
+      )
+    : '  (no watched DNS names)';
   const lr = doc.lastReconcile;
   const reconcile = lr
     ? `  Last reconcile ${formatTime(lr.at)}: ${formatDuration(lr.durationMs)}, ${lr.changed.length} change(s), ` +
       `${lr.errors.length} error(s), ${lr.warnings.length} warning(s), ${lr.throttled} throttled call(s)`
     : '  Last reconcile: not run yet';
-  return [apps, '', historyTable, '', watched, '', reconcile].join('\n');
+  return [apps, '', historyTable, '', watched, '', named, '', reconcile].join('\n');
 }
