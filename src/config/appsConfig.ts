@@ -508,27 +508,32 @@ function parseApps(
       );
       return;
     }
-    // ---- DNS (issue 17): one app per record name, or two apps would fight over it every tick.
-    const record = app.dns ? fqdnOf(appRecordName(app)!, app.dns.zone) : undefined;
-    const dupDns = record ? seenDnsNames.get(record) : undefined;
-    if (record && dupDns) {
-      refuse(
-        formatIssues(
-          scope,
-          name,
-          [custom(['dns'], `${record} is already the DNS name of apps[${dupDns.index}] (${dupDns.name})`)],
-          entry,
-        ),
-      );
+    const dnsClash = claimDnsName(app, index, seenDnsNames);
+    if (dnsClash) {
+      refuse(formatIssues(scope, name, [dnsClash], entry));
       return;
     }
-    if (record) seenDnsNames.set(record, { index, name: app.name });
     seenNames.set(app.name, index);
     seenRepos.set(repoKey, { index, name: app.name });
     apps.push(app);
   });
 
   return apps;
+}
+
+/** DNS (issue 17): one app per record name, or two apps would fight over it every tick. */
+function claimDnsName(
+  app: AppConfig,
+  index: number,
+  seen: Map<string, { index: number; name: string }>,
+): z.core.$ZodIssue | undefined {
+  if (!app.dns) return undefined;
+  const record = fqdnOf(appRecordName(app)!, app.dns.zone);
+  const first = seen.get(record);
+  if (first)
+    return custom(['dns'], `${record} is already the DNS name of apps[${first.index}] (${first.name})`);
+  seen.set(record, { index, name: app.name });
+  return undefined;
 }
 
 /** Parse APPS_CONFIG (a JSON string or an already-parsed value). Throws AppsConfigError only when unusable. */

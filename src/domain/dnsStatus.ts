@@ -4,16 +4,22 @@
  * the same targets and rules as reconcile (dnsTargets.ts), so status and the timer agree.
  */
 import type { AppConfig, AppsConfig } from '../config/appsConfig.js';
+import type { DomainDeps } from './deps.js';
+import { errorMessage } from './errors.js';
+import type { AppState } from './model.js';
 import { appRecordName, fqdnOf, zoneKey, type PrivateDnsZoneRef } from '../config/dnsConfig.js';
 import {
   dnsZonesOf,
   fqdnOfTarget,
+  readDnsListings,
+  resolveDnsTargets,
   recordInSync,
   recordOf,
   usableRecordIp,
   type DnsListings,
   type DnsTarget,
 } from './dnsTargets.js';
+import type { GroupListings } from './secretTargets.js';
 import type { AppDnsStatus, AppStatus, WatchedDnsStatus } from './statusDocument.js';
 
 /** Zones status reads: those of the targets, and those of apps that have no active group yet. */
@@ -95,4 +101,33 @@ export function watchedDnsStatus(
       source: t.source,
       ...judged(t, listings)!,
     }));
+}
+
+/** What status shows of DNS, judged from the group listings and the zones' A-record listings. */
+export function dnsView(
+  config: AppsConfig,
+  states: ReadonlyMap<string, AppState>,
+  groups: GroupListings,
+  listings: DnsListings = new Map(),
+): { withDns(status: AppStatus, app: AppConfig): AppStatus; watched(): WatchedDnsStatus[] } {
+  const { targets } = resolveDnsTargets(config, states, groups);
+  return {
+    withDns: (status, app) => withDns(status, app, targets, listings),
+    watched: () => watchedDnsStatus(targets, listings),
+  };
+}
+
+/** One A-record listing per zone status shows; a failure is one of the document's read errors. */
+export function readStatusDns(
+  deps: Pick<DomainDeps, 'dnsRecords'>,
+  config: AppsConfig,
+  states: ReadonlyMap<string, AppState>,
+  groups: GroupListings,
+  errors: string[],
+): Promise<DnsListings> {
+  return readDnsListings(
+    statusDnsZones(config, resolveDnsTargets(config, states, groups).targets),
+    (zone) => deps.dnsRecords.listARecordSets(zone),
+    (zone, e) => errors.push(`DNS zone ${zone.id}: ${errorMessage(e)}`),
+  );
 }

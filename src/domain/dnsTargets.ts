@@ -16,7 +16,6 @@ import {
 import { DEFAULT_DNS_TTL_SECONDS } from '../config/dnsConfig.js';
 import {
   MANAGED_BY,
-  RECORD_METADATA,
   WATCH_TAGS,
   type ActiveDeployment,
   type AppState,
@@ -31,6 +30,15 @@ import {
   type GroupListings,
   type Listing,
 } from './secretTargets.js';
+
+/** Metadata on the Private DNS A record sets we write (Azure's record-set `metadata`, its tags). */
+export const RECORD_METADATA = Object.freeze({
+  app: 'app',
+  colour: 'colour',
+  group: 'group',
+  resourceGroup: 'resource-group',
+  managedBy: 'managed-by',
+});
 
 export interface DnsTarget {
   zone: PrivateDnsZoneRef;

@@ -41,15 +41,6 @@ export const WATCH_TAGS = Object.freeze({
   dnsZone: 'ip-dns-zone',
 });
 
-/** Metadata on the Private DNS A record sets we write (Azure's record-set `metadata`, its tags). */
-export const RECORD_METADATA = Object.freeze({
-  app: 'app',
-  colour: 'colour',
-  group: 'group',
-  resourceGroup: 'resource-group',
-  managedBy: 'managed-by',
-});
-
 export type Colour = 'blue' | 'green';
 
 export function groupNameFor(app: string, colour: Colour): string {

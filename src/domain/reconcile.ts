@@ -16,9 +16,8 @@ import { DEFAULT_ROLLOUT_SLICE_SECONDS } from '../config/settings.js';
 import type { Budget, DomainDeps } from './deps.js';
 import { errorMessage, isRetryable } from './errors.js';
 import { iso, type AppState, type ReconcileResult } from './model.js';
-import { resolveDnsTargets } from './dnsTargets.js';
 import { adopt, checkActiveGroup } from './reconcile/activeGroups.js';
-import { syncDnsRecords, useInspectedGroups } from './reconcile/dnsSync.js';
+import { reconcileDns } from './reconcile/dnsSync.js';
 import { removeOrphans } from './reconcile/orphans.js';
 import { advanceRollouts } from './reconcile/rollouts.js';
 import { inspectDoubtfulActiveGroups, syncSecrets } from './reconcile/secretSync.js';
@@ -125,12 +124,8 @@ export async function reconcile(
       }),
   );
   await syncSecrets(tick, targets, secretListings, states);
-
-  // ---- DNS records: targets, one A-record listing per zone, write what is stale
-  const dns = resolveDnsTargets(config, states, listings);
-  tick.warnings.push(...dns.problems);
-  useInspectedGroups(dns.targets, targets);
-  const dnsZones = await syncDnsRecords(tick, dns.targets, states);
+  // ---- DNS records: one A-record listing per zone, write what is stale
+  const dnsCounts = await reconcileDns(tick, states, listings, targets);
 
   // ---- active groups: drift, not Running (optional restart)
   for (const t of targets) {
@@ -149,8 +144,7 @@ export async function reconcile(
     groups: [...listings.values()].reduce((n, l) => n + (l.ok ? l.value.length : 0), 0),
     vaults: vaults.length,
     secretsChecked: targets.length,
-    dnsZones,
-    dnsRecordsChecked: dns.targets.length,
+    ...dnsCounts,
   });
   try {
     await deps.rolloutStore.recordReconcile(result);

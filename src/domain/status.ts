@@ -6,8 +6,8 @@
 import type { AppConfig } from '../config/appsConfig.js';
 import { mapLimit } from './concurrency.js';
 import type { DomainDeps } from './deps.js';
-import { statusDnsZones, watchedDnsStatus, withDns } from './dnsStatus.js';
-import { readDnsListings, resolveDnsTargets, type DnsListings } from './dnsTargets.js';
+import { dnsView, readStatusDns } from './dnsStatus.js';
+import type { DnsListings } from './dnsTargets.js';
 import { errorMessage } from './errors.js';
 import { SECRET_TAGS, ms, iso, type AppState, type HistoryEntry, type ReconcileResult } from './model.js';
 import type { ContainerGroupView } from './ports.js';
@@ -221,11 +221,10 @@ export function buildStatus(input: StatusInput): StatusDocument {
   const { config } = input;
   const { targets } = resolveSecretTargets(config, input.states, input.listings);
   const appTargets = new Map(targets.filter((t) => t.kind === 'app' && t.app).map((t) => [t.app!.name, t]));
-  const dnsTargets = resolveDnsTargets(config, input.states, input.listings).targets;
-  const dnsListings: DnsListings = input.dns ?? new Map();
+  const dns = dnsView(config, input.states, input.listings, input.dns);
   const apps = config.apps
     .filter((a) => input.app === undefined || a.name === input.app)
-    .map((a) => withDns(appStatus(a, input, appTargets.get(a.name)), a, dnsTargets, dnsListings));
+    .map((a) => dns.withDns(appStatus(a, input, appTargets.get(a.name)), a));
   const watched: WatchedStatus[] =
     input.app !== undefined
       ? []
@@ -250,7 +249,7 @@ export function buildStatus(input: StatusInput): StatusDocument {
     generatedAt: iso(input.now),
     apps,
     watched,
-    watchedDns: input.app !== undefined ? [] : watchedDnsStatus(dnsTargets, dnsListings),
+    watchedDns: input.app !== undefined ? [] : dns.watched(),
     lastReconcile: lr
       ? {
           at: lr.at,
@@ -309,11 +308,7 @@ export async function collectStatus(deps: DomainDeps, options: CollectOptions = 
     (v) => deps.secrets.listIpSecrets(v),
     (v, e) => errors.push(`vault ${v}: ${errorMessage(e)}`),
   );
-  const dns = await readDnsListings(
-    statusDnsZones(scopedConfig, resolveDnsTargets(scopedConfig, states, listings).targets),
-    (zone) => deps.dnsRecords.listARecordSets(zone),
-    (zone, e) => errors.push(`DNS zone ${zone.id}: ${errorMessage(e)}`),
-  );
+  const dns = await readStatusDns(deps, scopedConfig, states, listings, errors);
   const history = new Map<string, HistoryEntry[]>();
   const limit = options.historyLimit ?? 10;
   const hist = await mapLimit(apps, 4, (a) => rolloutStore.listHistory(a.name, limit));

@@ -9,6 +9,7 @@ import { mapLimit } from '../concurrency.js';
 import { rolloutOwnsCallers } from '../callerPointers.js';
 import {
   dnsZonesOf,
+  resolveDnsTargets,
   fqdnOfTarget,
   readDnsListings,
   recordInSync,
@@ -20,6 +21,7 @@ import {
 import { TransientError, errorMessage, isRetryable } from '../errors.js';
 import type { AppState } from '../model.js';
 import { PRECONDITION_FAILED, type ARecordSet } from '../ports.js';
+import type { GroupListings } from '../secretTargets.js';
 import { retrying, timeLeft, type Tick } from './tick.js';
 
 interface StaleRecord {
@@ -162,4 +164,21 @@ export async function syncDnsRecords(
   const stale = staleRecords(tick, targets, listings, states);
   await mapLimit(stale, deps.config.reconcile.writeConcurrency, (w) => writeRecord(tick, w));
   return zones.length;
+}
+
+/**
+ * The tick's DNS phase: resolve the records to keep from the group listings, report tag problems, judge app records
+ * on the groups the secret phase inspected, sync. Returns the counts the tick records.
+ */
+export async function reconcileDns(
+  tick: Tick,
+  states: ReadonlyMap<string, AppState>,
+  listings: GroupListings,
+  inspected: Parameters<typeof useInspectedGroups>[1],
+): Promise<{ dnsZones: number; dnsRecordsChecked: number }> {
+  const { targets, problems } = resolveDnsTargets(tick.deps.config, states, listings);
+  tick.warnings.push(...problems);
+  useInspectedGroups(targets, inspected);
+  const dnsZones = await syncDnsRecords(tick, targets, states);
+  return { dnsZones, dnsRecordsChecked: targets.length };
 }
