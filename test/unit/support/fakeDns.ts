@@ -64,7 +64,7 @@ export class FakeDnsRecords implements DnsRecords {
     this.calls.get++;
     const f = this.fault?.('get', zone.name, name);
     if (f) throw f;
-    const r = this.zone(zone).get(name);
+    const r = this.zone(zone).get(name.toLowerCase());
     return r ? structuredClone(r) : undefined;
   }
 
@@ -79,6 +79,8 @@ export class FakeDnsRecords implements DnsRecords {
     const f = this.fault?.('put', zone.name, name);
     if (f) throw f;
     this.beforePut?.(zone, name);
+    // Names are case-insensitive and kept in lower case, as Azure does.
+    name = name.toLowerCase();
     const current = this.zone(zone).get(name);
     const refused =
       'ifNoneMatch' in precondition
