@@ -80,18 +80,19 @@ export const switching: Step = async (ctx) => {
     since: iso(ctx.now),
   };
   const pointed = (await pointCallers(ctx.deps, app, next, d.ip)).join(', ');
+  // The switch is when the pointers were written: a caller that looked the name up just before still holds the old
+  // address for the TTL (plus its cache), so the drain is counted from here.
+  const switchedAt = Math.max(ctx.now, ctx.deps.clock.now());
   const old = state.active;
   state.active = next;
   r.ip = d.ip;
-  r.switchedAt = iso(ctx.now);
+  r.switchedAt = iso(switchedAt);
   delete r.deleteRequestedAt;
   if (old && !(old.group === r.group && old.resourceGroup === r.resourceGroup)) {
     r.fromGroup = old.group;
     r.fromResourceGroup = old.resourceGroup;
-    // From the moment the pointers were written: a caller that looked the name up just before still holds the
-    // old address for the TTL (plus its cache), and the old group must answer it until then.
     const drain = drainSecondsOf(app);
-    r.drainUntil = iso(Math.max(ctx.now, ctx.deps.clock.now()) + drain * 1000);
+    r.drainUntil = iso(switchedAt + drain * 1000);
     return goto(ctx, 'draining', `${pointed} (${r.group}); ${old.group} drains for ${drain} s`);
   }
   return succeed(ctx, `${pointed} (${r.group}); no previous group to drain`);
