@@ -127,6 +127,15 @@ param registryEndpointSubnetPrefix string = '10.60.2.0/27'
 @description('Enable purge protection on the Key Vault (cannot be turned off again; recommended for production).')
 param keyVaultPurgeProtection bool = false
 
+@description('Name of the Private DNS zone created for the apps\' stable names ({app}.{zone}), linked to the VNet. Ignored when existingAppsDnsZoneResourceId is set.')
+param appsDnsZoneName string = 'apps.internal'
+
+@description('Resource id of an existing Private DNS zone for the apps\' names. Empty: create appsDnsZoneName in the main resource group.')
+param existingAppsDnsZoneResourceId string = ''
+
+@description('Link the existing zone (existingAppsDnsZoneResourceId) to this VNet. False when it is linked to it already (a VNet can be linked to a zone once).')
+param linkExistingAppsDnsZone bool = true
+
 var abbrs = loadJsonContent('abbreviations.json')
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 var tags = {
@@ -175,6 +184,15 @@ var checkedRegistryNetworkMode = !empty(existingRegistryResourceId) && registryN
       ? fail('registryNetworkMode=firewall with no registryAllowedIpRanges would let nothing but trusted Azure services push: add your CI runners\' addresses (REGISTRY_ALLOWED_IP_RANGES) or use private.')
       : registryNetworkMode
 var registryIsPrivate = checkedRegistryNetworkMode == 'private'
+
+// The apps' Private DNS zone: created here or brought. A placeholder id keeps split() total, as for the registry.
+var appsDnsZoneIdParts = split(
+  empty(existingAppsDnsZoneResourceId)
+    ? '/subscriptions/${subscription().subscriptionId}/resourceGroups/${mainResourceGroupName}/providers/Microsoft.Network/privateDnsZones/${appsDnsZoneName}'
+    : existingAppsDnsZoneResourceId,
+  '/'
+)
+var appsDnsZoneId = '/subscriptions/${appsDnsZoneIdParts[2]}/resourceGroups/${appsDnsZoneIdParts[4]}/providers/Microsoft.Network/privateDnsZones/${appsDnsZoneIdParts[8]}'
 
 var notifyTopicIdParts = split(
   empty(notifyTopicResourceId)
@@ -399,6 +417,32 @@ module registryAccess 'app/registry-access.bicep' = {
   ]
 }
 
+// The apps' names: the zone (unless brought), its VNet link, and the function's right to write its A records.
+module appsDnsZone 'app/apps-dns-zone.bicep' = if (empty(existingAppsDnsZoneResourceId)) {
+  name: 'appsDnsZone'
+  scope: rg
+  params: {
+    name: appsDnsZoneName
+    tags: tags
+  }
+}
+
+module appsDnsAccess 'app/apps-dns-access.bicep' = {
+  name: 'appsDnsAccess'
+  scope: resourceGroup(appsDnsZoneIdParts[2], appsDnsZoneIdParts[4])
+  params: {
+    zoneName: appsDnsZoneIdParts[8]
+    linkVirtualNetwork: empty(existingAppsDnsZoneResourceId) || linkExistingAppsDnsZone
+    virtualNetworkId: network.outputs.id
+    linkName: 'link-${network.outputs.name}'
+    tags: tags
+    functionPrincipalId: apiIdentity.outputs.principalId
+  }
+  dependsOn: [
+    appsDnsZone
+  ]
+}
+
 module notifyAccess 'app/notify-access.bicep' = if (!empty(notifyTopicResourceId)) {
   name: 'notifyAccess'
   scope: resourceGroup(notifyTopicIdParts[2], notifyTopicIdParts[4])
@@ -419,6 +463,7 @@ module appsConfig 'app/apps-config.bicep' = {
     subnetId: network.outputs.aciSubnetId
     imagePullIdentityId: acrPullIdentity.outputs.resourceId
     vaultUrl: keyVaultUrl
+    dnsZoneId: appsDnsZoneId
   }
 }
 
@@ -490,3 +535,4 @@ output AZURE_REGISTRY_SYSTEM_TOPIC string = registryEvents.outputs.systemTopicNa
 output EVENT_SUBSCRIPTION_DEPLOYED bool = registryEvents.outputs.eventSubscriptionDeployed
 output APPLICATIONINSIGHTS_CONNECTION_STRING string = monitoring.outputs.connectionString
 output AZURE_REGISTRY_NETWORK_MODE string = checkedRegistryNetworkMode
+output AZURE_APPS_DNS_ZONE_ID string = appsDnsZoneId

@@ -3,9 +3,10 @@
  * expectation held.
  *
  *   1. first deploy of `web` 1.0.0 (push → Event Grid → onImagePushed → blue)
- *   2. a caller starts (its own process): re-reads the `web-ip` secret every second with SecretClient and calls
- *      that IP four times a second, counting failures
- *   3. push 1.1.0: blue/green to green with zero failed calls
+ *   2. two callers start (each its own process), calling web four times a second and counting failures: one
+ *      re-reads the `web-ip` secret every second with SecretClient, the other resolves `web.apps.internal` through
+ *      the emulator's DNS server and keeps the answer for its TTL
+ *   3. push 1.1.0: blue/green to green with zero failed calls for both
  *   4. roll back inside the rollback window (the actions route): callers back on 1.0.0 at once, no group
  *      created; then retry 1.1.0
  *   5. push a broken 1.2.0 (`unhealthy`: health checks answer 503): rolled back, the reason shown, still zero
@@ -13,7 +14,7 @@
  *   6. push 1.3.0 that degrades 12 s after it starts: verify moves callers back after 3 failed probes
  *   7. manual promotion of `api`: 1.1.0 waits in the preview secret until promoted
  *   8. platform maintenance moves the active group to a new IP: the next reconcile tick repairs the secret and
- *      the caller recovers
+ *      the DNS record, and both callers recover (the DNS one within the tick + the TTL)
  *   9. the final status (same document as GET /api/status)
  *
  *   --verbose        print every line of Azurite, the emulator, the host and the caller
@@ -26,7 +27,7 @@ import { parseArgs } from 'node:util';
 import { installLocalhostResolver } from '../emulator/src/localhostDns.js';
 import { formatDuration, shortDigest } from '../src/dashboard/format.js';
 import type { AppStatus, StatusDocument } from '../src/domain/statusDocument.js';
-import { parseCallerLine, type CallLine, type SecretLine } from './demo/callerProtocol.js';
+import { parseCallerLine, type CallLine, type ResolveLine, type SecretLine } from './demo/callerProtocol.js';
 import { startDemoStack, type DemoStack } from './demo/demoStack.js';
 import { statusTables, textTable } from './demo/textTable.js';
 
@@ -93,9 +94,13 @@ async function waitFor<T>(
 
 const calls: CallLine[] = [];
 const secretReads: SecretLine[] = [];
+/** The DNS caller's observations (scripts/demo/dnsCaller.ts). */
+const dnsCalls: CallLine[] = [];
+const resolves: ResolveLine[] = [];
+const DNS_NAME = 'web.apps.internal';
 
-function callsIn(from: number, to = Number.POSITIVE_INFINITY): CallLine[] {
-  return calls.filter((c) => c.at >= from && c.at < to);
+function callsIn(from: number, to = Number.POSITIVE_INFINITY, list: CallLine[] = calls): CallLine[] {
+  return list.filter((c) => c.at >= from && c.at < to);
 }
 
 function describeCalls(list: CallLine[]): string {
@@ -200,7 +205,7 @@ async function firstDeploy(): Promise<{ digest: string }> {
     'web-blue and web-ip in the status',
     async () => {
       const a = await appStatus();
-      return a.ip && a.secret.inSync ? a : undefined;
+      return a.ip && a.secret.inSync && a.dns?.inSync ? a : undefined;
     },
     20_000,
   ).catch(() => app);
@@ -214,11 +219,18 @@ async function firstDeploy(): Promise<{ digest: string }> {
     live.secret.inSync,
     `${live.secret.name} = ${live.secret.ip}`,
   );
+  mustHold(
+    `the DNS record ${DNS_NAME} holds the IP of web-blue`,
+    live.dns?.inSync === true && live.dns.recordIp === live.ip,
+    `${live.dns?.name ?? 'no dns'} = ${live.dns?.recordIp ?? '-'}`,
+  );
   return { digest };
 }
 
 async function startCaller(): Promise<void> {
-  heading('2. A caller starts: reads web-ip from Key Vault every second, calls that IP 4 times a second');
+  heading(
+    `2. Two callers start, each calling web 4 times a second: one reads web-ip from Key Vault every second, one resolves ${DNS_NAME} (TTL-cached)`,
+  );
   const caller = await stack!.startClient({
     name: 'caller',
     script: 'scripts/demo/caller.ts',
@@ -247,16 +259,48 @@ async function startCaller(): Promise<void> {
     first.ok && first.group === 'web-blue',
     describeCalls([first]),
   );
+  await startDnsCaller();
+}
+
+/** The caller that knows web only by its name (scripts/demo/dnsCaller.ts), next to the Key Vault one. */
+async function startDnsCaller(): Promise<void> {
+  const caller = await stack!.startClient({
+    name: 'dns-caller',
+    script: 'scripts/demo/dnsCaller.ts',
+    env: { CALLER_DNS_NAME: DNS_NAME, CALLER_DNS_SERVER: stack!.dnsServer, CALLER_PORT: '8080' },
+    ready: (line) => (parseCallerLine(line)?.kind === 'ready' ? true : undefined),
+    onLine: (line) => {
+      const event = parseCallerLine(line);
+      if (event?.kind === 'call') dnsCalls.push(event);
+      else if (event?.kind === 'resolve') resolves.push(event);
+      else if (!event && line.trim()) console.log(`            dns-caller: ${line}`);
+    },
+  });
+  void caller.exited.then(({ code, signal }) => {
+    if (!shuttingDown) say(`DNS caller exited (code ${code}, signal ${signal})`);
+  });
+  const first = await waitFor('first call of the DNS caller', () => dnsCalls[0], 10_000);
+  const lookup = resolves[0];
+  say(
+    `DNS caller (pid ${caller.pid}) resolved ${DNS_NAME} = ${lookup?.ip} (TTL ${lookup?.ttl ?? '?'} s) at ${stack!.dnsServer}; first call → ${first.ok ? `200 from ${first.group}` : first.error}`,
+  );
+  mustHold(
+    `the DNS caller reaches web 1.0.0 through ${DNS_NAME}`,
+    first.ok && first.group === 'web-blue',
+    describeCalls([first]),
+  );
 }
 
 async function blueGreen(previousDigest: string): Promise<{ digest: string }> {
-  heading('3. Push 1.1.0: blue/green with the caller running');
+  heading('3. Push 1.1.0: blue/green with both callers running');
   const { digest, at } = await push('1.1.0');
   const app = await followRollout(digest, 120_000);
   say(`rollout ${app.rollout!.state} in ${formatDuration(Date.now() - at)}`);
   await sleep(1500); // calls in flight at the end
   const window = callsIn(at);
-  note(`caller during the rollout: ${describeCalls(window)}`);
+  const dnsWindow = callsIn(at, Number.POSITIVE_INFINITY, dnsCalls);
+  note(`Key Vault caller during the rollout: ${describeCalls(window)}`);
+  note(`DNS caller during the rollout:       ${describeCalls(dnsWindow)}`);
   mustHold('1.1.0 rollout succeeded', app.rollout!.state === 'succeeded', app.rollout!.error ?? '');
   check(
     'web 1.1.0 is active in web-green with the pushed digest',
@@ -285,7 +329,32 @@ async function blueGreen(previousDigest: string): Promise<{ digest: string }> {
     latest.length > 0 && latest.every((c) => c.ok && c.group === 'web-green' && c.digest === digest),
     describeCalls(latest),
   );
+  dnsAfterSwitch(app, dnsWindow, digest);
   return { digest };
+}
+
+/** The DNS caller across the blue/green: no failure, on web-green within the TTL of the switch, now on 1.1.0. */
+function dnsAfterSwitch(app: AppStatus, window: CallLine[], digest: string): void {
+  check(
+    `zero failed calls of the DNS caller (${DNS_NAME}) during the blue/green rollout`,
+    window.length > 0 && window.every((c) => c.ok),
+    describeCalls(window),
+  );
+  const ttl = app.dns?.ttlSeconds ?? 0;
+  const switchedAt = timeOf(app, 'switching');
+  const firstGreen = window.find((c) => c.ok && c.group === 'web-green');
+  const lag = switchedAt !== undefined && firstGreen ? firstGreen.at - switchedAt : undefined;
+  check(
+    `the DNS caller moved to web-green within the TTL (${ttl} s) + 1 s of the switch, before web-blue was deleted`,
+    lag !== undefined && lag <= (ttl + 1) * 1000,
+    lag !== undefined ? `after ${formatDuration(Math.max(0, lag))}` : 'no call reached web-green',
+  );
+  const latest = callsIn(Date.now() - 1000, Number.POSITIVE_INFINITY, dnsCalls);
+  check(
+    'the DNS caller now gets 1.1.0',
+    latest.length > 0 && latest.every((c) => c.ok && c.group === 'web-green' && c.digest === digest),
+    describeCalls(latest),
+  );
 }
 
 async function brokenRelease(goodDigest: string): Promise<void> {
@@ -321,12 +390,18 @@ async function brokenRelease(goodDigest: string): Promise<void> {
   check(`the failed group ${r.group} was deleted`, cleaned === true);
   await sleep(1000);
   const window = callsIn(at);
-  note(`caller during the failed rollout: ${describeCalls(window)}`);
-  check(
-    'zero failed calls, all answered by 1.1.0',
-    window.length > 0 && window.every((c) => c.ok && c.group === 'web-green' && c.digest === goodDigest),
-    describeCalls(window),
-  );
+  const dnsWindow = callsIn(at, Number.POSITIVE_INFINITY, dnsCalls);
+  note(`Key Vault caller during the failed rollout: ${describeCalls(window)}`);
+  note(`DNS caller during the failed rollout:       ${describeCalls(dnsWindow)}`);
+  for (const [who, list] of [
+    ['Key Vault caller', window],
+    ['DNS caller', dnsWindow],
+  ] as const)
+    check(
+      `${who}: zero failed calls, all answered by 1.1.0`,
+      list.length > 0 && list.every((c) => c.ok && c.group === 'web-green' && c.digest === goodDigest),
+      describeCalls(list),
+    );
 }
 
 async function secretIs(ip: string, since: number): Promise<number> {
@@ -489,16 +564,63 @@ async function maintenance(): Promise<void> {
     after.length > 0 && after.every((c) => c.ok && c.ip === newIp),
     describeCalls(after),
   );
+  await dnsAfterMaintenance(at, newIp);
+}
+
+/**
+ * The DNS record after the host move: the tick that repaired it, and the DNS caller back within that tick plus the
+ * record's TTL (its cached answer expires by then and the next lookup gets the new address).
+ */
+async function dnsAfterMaintenance(movedAt: number, newIp: string): Promise<void> {
+  const tick = await waitFor(
+    `a reconcile tick after the move that rewrote ${DNS_NAME}`,
+    async () => {
+      const lr = (await statusDocument()).lastReconcile;
+      if (!lr || Date.parse(lr.at) < movedAt) return undefined;
+      const change = lr.changed.find((c) => c.kind === 'dnsRecord' && c.target === DNS_NAME);
+      return change ? { lr, change } : undefined;
+    },
+    30_000,
+  ).catch(() => undefined);
+  check(
+    `the next reconcile tick repaired ${DNS_NAME}`,
+    tick !== undefined,
+    tick
+      ? `tick at ${stamp(Date.parse(tick.lr.at)).trim()}: ${tick.change.message}`
+      : 'no DNS change recorded',
+  );
+  const resolved = await waitFor(
+    'the DNS caller to resolve the new IP',
+    () => resolves.find((r) => r.at >= movedAt && r.ip === newIp),
+    60_000,
+  );
+  const ttl = (await appStatus()).dns?.ttlSeconds ?? 0;
+  const tickEnd = tick ? Date.parse(tick.lr.at) + tick.lr.durationMs : movedAt;
+  say(`DNS caller resolved ${DNS_NAME} = ${newIp}, ${formatDuration(resolved.at - movedAt)} after the move`);
+  check(
+    `the DNS caller recovered within the tick + the TTL (${ttl} s)`,
+    resolved.at <= tickEnd + (ttl + 1) * 1000,
+    `${formatDuration(Math.max(0, resolved.at - tickEnd))} after the tick`,
+  );
+  await sleep(2000);
+  const after = callsIn(resolved.at + 500, Number.POSITIVE_INFINITY, dnsCalls);
+  check(
+    'the DNS caller: every call after resolving the new IP succeeded',
+    after.length > 0 && after.every((c) => c.ok && c.ip === newIp),
+    describeCalls(after),
+  );
 }
 
 async function watchedGroup(): Promise<void> {
-  heading(`6. A group tagged ip-secret=${WATCHED_GROUP.secretName} is mirrored without a sidecar`);
+  heading(
+    `6. A group tagged ip-secret=${WATCHED_GROUP.secretName} and ip-dns=${WATCHED_GROUP.name} is mirrored without a sidecar`,
+  );
   const res = await stack!.control('POST', '/_emulator/containerGroups/seed', {
     resourceGroup: WATCHED_GROUP.resourceGroup,
     count: 1,
     namePrefix: WATCHED_GROUP.name.replace(/-1$/, ''),
     subnetId: (stack!.appsConfig['apps'] as Array<{ subnetId: string }>)[0]!.subnetId,
-    tags: { 'ip-secret': WATCHED_GROUP.secretName },
+    tags: { 'ip-secret': WATCHED_GROUP.secretName, 'ip-dns': WATCHED_GROUP.name },
   });
   if (res.status >= 300) throw new StoryAborted(`seed → ${res.status}: ${res.text}`);
   say(
@@ -517,6 +639,16 @@ async function watchedGroup(): Promise<void> {
     watched !== undefined,
     watched ? `${watched.ip}` : 'not in sync',
   );
+  const named = await waitFor(
+    `${WATCHED_GROUP.name}.apps.internal in sync`,
+    async () => (await statusDocument()).watchedDns?.find((w) => w.name === WATCHED_GROUP.name && w.inSync),
+    30_000,
+  ).catch(() => undefined);
+  check(
+    `${WATCHED_GROUP.name} (tag ip-dns) has the name ${WATCHED_GROUP.name}.apps.internal`,
+    named !== undefined,
+    named ? `${named.dnsName} = ${named.recordIp}` : 'not in sync',
+  );
 }
 
 async function finalStatus(): Promise<void> {
@@ -528,6 +660,16 @@ async function finalStatus(): Promise<void> {
   check(
     'every deployed app secret is in sync',
     deployed.length > 0 && deployed.every((a) => a.secret.inSync),
+    deployed.map((a) => `${a.name}: ${a.secret.inSync ? 'in sync' : a.secret.problem}`).join(', '),
+  );
+  check(
+    'every deployed app DNS name is in sync',
+    deployed.length > 0 && deployed.every((a) => !a.dns || a.dns.inSync),
+    deployed
+      .map(
+        (a) => `${a.dns?.name ?? a.name}: ${a.dns ? (a.dns.inSync ? 'in sync' : a.dns.problem) : 'no name'}`,
+      )
+      .join(', '),
   );
   check('the status document reports no read errors', doc.errors.length === 0, doc.errors.join('; '));
   // The container's secure environment value lives in Key Vault; neither the JSON nor the page may show it.
@@ -577,7 +719,10 @@ function summary(): boolean {
   );
   const failed = expectations.filter((e) => !e.ok).length;
   const allTimes = calls.length ? describeCalls(calls) : 'no calls';
-  console.log(`\n  Caller over the whole demo: ${allTimes}`);
+  console.log(`\n  Key Vault caller over the whole demo: ${allTimes}`);
+  console.log(
+    `  DNS caller over the whole demo:       ${dnsCalls.length ? describeCalls(dnsCalls) : 'no calls'}`,
+  );
   console.log(
     `  ${failed === 0 && expectations.length > 0 ? 'DEMO PASSED' : 'DEMO FAILED'}: ${expectations.length - failed}/${expectations.length} expectations held, ${formatDuration(Date.now() - t0)} in all`,
   );

@@ -12,6 +12,7 @@
  *   --fast               emulator with short provisioning and Event Grid retry timings
  *   --azurite-log        show Azurite's access log (one line per storage request)
  *   --host-port N        default 7071        --emulator-port N   default 7443
+ *   --dns-port N         the emulator's DNS server (UDP and TCP, the emulated Private DNS zones); default 7553
  *   --azurite-port N     blob N, queue N+1, table N+2; default 10000
  *
  * Settings generated here (endpoints, identity, CA, storage, APPS_CONFIG, RECONCILE_SCHEDULE) go to the host in
@@ -34,6 +35,7 @@ const { values: args } = parseArgs({
     'azurite-log': { type: 'boolean', default: false },
     'host-port': { type: 'string', default: '7071' },
     'emulator-port': { type: 'string', default: '7443' },
+    'dns-port': { type: 'string', default: '7553' },
     'azurite-port': { type: 'string', default: '10000' },
     'app-dir': { type: 'string', default: '.' },
   },
@@ -49,6 +51,7 @@ const port = (name: string, value: string): number => {
 };
 const hostPort = port('host-port', args['host-port']);
 const emulatorPort = port('emulator-port', args['emulator-port']);
+const dnsPort = port('dns-port', args['dns-port']);
 const azuritePort = port('azurite-port', args['azurite-port']);
 
 const root = process.cwd();
@@ -109,6 +112,7 @@ try {
     },
     emulator: {
       port: emulatorPort,
+      dnsPort,
       stateDir: path.join(localDir, 'emulator'),
       reset: args.reset,
       fast: args.fast,
@@ -170,6 +174,9 @@ try {
   }
   console.log(
     `  Emulator        ${emu.emulatorUrl}   (ARM, Key Vault at ${emu.keyVaultUrlTemplate}, control API /_emulator/)`,
+  );
+  console.log(
+    `  DNS server      ${String(emu['dnsServer'])}   (UDP and TCP; try: dig @${String(emu['dnsServer']).replace(':', ' -p ')} web.apps.internal)`,
   );
   console.log(`  Azurite tables  ${storage.tableEndpoint}`);
   console.log(`  CA certificate  ${caPath}   (export NODE_EXTRA_CA_CERTS=${caPath})`);

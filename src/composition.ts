@@ -12,14 +12,16 @@
  */
 import { ContainerInstanceManagementClient } from '@azure/arm-containerinstance';
 import { ContainerRegistryManagementClient } from '@azure/arm-containerregistry';
+import { PrivateDnsManagementClient } from '@azure/arm-privatedns';
 import { TableClient } from '@azure/data-tables';
 import { EventGridPublisherClient } from '@azure/eventgrid';
 import { DefaultAzureCredential, ManagedIdentityCredential, type TokenCredential } from '@azure/identity';
 import { SecretClient } from '@azure/keyvault-secrets';
-import { CachedContainerGroups, CachedSecrets } from './adapters/cachedListings.js';
+import { CachedContainerGroups, CachedDnsRecords, CachedSecrets } from './adapters/cachedListings.js';
 import { ContainerGroupsAdapter } from './adapters/containerGroups.js';
 import { HttpHealthProbe } from './adapters/healthProbe.js';
 import { EventGridNotifier } from './adapters/notifier.js';
+import { PrivateDnsAdapter } from './adapters/privateDns.js';
 import { RegistriesAdapter } from './adapters/registries.js';
 import { RegistryDataPlaneAdapter } from './adapters/registryDataPlane.js';
 import { TableRolloutStore } from './adapters/rolloutStore.js';
@@ -90,6 +92,7 @@ export type Adapters = Pick<
   | 'registries'
   | 'registryManifests'
   | 'secrets'
+  | 'dnsRecords'
   | 'rolloutStore'
   | 'healthProbe'
   | 'notifier'
@@ -128,6 +131,15 @@ export function createAdapters(settings: Settings): Adapters {
       requestTimeoutMs: REQUEST_TIMEOUT_MS,
     }),
     secrets: new SecretsAdapter((vaultUrl) => new SecretClient(vaultUrl, credential), timeouts),
+    // A zone may live in another subscription than the groups (a shared DNS subscription): a client per subscription.
+    dnsRecords: new PrivateDnsAdapter(
+      (subscriptionId) =>
+        new PrivateDnsManagementClient(credential, subscriptionId, {
+          endpoint: settings.armEndpoint,
+          credentialScopes: [settings.armScope],
+        }),
+      timeouts,
+    ),
     rolloutStore: new TableRolloutStore(createTableClient(settings, credential), timeouts),
     healthProbe: new HttpHealthProbe(),
     ...(notifier ? { notifier } : {}),
@@ -136,7 +148,7 @@ export function createAdapters(settings: Settings): Adapters {
 
 /**
  * Wire adapters into the runtime: live dependencies for rollouts and reconcile, and for status the same with
- * the live listings cached for STATUS_CACHE_SECONDS.
+ * the live listings (groups, secrets, DNS records) cached for STATUS_CACHE_SECONDS.
  */
 export function composeRuntime(
   settings: RuntimeSettings,
@@ -151,6 +163,7 @@ export function composeRuntime(
           ...base,
           containerGroups: new CachedContainerGroups(adapters.containerGroups, ttlMs, clock),
           secrets: new CachedSecrets(adapters.secrets, ttlMs, clock),
+          dnsRecords: new CachedDnsRecords(adapters.dnsRecords, ttlMs, clock),
         }
       : base;
   return {

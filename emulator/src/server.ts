@@ -1,6 +1,7 @@
 /**
  * The emulator: one HTTPS server speaking the REST contracts the Azure SDKs use (ARM container groups and
- * registries, Key Vault secrets, Event Grid), a managed-identity endpoint and a control API under /_emulator/.
+ * registries, Key Vault secrets, Event Grid, Private DNS zones), a managed-identity endpoint and a control API under
+ * /_emulator/; plus a DNS server for the emulated Private DNS zones (privateDns/dnsServer.ts).
  * Built as Azurite builds its servers: configuration resolved once (resolveOptions) → the context every service
  * shares → the services → the HTTPS server, whose requests go through pipeline/requestHandler.ts.
  */
@@ -55,7 +56,8 @@ export function resolveOptions(input: StartOptions = {}): EmulatorOptions {
     subscriptionId: input.subscriptionId ?? DEFAULT_SUBSCRIPTION_ID,
     tenantId: input.tenantId ?? DEFAULT_TENANT_ID,
     identityHeader: input.identityHeader ?? '',
-    pageSize: { containerGroups: 100, secrets: 25, registries: 100, ...input.pageSize },
+    pageSize: { containerGroups: 100, secrets: 25, registries: 100, privateDns: 100, ...input.pageSize },
+    dnsPort: input.dnsPort ?? 0,
     timings: {
       provisioningStepMs: 1500,
       lroRetryAfterSeconds: 1,

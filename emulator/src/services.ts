@@ -4,6 +4,7 @@ import { containerInstanceService } from './containerInstance/containerInstanceS
 import { containerRegistryService } from './containerRegistry/containerRegistryService.js';
 import { eventGridService } from './eventGrid/eventGridService.js';
 import { keyVaultService } from './keyVault/keyVaultService.js';
+import { privateDnsService } from './privateDns/privateDnsService.js';
 
 export const SERVICE_FACTORIES: readonly ServiceFactory[] = [
   // The registry first: it provides ctx.registryLookup that container groups use to pull images.
@@ -11,4 +12,5 @@ export const SERVICE_FACTORIES: readonly ServiceFactory[] = [
   containerInstanceService,
   keyVaultService,
   eventGridService,
+  privateDnsService,
 ];

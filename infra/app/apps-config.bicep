@@ -24,6 +24,9 @@ param imagePullIdentityId string
 @description('Default Key Vault URL for the IP secrets (no trailing slash).')
 param vaultUrl string
 
+@description('Default Private DNS zone of the apps\' names (an app with "dns" and the watched groups tagged ip-dns).')
+param dnsZoneId string
+
 var apps = map(
   appsFile.apps,
   app =>
@@ -40,7 +43,7 @@ var apps = map(
         app.template
       )
       secret: union({ vaultUrl: vaultUrl }, app.secret)
-    })
+    }, contains(app, 'dns') ? { dns: union({ zoneId: dnsZoneId }, app.dns) } : {})
 )
 
 output value object = union(appsFile, {
@@ -50,5 +53,6 @@ output value object = union(appsFile, {
     resourceGroups: appsFile.?watch.?resourceGroups ?? []
     vaultUrl: appsFile.?watch.?vaultUrl ?? vaultUrl
     groups: appsFile.?watch.?groups ?? []
+    dns: union({ zoneId: dnsZoneId }, appsFile.?watch.?dns ?? {})
   }
 })

@@ -8,11 +8,11 @@
  *   CALLER_VAULT_URL, CALLER_SECRET_NAME, CALLER_PORT (8080), CALLER_PATH (/), CALLER_INTERVAL_MS (250),
  *   CALLER_REFRESH_MS (1000)
  */
-import http from 'node:http';
 import { DefaultAzureCredential } from '@azure/identity';
 import { SecretClient } from '@azure/keyvault-secrets';
 import { installLocalhostResolver } from '../../emulator/src/localhostDns.js';
 import { CALLER_PREFIX, type CallerLine } from './callerProtocol.js';
+import { callOnce } from './httpCall.js';
 
 function env(name: string, fallback?: string): string {
   const v = process.env[name] ?? fallback;
@@ -22,37 +22,6 @@ function env(name: string, fallback?: string): string {
 
 function emit(line: CallerLine): void {
   process.stdout.write(`${CALLER_PREFIX}${JSON.stringify(line)}\n`);
-}
-
-function call(ip: string, port: number, path: string, timeoutMs: number): Promise<CallerLine> {
-  const started = Date.now();
-  return new Promise((resolve) => {
-    const done = (fields: Partial<Extract<CallerLine, { kind: 'call' }>>) =>
-      resolve({ kind: 'call', at: started, ip, ok: false, ms: Date.now() - started, ...fields });
-    const req = http.get({ host: ip, port, path, timeout: timeoutMs, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        let body: Record<string, unknown> = {};
-        try {
-          body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
-        } catch {
-          // Not JSON: the status code says enough.
-        }
-        const status = res.statusCode ?? 0;
-        done({
-          ok: status >= 200 && status < 300,
-          status,
-          ...(typeof body['group'] === 'string' ? { group: body['group'] } : {}),
-          ...(typeof body['tag'] === 'string' ? { tag: body['tag'] } : {}),
-          ...(typeof body['digest'] === 'string' ? { digest: body['digest'] } : {}),
-        });
-      });
-      res.on('error', (err) => done({ error: err.message }));
-    });
-    req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
-    req.on('error', (err) => done({ error: (err as NodeJS.ErrnoException).code ?? err.message }));
-  });
 }
 
 async function main(): Promise<void> {
@@ -89,7 +58,7 @@ async function main(): Promise<void> {
       nextRefresh = tickStart + refreshMs;
       await refresh();
     }
-    if (ip) emit(await call(ip, port, path, Math.max(intervalMs * 4, 1000)));
+    if (ip) emit(await callOnce(ip, port, path, Math.max(intervalMs * 4, 1000)));
     await new Promise((r) => setTimeout(r, Math.max(0, intervalMs - (Date.now() - tickStart))));
   }
 }

@@ -1,8 +1,10 @@
-/** What the demo's caller process (caller.ts) reports, one `CALLER {json}` line per observation. */
+/** What the demo's caller processes (caller.ts, dnsCaller.ts) report, one `CALLER {json}` line per observation. */
 
 export type CallerLine =
   | { kind: 'ready'; at: number }
   | { kind: 'secret'; at: number; ip: string | null; ms: number; error?: string }
+  /** A DNS lookup (dnsCaller.ts): the address and the TTL it may be kept for. */
+  | { kind: 'resolve'; at: number; name: string; ip: string | null; ttl?: number; ms: number; error?: string }
   | {
       kind: 'call';
       at: number;
@@ -18,6 +20,7 @@ export type CallerLine =
 
 export type CallLine = Extract<CallerLine, { kind: 'call' }>;
 export type SecretLine = Extract<CallerLine, { kind: 'secret' }>;
+export type ResolveLine = Extract<CallerLine, { kind: 'resolve' }>;
 
 export const CALLER_PREFIX = 'CALLER ';
 

@@ -36,6 +36,8 @@ export interface DemoStack {
   functions: HostReady['functions'];
   appsConfig: Record<string, unknown>;
   reconcileSchedule: string;
+  /** The emulator's DNS server, `host:port` (stack.json's dnsServer). */
+  dnsServer: string;
   keyVaultUrl(vault: string): string;
   /** Emulator control API. */
   control<T = unknown>(method: string, pathAndQuery: string, body?: unknown): Promise<JsonResponse<T>>;
@@ -112,6 +114,7 @@ export async function startDemoStack(options: DemoStackOptions): Promise<DemoSta
       functions: fx.functions,
       appsConfig,
       reconcileSchedule: settings['RECONCILE_SCHEDULE']!,
+      dnsServer: String(emu['dnsServer']),
       keyVaultUrl: (vault) => emu.keyVaultUrlTemplate.replace('{vault}', vault),
       control: (method, pathAndQuery, body) =>
         requestJson(`${emu.emulatorUrl}${pathAndQuery}`, {

@@ -16,7 +16,7 @@ export function textTable(headers: string[], rows: string[][], indent = '  '): s
 /** The status document as the final tables of the demo: apps, watched groups, last reconcile. */
 export function statusTables(doc: StatusDocument): string {
   const apps = textTable(
-    ['App', 'Colour', 'Tag', 'Digest', 'IP', 'Key Vault', 'Last rollout'],
+    ['App', 'Colour', 'Tag', 'Digest', 'IP', 'Key Vault', 'DNS name', 'Last rollout'],
     doc.apps.map((a) => [
       a.name,
       a.activeColor ?? '-',
@@ -24,6 +24,7 @@ export function statusTables(doc: StatusDocument): string {
       shortDigest(a.digest),
       a.ip ?? '-',
       a.secret.inSync ? `${a.secret.name} in sync` : `${a.secret.name} OUT OF SYNC`,
+      a.dns ? `${a.dns.name} ${a.dns.inSync ? 'in sync' : 'OUT OF SYNC'}` : '-',
       a.rollout
         ? `${a.rollout.tag} ${a.rollout.state}${a.rollout.reason ? ` (${a.rollout.reason})` : ''}, ${formatDuration(a.rollout.durationMs)}`
         : '-',
@@ -52,10 +53,21 @@ export function statusTables(doc: StatusDocument): string {
         ]),
       )
     : '  (no watched groups)';
+  const named = (doc.watchedDns ?? []).length
+    ? textTable(
+        ['Watched group', 'IP', 'DNS name', 'Record'],
+        (doc.watchedDns ?? []).map((w) => [
+          `${w.resourceGroup}/${w.name}`,
+          w.ip ?? '-',
+          w.dnsName,
+          w.inSync ? 'in sync' : `out of sync${w.problem ? ` (${w.problem})` : ''}`,
+        ]),
+      )
+    : '  (no watched DNS names)';
   const lr = doc.lastReconcile;
   const reconcile = lr
     ? `  Last reconcile ${formatTime(lr.at)}: ${formatDuration(lr.durationMs)}, ${lr.changed.length} change(s), ` +
       `${lr.errors.length} error(s), ${lr.warnings.length} warning(s), ${lr.throttled} throttled call(s)`
     : '  Last reconcile: not run yet';
-  return [apps, '', historyTable, '', watched, '', reconcile].join('\n');
+  return [apps, '', historyTable, '', watched, '', named, '', reconcile].join('\n');
 }

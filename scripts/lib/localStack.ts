@@ -148,6 +148,8 @@ async function startAzuriteTable(options: AzuriteOptions, common: string[]): Pro
 export interface EmulatorProcessOptions {
   rootDir: string;
   port: number;
+  /** The DNS server's UDP and TCP port (default: the emulator CLI's, 7553, or any free one with port 0). */
+  dnsPort?: number;
   stateDir: string;
   reset?: boolean;
   fast?: boolean;
@@ -170,6 +172,7 @@ export type EmulatorReady = Record<string, unknown> & {
 
 export function startEmulatorProcess(options: EmulatorProcessOptions): Promise<Service<EmulatorReady>> {
   const args = ['--port', String(options.port), '--state-dir', options.stateDir];
+  if (options.dnsPort !== undefined) args.push('--dns-port', String(options.dnsPort));
   if (options.reset) args.push('--reset');
   if (options.fast) args.push('--fast');
   return startService<EmulatorReady>({

@@ -1,6 +1,7 @@
 /**
  * The sample configuration `npm start` runs the app with: one blue/green app `web` (CONTEXT.md's example, with
- * local vault URLs and fast timings) and one watched group `rg-legacy/legacy-worker`, plus the app settings that
+ * local vault URLs and fast timings, and the DNS name `web.apps.internal` in the zone the emulator seeds) and one
+ * watched group `rg-legacy/legacy-worker`, plus the app settings that
  * point the app at the local stack. Values depend on the ports of the running stack, so they are generated at
  * start and handed to the host in its environment; `local.settings.sample.json` holds the same configuration
  * with `${stack.X}` / `${vault:NAME}` placeholders (test/unit/host/hostSampleSettings.test.ts keeps the two equal).
@@ -24,6 +25,18 @@ export const SAMPLE_LEGACY_GROUP = {
   port: 8080,
   vnet: 'vnet-legacy',
   subnet: 'workers',
+};
+
+/**
+ * The Private DNS zone the emulator seeds (emulator/src/privateDns/privateDnsStore.ts), linked to vnet-apps. The sample
+ * keeps the record's TTL short and counts no caller cache on top: the local callers (the demo's, the tests') honour
+ * the TTL and cache nothing else, so the drain stays the sample's 5 s. In Azure the default cache is App Service's 30 s.
+ */
+export const SAMPLE_DNS = {
+  resourceGroup: 'rg-network',
+  zone: 'apps.internal',
+  ttlSeconds: 5,
+  callerCacheSeconds: 0,
 };
 
 export interface StorageEndpoints {
@@ -76,6 +89,7 @@ export function sampleAppsConfig(target: SampleTarget): Record<string, unknown> 
     timeoutSeconds: 60,
   };
   const verify = { intervalSeconds: 1, durationSeconds: 20, failureThreshold: 3 };
+  const zoneId = `${sub}/resourceGroups/${SAMPLE_DNS.resourceGroup}/providers/Microsoft.Network/privateDnsZones/${SAMPLE_DNS.zone}`;
   return {
     apps: [
       {
@@ -114,6 +128,7 @@ export function sampleAppsConfig(target: SampleTarget): Record<string, unknown> 
           timeoutSeconds: 60,
         },
         secret: { vaultUrl: kvApps, name: 'web-ip' },
+        dns: { zoneId, ttlSeconds: SAMPLE_DNS.ttlSeconds, callerCacheSeconds: SAMPLE_DNS.callerCacheSeconds },
         drainSeconds: 5,
         keepFailed: false,
         provisioningTimeoutSeconds: 120,
@@ -145,6 +160,8 @@ export function sampleAppsConfig(target: SampleTarget): Record<string, unknown> 
       resourceGroups: ['rg-apps'],
       vaultUrl: kvApps,
       groups: [{ resourceGroup: 'rg-legacy', name: 'legacy-worker', secretName: 'legacy-worker-ip' }],
+      // Groups in rg-apps tagged ip-dns=<name> get <name>.apps.internal.
+      dns: { zoneId, ttlSeconds: SAMPLE_DNS.ttlSeconds },
     },
   };
 }

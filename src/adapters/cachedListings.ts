@@ -1,12 +1,15 @@
 /**
- * Short-lived caches of the two live listings the status API reads (container groups per resource group,
- * secret properties per vault), so a dashboard refreshing every second does not turn into ARM and Key Vault
+ * Short-lived caches of the live listings the status API reads (container groups per resource group, secret
+ * properties per vault, A records per Private DNS zone), so a dashboard refreshing every second does not turn into ARM and Key Vault
  * traffic. Concurrent callers share one in-flight call; failures are not cached. Everything else delegates.
  */
+import type { PrivateDnsZoneRef } from '../config/dnsConfig.js';
 import type {
+  ARecordSet,
   Clock,
   ContainerGroupView,
   ContainerGroups,
+  DnsRecords,
   ListingObserver,
   SecretProperties,
   Secrets,
@@ -71,4 +74,23 @@ export class CachedSecrets implements Secrets {
   }
   getValue: Secrets['getValue'] = (vaultUrl, name) => this.inner.getValue(vaultUrl, name);
   set: Secrets['set'] = (vaultUrl, name, value, tags) => this.inner.set(vaultUrl, name, value, tags);
+}
+
+export class CachedDnsRecords implements DnsRecords {
+  private readonly lists: TtlCache<Map<string, ARecordSet>>;
+
+  constructor(
+    private readonly inner: DnsRecords,
+    ttlMs: number,
+    clock: Clock,
+  ) {
+    this.lists = new TtlCache(ttlMs, clock);
+  }
+
+  listARecordSets(zone: PrivateDnsZoneRef, observer?: ListingObserver): Promise<Map<string, ARecordSet>> {
+    return this.lists.get(zone.id.toLowerCase(), () => this.inner.listARecordSets(zone, observer));
+  }
+  getARecordSet: DnsRecords['getARecordSet'] = (zone, name) => this.inner.getARecordSet(zone, name);
+  putARecordSet: DnsRecords['putARecordSet'] = (zone, name, record, precondition) =>
+    this.inner.putARecordSet(zone, name, record, precondition);
 }

@@ -11,6 +11,7 @@
 import semver from 'semver';
 import { z } from 'zod';
 import { rolloutControlFields } from './rolloutControls.js';
+import { appDnsSchema, appRecordName, fqdnOf, watchDnsSchema, type WatchDnsConfig } from './dnsConfig.js';
 import {
   ACI_NAME,
   REGISTRY_ID,
@@ -130,6 +131,8 @@ const appFields = z.strictObject({
   pullFailureGraceSeconds: z.number().min(0).max(3_600).default(300),
   /** Reconcile restarts the active group when it is Stopped/Failed. */
   restartUnhealthy: z.boolean().default(false),
+  /** A Private DNS A record that follows the active group (dnsConfig.ts). */
+  dns: appDnsSchema.optional(),
   ...rolloutControlFields,
 });
 
@@ -236,6 +239,8 @@ export interface WatchConfig {
   resourceGroups: string[];
   vaultUrl?: string;
   groups: WatchedGroupConfig[];
+  /** Zone and TTL for groups tagged `ip-dns=<name>`. */
+  dns?: WatchDnsConfig;
 }
 
 export interface ConfigError {
@@ -375,6 +380,7 @@ function parseApps(
   const apps: AppConfig[] = [];
   const seenNames = new Map<string, number>();
   const seenRepos = new Map<string, { index: number; name: string }>();
+  const seenDnsNames = new Map<string, { index: number; name: string }>();
   entries.forEach((entry, index) => {
     const scope = `apps[${index}]`;
     const name = nameOf(entry);
@@ -425,12 +431,32 @@ function parseApps(
       );
       return;
     }
+    const dnsClash = claimDnsName(app, index, seenDnsNames);
+    if (dnsClash) {
+      refuse(formatIssues(scope, name, [dnsClash], entry));
+      return;
+    }
     seenNames.set(app.name, index);
     seenRepos.set(repoKey, { index, name: app.name });
     apps.push(app);
   });
 
   return apps;
+}
+
+/** DNS (issue 17): one app per record name, or two apps would fight over it every tick. */
+function claimDnsName(
+  app: AppConfig,
+  index: number,
+  seen: Map<string, { index: number; name: string }>,
+): z.core.$ZodIssue | undefined {
+  if (!app.dns) return undefined;
+  const record = fqdnOf(appRecordName(app)!, app.dns.zone);
+  const first = seen.get(record);
+  if (first)
+    return custom(['dns'], `${record} is already the DNS name of apps[${first.index}] (${first.name})`);
+  seen.set(record, { index, name: app.name });
+  return undefined;
 }
 
 /** Parse APPS_CONFIG (a JSON string or an already-parsed value). Throws AppsConfigError only when unusable. */
@@ -482,6 +508,7 @@ const watchTopSchema = z.strictObject({
   resourceGroups: z.array(resourceGroup).default([]),
   vaultUrl: vaultUrl.optional(),
   groups: z.array(z.unknown()).default([]),
+  dns: watchDnsSchema.optional(),
 });
 
 function parseWatch(raw: unknown, errors: ConfigError[]): WatchConfig {
@@ -525,6 +552,7 @@ function parseWatch(raw: unknown, errors: ConfigError[]): WatchConfig {
     resourceGroups: top.data.resourceGroups,
     ...(top.data.vaultUrl ? { vaultUrl: top.data.vaultUrl } : {}),
     groups,
+    ...(top.data.dns ? { dns: top.data.dns } : {}),
   };
 }
 

@@ -12,6 +12,7 @@ import type {
   HistoryStatus,
   RolloutStatus,
   StatusDocument,
+  WatchedDnsStatus,
   WatchedStatus,
 } from '../domain/statusDocument.js';
 import { formatClock, formatDuration, formatTime } from './format.js';
@@ -245,6 +246,36 @@ function ignoredTable(ignored: IgnoredPush[], now: number): SafeHtml | '' {
 </table>`;
 }
 
+// ---------------------------------------------------------------- DNS names (issue 17)
+
+/** The app's DNS name, its record's address and whether it points at the active group; nothing without a name. */
+function dnsFact(app: AppStatus): SafeHtml | '' {
+  const dns = app.dns;
+  if (!dns) return '';
+  const sync = dns.inSync
+    ? badge('ok', 'DNS in sync', 'dns-badge', `${dns.name} holds ${dns.recordIp ?? ''}`)
+    : badge('bad', 'DNS out of sync', 'dns-badge', dns.problem);
+  const problem = dns.problem ? markup` <span class="meta">${dns.problem}</span>` : '';
+  return markup`<dt>DNS name</dt><dd data-testid="app-dns"><code>${dns.name}</code> holds ${ipText(dns.recordIp)} (TTL ${dns.ttlSeconds} s) ${sync}${problem}</dd>`;
+}
+
+function watchedDnsRow(w: WatchedDnsStatus): SafeHtml {
+  const sync = w.inSync ? badge('ok', 'in sync') : badge('bad', 'out of sync');
+  const problem = w.problem ? markup` <span class="meta">${w.problem}</span>` : '';
+  return markup`<tr data-testid="watched-dns-row" data-group="${w.resourceGroup}/${w.name}">
+<td><code>${w.resourceGroup}/${w.name}</code></td><td>${ipText(w.ip)}</td><td><code>${w.dnsName}</code></td>
+<td>${ipText(w.recordIp)}</td><td>${sync}${problem}</td></tr>`;
+}
+
+function watchedDnsSection(doc: StatusDocument): SafeHtml | '' {
+  const rows = doc.watchedDns ?? [];
+  if (rows.length === 0) return '';
+  return markup`<section aria-labelledby="watched-dns-h"><h2 id="watched-dns-h">Watched DNS names</h2>
+<table data-testid="watched-dns"><caption>Groups tagged ip-dns: their Private DNS A records</caption>
+<thead><tr><th scope="col">Group</th><th scope="col">Private IP</th><th scope="col">Name</th><th scope="col">Record</th><th scope="col">In sync</th></tr></thead>
+<tbody>${rows.map(watchedDnsRow)}</tbody></table></section>`;
+}
+
 // ---------------------------------------------------------------- apps
 
 function appSummaryRow(app: AppStatus): SafeHtml {
@@ -297,6 +328,7 @@ function appSection(app: AppStatus, now: number): SafeHtml {
 <dt>Tag / digest</dt><dd>${app.tag ?? '—'} · ${digest(app.digest)}</dd>
 <dt>Private IP</dt><dd>${ipText(app.ip)}</dd>
 <dt>Key Vault secret</dt><dd><code>${app.secret.name}</code> in <code>${app.secret.vaultUrl}</code> holds ${ipText(app.secret.ip)} ${secretBadge(app)}${secretProblem}</dd>
+${dnsFact(app)}
 ${queued}${deletions}
 </dl>
 ${operatorPanel(app, now)}
@@ -444,6 +476,7 @@ ${configErrorsSection(doc)}
 ${readErrorsSection(doc)}
 ${appsSection(doc, now)}
 ${watchedSection(doc)}
+${watchedDnsSection(doc)}
 ${reconcileSection(doc, now)}
 </main>
 <footer>Same data as <code>GET /api/status</code> (JSON). No secret values are shown: the status document holds none.</footer>

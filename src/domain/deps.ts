@@ -3,6 +3,7 @@ import type { AppConfig, AppsConfig } from '../config/appsConfig.js';
 import type {
   Clock,
   ContainerGroups,
+  DnsRecords,
   HealthProbe,
   Logger,
   Notifier,
@@ -48,6 +49,8 @@ export interface DomainDeps {
   /** The registries' data plane, to resolve a pushed image index to the app's platform. */
   registryManifests: RegistryManifests;
   secrets: Secrets;
+  /** Private DNS A records of the apps and watched groups that have DNS names. */
+  dnsRecords: DnsRecords;
   rolloutStore: RolloutStore;
   healthProbe: HealthProbe;
   notifier?: Notifier;

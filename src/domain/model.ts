@@ -36,6 +36,10 @@ export const WATCH_TAGS = Object.freeze({
   secret: 'ip-secret',
   /** optional `ip-secret-vault=<vault url>` (must be a vault named in APPS_CONFIG) */
   vault: 'ip-secret-vault',
+  /** `ip-dns=<record name>`: an A record, relative to the zone, that follows the group's IP */
+  dns: 'ip-dns',
+  /** optional `ip-dns-zone=<zone name or id>` (must be a zone named in APPS_CONFIG) */
+  dnsZone: 'ip-dns-zone',
 });
 
 export type Colour = 'blue' | 'green';
@@ -405,13 +409,23 @@ export interface StoredAppState {
 }
 
 export interface ReconcileChange {
-  kind: 'secret' | 'groupDeleted' | 'groupRestarted' | 'rollout' | 'adopted';
+  kind: 'secret' | 'dnsRecord' | 'groupDeleted' | 'groupRestarted' | 'rollout' | 'adopted';
   target: string;
   message: string;
 }
 
 export interface ReconcileIssue {
-  scope: 'resourceGroup' | 'vault' | 'secret' | 'group' | 'rollout' | 'app' | 'watch' | 'store';
+  scope:
+    | 'resourceGroup'
+    | 'vault'
+    | 'secret'
+    | 'dnsZone'
+    | 'dnsRecord'
+    | 'group'
+    | 'rollout'
+    | 'app'
+    | 'watch'
+    | 'store';
   target: string;
   message: string;
   retryable?: boolean;
@@ -427,7 +441,16 @@ export interface ReconcileResult {
   /** Throttled calls seen this tick (429 or throttling codes), retried or not. */
   throttled: number;
   budgetExhausted: boolean;
-  counts: { resourceGroups: number; groups: number; vaults: number; secretsChecked: number; writes: number };
+  counts: {
+    resourceGroups: number;
+    groups: number;
+    vaults: number;
+    secretsChecked: number;
+    writes: number;
+    /** Private DNS zones listed and A records compared (absent in results recorded before DNS names). */
+    dnsZones?: number;
+    dnsRecordsChecked?: number;
+  };
 }
 
 export const TIMELINE_MAX = 40;

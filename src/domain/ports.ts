@@ -8,6 +8,7 @@
  * `toDomainError(what, { statusCode, code, message, retryAfterMs })` in ./errors.ts does the mapping from the
  * classification table. Methods documented as "404 → undefined / done" must not throw on 404.
  */
+import type { PrivateDnsZoneRef } from '../config/dnsConfig.js';
 import type { AppState, HistoryEntry, ReconcileResult, Notification, StoredAppState } from './model.js';
 import type { ContainerGroupSpec, GroupDefinition } from './groupShapes.js';
 
@@ -167,6 +168,50 @@ export interface Secrets {
   getValue(vaultUrl: string, name: string): Promise<string | undefined>;
   /** New version with this value and these tags (replaces the tag set). */
   set(vaultUrl: string, name: string, value: string, tags: Record<string, string>): Promise<void>;
+}
+
+// ---------------------------------------------------------------- Private DNS records (issue 17)
+
+/** An A record set of a Private DNS zone. */
+export interface ARecordSet {
+  /** Relative to the zone, lower case (Azure answers names in lower case). */
+  name: string;
+  /** `properties.aRecords[].ipv4Address`, in order. */
+  ips: string[];
+  ttlSeconds?: number;
+  /** Changes with every write; `If-Match` on the next write. */
+  etag?: string;
+  /** `properties.metadata`: the record set's tags. */
+  metadata: Record<string, string>;
+}
+
+/** What a write sets: one address, the TTL, the metadata (which is replaced). */
+export interface ARecordWrite {
+  ip: string;
+  ttlSeconds: number;
+  metadata: Record<string, string>;
+}
+
+/** Code of the TransientError a record write refused with 412 carries (DnsRecords.putARecordSet). */
+export const PRECONDITION_FAILED = 'PreconditionFailed';
+
+/** A write's precondition: replace exactly what was read (`If-Match`), or create only (`If-None-Match: *`). */
+export type RecordPrecondition = { ifMatch: string } | { ifNoneMatch: '*' };
+
+export interface DnsRecords {
+  /** Every A record set of the zone (one paged `RecordSets_ListByType`), keyed by lower-case relative name. The
+   * observer hears of each throttled page the adapter retried itself, as for vault listings. */
+  listARecordSets(zone: PrivateDnsZoneRef, observer?: ListingObserver): Promise<Map<string, ARecordSet>>;
+  /** One A record set. 404 → undefined. */
+  getARecordSet(zone: PrivateDnsZoneRef, name: string): Promise<ARecordSet | undefined>;
+  /** PUT the A record set under the precondition. A 412 (someone wrote it since it was read, or it exists when
+   * `ifNoneMatch` said it must not) → TransientError with code `PreconditionFailed`: read again and decide. */
+  putARecordSet(
+    zone: PrivateDnsZoneRef,
+    name: string,
+    record: ARecordWrite,
+    precondition: RecordPrecondition,
+  ): Promise<ARecordSet>;
 }
 
 // ---------------------------------------------------------------- Rollout store (Table storage, ETag CAS)

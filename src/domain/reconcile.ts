@@ -9,13 +9,15 @@
  *    tick resumes it, so a health gate or a drain never holds back the next tick's IP fixes
  *  - remove orphans (groups tagged as ours that no rollout refers to, past a grace period)
  *  - report drift and non-Running active groups (optionally restart them)
- * One failing vault or group never stops the rest; the result is recorded for status.
+ *  - the same for Private DNS A records (apps with `dns`, groups tagged `ip-dns`): one listing per zone
+ * One failing vault, zone or group never stops the rest; the result is recorded for status.
  */
 import { DEFAULT_ROLLOUT_SLICE_SECONDS } from '../config/settings.js';
 import type { Budget, DomainDeps } from './deps.js';
 import { errorMessage, isRetryable } from './errors.js';
 import { iso, type AppState, type ReconcileResult } from './model.js';
 import { adopt, checkActiveGroup } from './reconcile/activeGroups.js';
+import { reconcileDns } from './reconcile/dnsSync.js';
 import { removeOrphans } from './reconcile/orphans.js';
 import { advanceRollouts } from './reconcile/rollouts.js';
 import { inspectDoubtfulActiveGroups, syncSecrets } from './reconcile/secretSync.js';
@@ -122,6 +124,8 @@ export async function reconcile(
       }),
   );
   await syncSecrets(tick, targets, secretListings, states);
+  // ---- DNS records: one A-record listing per zone, write what is stale
+  const dnsCounts = await reconcileDns(tick, states, listings, targets);
 
   // ---- active groups: drift, not Running (optional restart)
   for (const t of targets) {
@@ -140,6 +144,7 @@ export async function reconcile(
     groups: [...listings.values()].reduce((n, l) => n + (l.ok ? l.value.length : 0), 0),
     vaults: vaults.length,
     secretsChecked: targets.length,
+    ...dnsCounts,
   });
   try {
     await deps.rolloutStore.recordReconcile(result);

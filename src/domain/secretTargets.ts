@@ -56,8 +56,8 @@ export function resourceGroupsToList(config: AppsConfig): string[] {
   return [...out.values()];
 }
 
-/** Resource groups whose groups' `ip-secret` tags are honoured. */
-function tagScannedGroups(config: AppsConfig): Set<string> {
+/** Resource groups whose groups' `ip-secret` (and `ip-dns`) tags are honoured. */
+export function tagScannedGroups(config: AppsConfig): Set<string> {
   return new Set([...config.apps.map((a) => a.resourceGroup), ...config.watch.resourceGroups].map(rgKey));
 }
 
@@ -70,7 +70,8 @@ export function allowedVaults(config: AppsConfig): Set<string> {
   ]);
 }
 
-function find(
+/** A group as its resource group's listing shows it; `listed: false` when that listing failed. */
+export function findListedGroup(
   listings: GroupListings,
   rg: string,
   name: string,
@@ -147,7 +148,7 @@ export function resolveSecretTargets(
   for (const app of config.apps) {
     const active = states.get(app.name)?.active;
     if (!active) continue;
-    const found = find(listings, active.resourceGroup, active.group);
+    const found = findListedGroup(listings, active.resourceGroup, active.group);
     byKey.set(secretKey(app.secret.vaultUrl, app.secret.name), {
       vaultUrl: app.secret.vaultUrl,
       secretName: app.secret.name,
@@ -197,7 +198,7 @@ export function resolveSecretTargets(
       source: 'config',
       resourceGroup: w.resourceGroup,
       groupName: w.name,
-      ...find(listings, w.resourceGroup, w.name),
+      ...findListedGroup(listings, w.resourceGroup, w.name),
       desiredTags: watchedTags(w.resourceGroup, w.name),
     });
   }
@@ -223,16 +224,26 @@ export function secretInSync(props: SecretProperties | undefined, desired: Recor
   return Object.entries(desired).every(([k, v]) => props.tags[k] === v);
 }
 
+/**
+ * The IP a group's pointer (secret, DNS record) should hold, or why it is left as it is: never blank a pointer
+ * because a group is missing, stopped or has no IP. `leftAlone` names the pointer in the problem.
+ */
+export function groupIp(
+  where: string,
+  group: ContainerGroupView | undefined,
+  leftAlone: string,
+): { ip: string } | { problem: string } {
+  if (!group) return { problem: `${where} not found; ${leftAlone}` };
+  if (group.provisioningState === 'Deleting') return { problem: `${where} is being deleted; ${leftAlone}` };
+  if (group.state !== undefined && group.state !== 'Running')
+    return { problem: `${where} is ${group.state}, not Running; ${leftAlone}` };
+  if (!group.ip) return { problem: `${where} has no IP; ${leftAlone}` };
+  return { ip: group.ip };
+}
+
 /** The IP we would write, or why we would not (never blank a secret). */
 export function usableIp(t: SecretTarget): { ip: string } | { problem: string } {
-  const where = `${t.resourceGroup}/${t.groupName}`;
-  if (!t.group) return { problem: `${where} not found; secret ${t.secretName} left unchanged` };
-  if (t.group.provisioningState === 'Deleting')
-    return { problem: `${where} is being deleted; secret ${t.secretName} left unchanged` };
-  if (t.group.state !== undefined && t.group.state !== 'Running')
-    return { problem: `${where} is ${t.group.state}, not Running; secret ${t.secretName} left unchanged` };
-  if (!t.group.ip) return { problem: `${where} has no IP; secret ${t.secretName} left unchanged` };
-  return { ip: t.group.ip };
+  return groupIp(`${t.resourceGroup}/${t.groupName}`, t.group, `secret ${t.secretName} left unchanged`);
 }
 
 export function vaultsOf(targets: ReadonlyArray<SecretTarget>): string[] {
@@ -254,7 +265,8 @@ export function indexSecrets(m: Map<string, SecretProperties>): Map<string, Secr
 /** Listings are read at most this many at a time. */
 export const READ_CONCURRENCY = 4;
 
-async function readEach<T, V>(
+/** One read per key (at most READ_CONCURRENCY at a time); a failure becomes that key's listing error. */
+export async function readEach<T, V>(
   keys: readonly string[],
   keyOf: (k: string) => string,
   read: (k: string) => Promise<T>,

@@ -7,6 +7,8 @@ import type { AppConfig } from '../config/appsConfig.js';
 import { adoptionStatus } from './adoptionStatus.js';
 import { mapLimit } from './concurrency.js';
 import type { DomainDeps } from './deps.js';
+import { dnsView, readStatusDns } from './dnsStatus.js';
+import type { DnsListings } from './dnsTargets.js';
 import { errorMessage } from './errors.js';
 import { SECRET_TAGS, ms, iso, type AppState, type HistoryEntry, type ReconcileResult } from './model.js';
 import type { ContainerGroupView } from './ports.js';
@@ -40,6 +42,8 @@ export interface StatusInput {
   history: ReadonlyMap<string, HistoryEntry[]>;
   listings: GroupListings;
   secrets: SecretListings;
+  /** A-record listings of the Private DNS zones (absent: every app's `dns` shows the zone as not listed). */
+  dns?: DnsListings;
   lastReconcile?: ReconcileResult;
   now: number;
   errors?: string[];
@@ -228,9 +232,10 @@ export function buildStatus(input: StatusInput): StatusDocument {
   const { config } = input;
   const { targets } = resolveSecretTargets(config, input.states, input.listings);
   const appTargets = new Map(targets.filter((t) => t.kind === 'app' && t.app).map((t) => [t.app!.name, t]));
+  const dns = dnsView(config, input.states, input.listings, input.dns);
   const apps = config.apps
     .filter((a) => input.app === undefined || a.name === input.app)
-    .map((a) => appStatus(a, input, appTargets.get(a.name)));
+    .map((a) => dns.withDns(appStatus(a, input, appTargets.get(a.name)), a));
   const watched: WatchedStatus[] =
     input.app !== undefined
       ? []
@@ -255,6 +260,7 @@ export function buildStatus(input: StatusInput): StatusDocument {
     generatedAt: iso(input.now),
     apps,
     watched,
+    watchedDns: input.app !== undefined ? [] : dns.watched(),
     lastReconcile: lr
       ? {
           at: lr.at,
@@ -313,6 +319,7 @@ export async function collectStatus(deps: DomainDeps, options: CollectOptions = 
     (v) => deps.secrets.listIpSecrets(v),
     (v, e) => errors.push(`vault ${v}: ${errorMessage(e)}`),
   );
+  const dns = await readStatusDns(deps, scopedConfig, states, listings, errors);
   const history = new Map<string, HistoryEntry[]>();
   const limit = options.historyLimit ?? 10;
   const hist = await mapLimit(apps, 4, (a) => rolloutStore.listHistory(a.name, limit));
@@ -333,6 +340,7 @@ export async function collectStatus(deps: DomainDeps, options: CollectOptions = 
     history,
     listings,
     secrets,
+    dns,
     ...(lastReconcile ? { lastReconcile } : {}),
     now: deps.clock.now(),
     errors,

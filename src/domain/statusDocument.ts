@@ -21,7 +21,7 @@ import type {
 } from './model.js';
 
 export interface StatusCondition {
-  type: 'Available' | 'SecretInSync' | 'Progressing' | 'Degraded';
+  type: 'Available' | 'SecretInSync' | 'DnsInSync' | 'Progressing' | 'Degraded';
   status: 'True' | 'False' | 'Unknown';
   reason: string;
   message: string;
@@ -100,6 +100,34 @@ export interface OperatorStatus {
   availableActions: OperatorAction[];
 }
 
+/** An app's DNS name (docs/design.md, contracts: `dns` = name, record IP, inSync). */
+export interface AppDnsStatus {
+  /** The name callers use, e.g. `web.apps.internal`. */
+  name: string;
+  zoneId: string;
+  /** The record's address now (its first, if several); null when it does not exist or could not be read. */
+  recordIp: string | null;
+  /** The TTL the record is kept at. */
+  ttlSeconds: number;
+  /** The record holds exactly the active group's IP, with that TTL. */
+  inSync: boolean;
+  problem: string | null;
+}
+
+/** A watched group's record (tag `ip-dns`). */
+export interface WatchedDnsStatus {
+  resourceGroup: string;
+  name: string;
+  dnsName: string;
+  zoneId: string;
+  ip: string | null;
+  recordIp: string | null;
+  inSync: boolean;
+  source: 'tag' | 'app';
+  state: string | null;
+  problem: string | null;
+}
+
 export interface AppStatus extends OperatorStatus {
   name: string;
   /** Login server when known (learnt at the first rollout), else the registry name. */
@@ -129,6 +157,8 @@ export interface AppStatus extends OperatorStatus {
   warnings: string[];
   /** The group it adopts (`adoptGroup`) and, with copySpec, the template copied from it; null without adoptGroup. */
   adoption?: AdoptionStatus | null;
+  /** The app's Private DNS name, null without `dns` in its config. */
+  dns?: AppDnsStatus | null;
 }
 
 export interface WatchedStatus {
@@ -147,6 +177,8 @@ export interface StatusDocument {
   generatedAt: string;
   apps: AppStatus[];
   watched: WatchedStatus[];
+  /** Groups whose IP is kept in a Private DNS record (tag `ip-dns`). */
+  watchedDns?: WatchedDnsStatus[];
   lastReconcile: Pick<
     ReconcileResult,
     'at' | 'durationMs' | 'changed' | 'errors' | 'warnings' | 'throttled'

@@ -7,7 +7,7 @@
 import { diagnoseGroup } from '../groupDiagnosis.js';
 import { iso, type FailureReason } from '../model.js';
 import { addCondition, closeRollout, rejectDigest } from '../appState.js';
-import { appSecretTags } from '../secretTargets.js';
+import { pointCallers } from '../callerPointers.js';
 import type { StepContext, StepResult } from './step.js';
 
 /** The operator's rollback, if one was asked for: the revert to run instead of the step. */
@@ -52,10 +52,11 @@ export async function revertToPrevious(
     closeRollout(state, r, 'failed', now);
     return { kind: 'continue' };
   }
-  await ctx.deps.secrets.set(app.secret.vaultUrl, app.secret.name, d.ip, appSecretTags(app, prev, d.ip));
+  // The same one way to move callers as the switch: the DNS record (if any), then the secret.
+  const pointed = (await pointCallers(ctx.deps, app, prev, d.ip)).join(', ');
   state.active = { ...prev, since: iso(now) };
   turnAway(ctx, reason, message);
-  addCondition(r, 'rolledBack', now, `${message}; secret ${app.secret.name} = ${d.ip} (${prev.group}) again`);
+  addCondition(r, 'rolledBack', now, `${message}; ${pointed} (${prev.group}) again`);
   if (!app.keepFailed && !r.reusesGroupOf)
     state.pendingDeletions.push({
       resourceGroup: r.resourceGroup,

@@ -84,7 +84,9 @@ function onStepError(
 ): StepResult {
   const r = state.rollout!;
   const message = errorMessage(e);
-  const committed = COMMITTED_STEPS.has(r.step);
+  // Committed once callers were pointed at the new group: a failure in the switch itself (the record or the secret
+  // refused) leaves them on the old group, so the rollout fails like any step before it.
+  const committed = COMMITTED_STEPS.has(r.step) && r.switchedAt !== undefined;
   if (e instanceof TerminalError) {
     if (committed) {
       // The new group already serves; an old group we cannot delete is reported, not a failed rollout.

@@ -1,13 +1,13 @@
 /**
- * The steps that move callers: gate on the new group's health, switch the app's secret to its IP, let the old
- * group drain, delete it (or keep it for the rollback window). Manual promotion and the check after the switch
- * are their own files (promotionStep.ts, verifyStep.ts).
+ * The steps that move callers: gate on the new group's health, point the app's callers (its DNS record and its
+ * secret: callerPointers.ts) at its IP, let the old group drain, delete it (or keep it for the rollback window).
+ * Manual promotion and the check after the switch are their own files (promotionStep.ts, verifyStep.ts).
  */
 import type { AppConfig } from '../../config/appsConfig.js';
 import { diagnoseGroup } from '../groupDiagnosis.js';
 import { iso, ms, type ActiveDeployment, type Rollout } from '../model.js';
 import { deleteWithReissue } from './housekeeping.js';
-import { appSecretTags } from '../secretTargets.js';
+import { drainSecondsOf, pointCallers } from '../callerPointers.js';
 import { needsPromotion } from './promotionStep.js';
 import { revertRequested } from './revert.js';
 import {
@@ -109,7 +109,10 @@ export const switching: Step = async (ctx) => {
     ...(r.reusesGroupOf ? r.reusesGroupOf : { rolloutId: r.id }),
     since: iso(ctx.now),
   };
-  await ctx.deps.secrets.set(app.secret.vaultUrl, app.secret.name, d.ip, appSecretTags(app, next, d.ip));
+  const pointed = (await pointCallers(ctx.deps, app, next, d.ip)).join(', ');
+  // The switch is when the pointers were written: a caller that looked the name up just before still holds the old
+  // address for the TTL (plus its cache), so the drain is counted from here.
+  const switchedAt = Math.max(ctx.now, ctx.deps.clock.now());
   const old = state.active;
   state.active = next;
   // The serving group is nobody's leftover: a rollback to the kept group ends that group's window deletion.
@@ -117,22 +120,23 @@ export const switching: Step = async (ctx) => {
     (p) => !(p.group === r.group && p.resourceGroup === r.resourceGroup),
   );
   r.ip = d.ip;
-  r.switchedAt = iso(ctx.now);
+  r.switchedAt = iso(switchedAt);
   delete r.deleteRequestedAt;
-  const moved = `secret ${app.secret.name} = ${d.ip} (${r.group})`;
+  const moved = `${pointed} (${r.group})`;
   if (old && !(old.group === r.group && old.resourceGroup === r.resourceGroup)) {
     // The drain runs from the switch, alongside verify: the old group is deleted once both are over.
     r.previous = old;
     r.fromGroup = old.group;
     r.fromResourceGroup = old.resourceGroup;
-    r.drainUntil = iso(ctx.now + app.drainSeconds * 1000);
+    const drain = drainSecondsOf(app);
+    r.drainUntil = iso(switchedAt + drain * 1000);
     if (verifies(ctx))
       return goto(
         ctx,
         'verifying',
         `${moved}; verifying for ${app.verify!.durationSeconds} s, ${old.group} kept`,
       );
-    return goto(ctx, 'draining', `${moved}; ${old.group} drains for ${app.drainSeconds} s`);
+    return goto(ctx, 'draining', `${moved}; ${old.group} drains for ${drain} s`);
   }
   if (verifies(ctx))
     return goto(

@@ -5,10 +5,13 @@
  */
 import { describe, expect, it } from 'vitest';
 import { handleOperatorAction, type ActionResult } from '../../../src/domain/actions/handleAction.js';
+import { TerminalError } from '../../../src/domain/errors.js';
 import type { OperatorAction } from '../../../src/domain/model.js';
 import { operatorStatus } from '../../../src/domain/operatorStatus.js';
 import { advance } from '../../../src/domain/rollout/runner.js';
+import { parsePrivateDnsZoneId } from '../../../src/config/dnsConfig.js';
 import { VAULT, budget, digestOf, makeConfig, makeWorld, webApp, type World } from '../support/fakes.js';
+import { ZONE_ID } from '../support/fakeDns.js';
 import { deployInitial, push, settle, watchServing } from '../support/scenario.js';
 
 const VERIFY = { intervalSeconds: 2, durationSeconds: 30, failureThreshold: 3 };
@@ -181,6 +184,32 @@ describe('rollback', () => {
   });
 });
 
+describe('with a DNS name, every move of callers moves the record too (pointCallers)', () => {
+  const zone = parsePrivateDnsZoneId(ZONE_ID)!;
+  const record = (w: World) => w.dns.record(zone, 'web')?.ips[0];
+
+  it('a verify revert and a rollback inside the window put the record back with the secret', async () => {
+    const w = world({ verify: VERIFY, rollbackWindowSeconds: 600, dns: { zoneId: ZONE_ID } });
+    await deployInitial(w);
+    const blueIp = ipOf(w, 'web-blue');
+    w.groups.behaviourByDigest.set(digestOf(2), 'degrade');
+    w.groups.degradeAfterMs = 12_000;
+    await push(w, '1.1.0', 2);
+    await settle(w, { gapMs: 1_000 });
+    expect(state(w).rollout!.state).toBe('rolledBack');
+    expect(record(w)).toBe(blueIp);
+    expect(secret(w)).toBe(blueIp);
+
+    await push(w, '1.2.0', 3);
+    await passes(w, 12, 3_000);
+    expect(state(w).active).toMatchObject({ group: 'web-green', digest: digestOf(3) });
+    expect(record(w)).toBe(ipOf(w, 'web-green'));
+    await act(w, 'rollback');
+    expect(record(w)).toBe(blueIp);
+    expect(secret(w)).toBe(blueIp);
+  });
+});
+
 describe('manual promotion', () => {
   it('the first deploy promotes itself; later ones wait with a preview secret until promoted', async () => {
     const w = world({ promotion: { mode: 'manual' } });
@@ -321,5 +350,28 @@ describe('redeploy and refusals', () => {
     const r = await act(w, 'abort');
     expect(r).toMatchObject({ outcome: 'notApplicable' });
     expect(r.outcome === 'notApplicable' && r.reason).toContain('use rollback');
+  });
+});
+
+describe('a switch that Azure refuses', () => {
+  it('fails the rollout instead of calling it succeeded: callers stay on the old group, the new one goes', async () => {
+    const w = world();
+    await deployInitial(w);
+    const set = w.secrets.set.bind(w.secrets);
+    w.secrets.set = async (vault, name, value, tags) => {
+      if (name === 'web-ip' && value !== ipOf(w, 'web-blue'))
+        throw new TerminalError('Forbidden: no Key Vault Secrets Officer');
+      return set(vault, name, value, tags);
+    };
+    await push(w, '1.1.0', 2);
+    await settle(w);
+    expect(state(w).rollout).toMatchObject({
+      state: 'failed',
+      step: 'switching',
+      error: { reason: 'AzureError' },
+    });
+    expect(state(w).active).toMatchObject({ group: 'web-blue', digest: digestOf(1) });
+    expect(secret(w)).toBe(ipOf(w, 'web-blue'));
+    expect(w.groups.names()).toEqual(['web-blue']);
   });
 });

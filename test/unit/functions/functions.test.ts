@@ -412,6 +412,7 @@ describe('composition', () => {
     const adapters = createAdapters(loadSettings(env()));
     expect(Object.keys(adapters).sort()).toEqual([
       'containerGroups',
+      'dnsRecords',
       'healthProbe',
       'registries',
       'registryManifests',
@@ -433,6 +434,8 @@ describe('composition', () => {
     expect(deps.config.apps.map((a) => a.name)).toEqual(['web']);
     expect(deps.containerGroups).toBe(adapters.containerGroups);
     expect(runtime.statusDeps(silentLogger).containerGroups).not.toBe(adapters.containerGroups);
+    expect(deps.dnsRecords).toBe(adapters.dnsRecords);
+    expect(runtime.statusDeps(silentLogger).dnsRecords).not.toBe(adapters.dnsRecords);
     expect(runtime.statusDeps(silentLogger).rolloutStore).toBe(adapters.rolloutStore);
   });
 

@@ -220,4 +220,5 @@ export const BUILT_IN_ROLES: Record<string, string> = {
   'b93aa761-3e63-49ed-ac28-beffa264f7ac': 'Container Registry Repository Reader',
   'd5a91429-5739-47e2-a06b-3470a27159e7': 'EventGrid Data Sender',
   'acdd72a7-3385-48ef-bd42-f606fba81ae7': 'Reader',
+  'b12aa53e-6015-4669-85d0-8515ebb3ae7f': 'Private DNS Zone Contributor',
 };

@@ -137,6 +137,7 @@ it("the apps.json shipped and the deploy guide's example are accepted by the con
   // What app/apps-config.bicep does, with placeholder ids of the right shape.
   const sub = '00000000-0000-0000-0000-000000000001';
   const vaultUrl = 'https://kv-abc.vault.azure.net';
+  const dnsZoneId = `/subscriptions/${sub}/resourceGroups/rg-dev/providers/Microsoft.Network/privateDnsZones/apps.internal`;
   const filled = {
     ...appsFile,
     apps: appsFile.apps.map((app) => ({
@@ -155,11 +156,13 @@ it("the apps.json shipped and the deploy guide's example are accepted by the con
         ...(app.template as object),
       },
       secret: { vaultUrl, ...(app.secret as object) },
+      ...(app.dns ? { dns: { zoneId: dnsZoneId, ...(app.dns as object) } } : {}),
     })),
     watch: {
       resourceGroups: appsFile.watch?.resourceGroups ?? [],
       vaultUrl: appsFile.watch?.vaultUrl ?? vaultUrl,
       groups: appsFile.watch?.groups ?? [],
+      dns: { zoneId: dnsZoneId, ...(appsFile.watch?.dns as object | undefined) },
     },
   };
   const parsed = parseAppsConfig(JSON.stringify(filled));
@@ -177,6 +180,7 @@ it('the deploy guide documents every role the templates assign and every custom-
     'AcrPull',
     'Container Registry Repository Reader',
     'EventGrid Data Sender',
+    'Private DNS Zone Contributor',
     'ACI blue/green operator',
     'ACI blue/green watcher',
     'ACI blue/green subnet and identity join',

@@ -77,9 +77,12 @@ const appTemplate = (name: string) => ({
   secret: { name: `${name}-ip` },
 });
 
-/** Apps in the ACI resource group and in one more, plus watched groups elsewhere. */
+/** Apps in the ACI resource group and in one more (web with a DNS name), plus watched groups elsewhere. */
 const APPS_FILE = {
-  apps: [appTemplate('web'), { ...appTemplate('api'), resourceGroup: 'rg-api' }],
+  apps: [
+    { ...appTemplate('web'), dns: { ttlSeconds: 20 } },
+    { ...appTemplate('api'), resourceGroup: 'rg-api' },
+  ],
   watch: {
     resourceGroups: ['rg-legacy'],
     groups: [{ resourceGroup: 'rg-batch', name: 'worker', secretName: 'worker-ip' }],
@@ -87,6 +90,9 @@ const APPS_FILE = {
 };
 
 const NOTIFY_TOPIC = `/subscriptions/${SUBSCRIPTION_ID}/resourceGroups/rg-events/providers/Microsoft.EventGrid/topics/rollouts`;
+/** A Private DNS zone in a shared DNS subscription, already linked to the VNet. */
+const EXISTING_DNS_ZONE =
+  '/subscriptions/00000000-0000-0000-0000-000000000009/resourceGroups/rg-dns/providers/Microsoft.Network/privateDnsZones/corp.internal';
 const EXISTING_REGISTRY =
   '/subscriptions/00000000-0000-0000-0000-000000000002/resourceGroups/rg-shared/providers/Microsoft.ContainerRegistry/registries/contoso';
 
@@ -111,6 +117,9 @@ const SCENARIOS = {
   private: { params: { ...SECOND_PROVISION, registryNetworkMode: 'private' } },
   abac: { params: { ...SECOND_PROVISION, registryRoleAssignmentMode: 'AbacRepositoryPermissions' } },
   existingRegistry: { params: { ...SECOND_PROVISION, existingRegistryResourceId: EXISTING_REGISTRY } },
+  existingDnsZone: {
+    params: { existingAppsDnsZoneResourceId: EXISTING_DNS_ZONE, linkExistingAppsDnsZone: false },
+  },
   firewallOnBasic: {
     params: { registryNetworkMode: 'firewall', registrySku: 'Basic', registryAllowedIpRanges: '203.0.113.7' },
   },
@@ -160,6 +169,9 @@ describeWithBicep('infrastructure as deployed (bicep snapshot of infra/main.bice
       'Microsoft.Network/publicIPAddresses': 1,
       'Microsoft.Network/natGateways': 1,
       'Microsoft.Network/virtualNetworks': 1,
+      // The apps' names: apps.internal, linked to the VNet.
+      'Microsoft.Network/privateDnsZones': 1,
+      'Microsoft.Network/privateDnsZones/virtualNetworkLinks': 1,
       'Microsoft.Storage/storageAccounts': 1,
       'Microsoft.Storage/storageAccounts/blobServices': 1,
       'Microsoft.Storage/storageAccounts/blobServices/containers': 1,
@@ -171,8 +183,9 @@ describeWithBicep('infrastructure as deployed (bicep snapshot of infra/main.bice
       'Microsoft.ContainerRegistry/registries': 1,
       // Defined now, assigned by the second provision (RoleDefinitionDoesNotExist race).
       'Microsoft.Authorization/roleDefinitions': 3,
-      // Built-in roles only: storage blob + table, vault, App Insights; the registry data role for both identities.
-      'Microsoft.Authorization/roleAssignments': 6,
+      // Built-in roles only: storage blob + table, vault, App Insights; the registry data role for both identities;
+      // Private DNS Zone Contributor on the apps' zone.
+      'Microsoft.Authorization/roleAssignments': 7,
       'Microsoft.Web/serverfarms': 1,
       'Microsoft.Web/sites': 1,
       'Microsoft.Web/sites/config': 1,
@@ -197,6 +210,7 @@ describeWithBicep('infrastructure as deployed (bicep snapshot of infra/main.bice
         `Storage Blob Data Owner | ${main}/providers/Microsoft.Storage/storageAccounts/st${token} | ${fn}`,
         `Storage Table Data Contributor | ${main}/providers/Microsoft.Storage/storageAccounts/st${token} | ${fn}`,
         `Key Vault Secrets Officer | ${main}/providers/Microsoft.KeyVault/vaults/kv-${token} | ${fn}`,
+        `Private DNS Zone Contributor | ${main}/providers/Microsoft.Network/privateDnsZones/apps.internal | ${fn}`,
         `Monitoring Metrics Publisher | ${main}/providers/Microsoft.Insights/components/appi-${token} | ${fn}`,
         `ACI blue/green subnet and identity join | ${main}/providers/Microsoft.Network/virtualNetworks/vnet-${token}/subnets/snet-aci | ${fn}`,
         `ACI blue/green subnet and identity join | ${main}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/${pull} | ${fn}`,
@@ -366,7 +380,10 @@ describeWithBicep('infrastructure as deployed (bicep snapshot of infra/main.bice
       },
     });
     expect(resourcesOfType(s, 'Microsoft.Network/privateEndpoints')).toEqual([]);
-    expect(resourcesOfType(s, 'Microsoft.Network/privateDnsZones')).toEqual([]);
+    // Only the apps' zone: no privatelink zone for the registry.
+    expect(resourcesOfType(s, 'Microsoft.Network/privateDnsZones').map((z) => z.name)).toEqual([
+      'apps.internal',
+    ]);
     expect(s.outputs.AZURE_REGISTRY_NETWORK_MODE).toBe('public');
   });
 
@@ -414,15 +431,17 @@ describeWithBicep('infrastructure as deployed (bicep snapshot of infra/main.bice
         { name: `cr${token}`, properties: { privateLinkServiceId: registry.id, groupIds: ['registry'] } },
       ],
     });
-    const zone = onlyResource(s, 'Microsoft.Network/privateDnsZones');
-    expect(zone.location).toBe('global');
     // The zone name follows the cloud's ACR suffix (environment() is only known in Azure): in the public cloud
-    // suffixes.acrLoginServer is ".azurecr.io", so the zone is privatelink.azurecr.io.
-    expect(zone.name).toBe("[format('privatelink{0}', environment().suffixes.acrLoginServer)]");
-    expect(onlyResource(s, 'Microsoft.Network/privateDnsZones/virtualNetworkLinks').properties).toEqual({
-      virtualNetwork: { id: vnetId },
-      registrationEnabled: false,
-    });
+    // suffixes.acrLoginServer is ".azurecr.io", so the zone is privatelink.azurecr.io. (The other zone is the apps'.)
+    const privatelink = "[format('privatelink{0}', environment().suffixes.acrLoginServer)]";
+    const zones = resourcesOfType(s, 'Microsoft.Network/privateDnsZones');
+    expect(zones.map((z) => z.name).sort()).toEqual(['apps.internal', privatelink].sort());
+    const zone = zones.find((z) => z.name === privatelink)!;
+    expect(zone.location).toBe('global');
+    const link = resourcesOfType(s, 'Microsoft.Network/privateDnsZones/virtualNetworkLinks').find(
+      (l) => !l.id.includes('/privateDnsZones/apps.internal/'),
+    );
+    expect(link?.properties).toEqual({ virtualNetwork: { id: vnetId }, registrationEnabled: false });
     const zoneGroup = onlyResource(s, 'Microsoft.Network/privateEndpoints/privateDnsZoneGroups');
     expect(zoneGroup.properties).toEqual({
       privateDnsZoneConfigs: [{ name: 'registry', properties: { privateDnsZoneId: zone.id } }],
@@ -532,6 +551,52 @@ describeWithBicep('infrastructure as deployed (bicep snapshot of infra/main.bice
     expect(
       resourcesOfType(snap('firstProvision'), 'Microsoft.EventGrid/systemTopics/eventSubscriptions'),
     ).toEqual([]);
+  });
+
+  it("DNS names: the apps' zone, linked to the VNet without registration, the function may write records in it only", () => {
+    const s = snap('secondProvision');
+    const token = tokenOf(s);
+    const zone = onlyResource(s, 'Microsoft.Network/privateDnsZones');
+    expect(zone).toMatchObject({
+      id: `${rg('rg-dev')}/providers/Microsoft.Network/privateDnsZones/apps.internal`,
+      location: 'global',
+    });
+    expect(onlyResource(s, 'Microsoft.Network/privateDnsZones/virtualNetworkLinks')).toMatchObject({
+      id: `${zone.id}/virtualNetworkLinks/link-vnet-${token}`,
+      location: 'global',
+      properties: {
+        virtualNetwork: { id: onlyResource(s, 'Microsoft.Network/virtualNetworks').id },
+        registrationEnabled: false,
+      },
+    });
+    // On the zone only: never on the resource group or the VNet.
+    expect(assignmentTable(s).filter((row) => row.startsWith('Private DNS Zone Contributor'))).toEqual([
+      `Private DNS Zone Contributor | ${zone.id} | id-api-${token}`,
+    ]);
+    expect(s.outputs.AZURE_APPS_DNS_ZONE_ID).toBe(zone.id);
+  });
+
+  it('APPS_CONFIG gives an app with "dns" the zone id, and the watched groups (tag ip-dns) the zone too', () => {
+    const s = snap('secondProvision');
+    const zoneId = onlyResource(s, 'Microsoft.Network/privateDnsZones').id;
+    const appsConfig = String(onlyResource(s, 'Microsoft.Web/sites/config').properties!.APPS_CONFIG);
+    expect(appsConfig).toContain(`'dns', createObject('ttlSeconds', 20, 'zoneId', '${zoneId}')`);
+    expect(appsConfig).toContain(`'dns', createObject('zoneId', '${zoneId}'))`);
+    // api has no "dns": it gets no name.
+    expect(appsConfig.split("'dns', createObject(")).toHaveLength(3);
+  });
+
+  it('a zone you bring: nothing created, no link when it is linked already, the role on that zone in its subscription', () => {
+    const s = snap('existingDnsZone');
+    expect(resourcesOfType(s, 'Microsoft.Network/privateDnsZones')).toEqual([]);
+    expect(resourcesOfType(s, 'Microsoft.Network/privateDnsZones/virtualNetworkLinks')).toEqual([]);
+    expect(assignmentTable(s).filter((row) => row.startsWith('Private DNS Zone Contributor'))).toEqual([
+      `Private DNS Zone Contributor | ${EXISTING_DNS_ZONE} | id-api-${tokenOf(s)}`,
+    ]);
+    expect(s.outputs.AZURE_APPS_DNS_ZONE_ID).toBe(EXISTING_DNS_ZONE);
+    expect(String(onlyResource(s, 'Microsoft.Web/sites/config').properties!.APPS_CONFIG)).toContain(
+      `'dns', createObject('zoneId', '${EXISTING_DNS_ZONE}')`,
+    );
   });
 
   it('puts every resource in the chosen location, except global ones and what follows its source', () => {

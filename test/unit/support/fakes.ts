@@ -33,6 +33,7 @@ import type {
   Secrets,
 } from '../../../src/domain/ports.js';
 import { parseRegistryEvent, type ImagePushedEvent } from '../../../src/events/imagePushed.js';
+import { FakeDnsRecords } from './fakeDns.js';
 
 export const SUB = '00000000-0000-0000-0000-000000000001';
 export const REGISTRY_ID = `/subscriptions/${SUB}/resourceGroups/rg-platform/providers/Microsoft.ContainerRegistry/registries/contoso`;
@@ -904,6 +905,7 @@ export interface World {
   registries: FakeRegistries;
   manifests: FakeRegistryManifests;
   secrets: FakeSecrets;
+  dns: FakeDnsRecords;
   store: FakeRolloutStore;
   probe: FakeHealthProbe;
   notifier: FakeNotifier;
@@ -917,6 +919,7 @@ export function makeWorld(config: AppsConfig = makeConfig(), options: Partial<Do
   const registries = new FakeRegistries();
   const manifests = new FakeRegistryManifests();
   const secrets = new FakeSecrets(clock);
+  const dns = new FakeDnsRecords();
   const store = new FakeRolloutStore();
   const probe = new FakeHealthProbe(groups, clock);
   const notifier = new FakeNotifier();
@@ -927,6 +930,7 @@ export function makeWorld(config: AppsConfig = makeConfig(), options: Partial<Do
     registries,
     registryManifests: manifests,
     secrets,
+    dnsRecords: dns,
     rolloutStore: store,
     healthProbe: probe,
     notifier,
@@ -934,7 +938,7 @@ export function makeWorld(config: AppsConfig = makeConfig(), options: Partial<Do
     logger,
     options: { retryBaseMs: 100, ...options },
   };
-  return { clock, logger, groups, registries, manifests, secrets, store, probe, notifier, deps };
+  return { clock, logger, groups, registries, manifests, secrets, dns, store, probe, notifier, deps };
 }
 
 /** Same fakes, fresh deps object (a new function instance after a crash). */
