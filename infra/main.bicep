@@ -109,6 +109,14 @@ param reconcileRolloutSliceSeconds int = 0
 @maxValue(300)
 param statusCacheSeconds int = 5
 
+@description('Longest an operator action (POST /api/apps/{app}/{action}) advances the rollout it touched before answering; it answers at the first wait.')
+@minValue(1)
+@maxValue(120)
+param operatorActionBudgetSeconds int = 10
+
+@description('Operator actions also need a caller signed in through App Service authentication (Entra ID), not only their function key. Turn on after enabling App Service authentication (docs/deploy-to-azure.md).')
+param operatorActionsRequireSignIn bool = false
+
 @description('Resource id of an existing Event Grid custom topic for rollout notifications (CloudEvents). Empty: no notifications.')
 param notifyTopicResourceId string = ''
 
@@ -494,6 +502,8 @@ module api 'app/api.bicep' = {
     reconcileBudgetSeconds: reconcileBudgetSeconds
     reconcileRolloutSliceSeconds: reconcileRolloutSliceSeconds
     statusCacheSeconds: statusCacheSeconds
+    operatorActionBudgetSeconds: operatorActionBudgetSeconds
+    operatorActionsRequireSignIn: operatorActionsRequireSignIn
     notifyEnabled: !empty(notifyTopicResourceId)
     notifyTopicEndpoint: empty(notifyTopicResourceId) ? '' : notifyAccess!.outputs.endpoint
   }

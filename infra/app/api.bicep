@@ -84,6 +84,12 @@ param reconcileRolloutSliceSeconds int
 @description('Status cache lifetime, in seconds.')
 param statusCacheSeconds int
 
+@description('Longest an operator action advances the rollout it touched before answering, in seconds.')
+param operatorActionBudgetSeconds int
+
+@description('Operator actions need a principal signed in through App Service authentication as well as their key.')
+param operatorActionsRequireSignIn bool
+
 @description('Set NOTIFY_TOPIC_ENDPOINT (rollout notifications). A flag of its own, known when the deployment starts, because the endpoint is read from the topic while it runs.')
 param notifyEnabled bool = false
 
@@ -167,6 +173,8 @@ var appSettings = union(
     ROLLOUT_EVENT_BUDGET_SECONDS: string(rolloutEventBudgetSeconds)
     RECONCILE_BUDGET_SECONDS: string(reconcileBudgetSeconds)
     STATUS_CACHE_SECONDS: string(statusCacheSeconds)
+    OPERATOR_ACTION_BUDGET_SECONDS: string(operatorActionBudgetSeconds)
+    OPERATOR_ACTIONS_REQUIRE_SIGN_IN: string(operatorActionsRequireSignIn)
   },
   notifyEnabled ? { NOTIFY_TOPIC_ENDPOINT: notifyTopicEndpoint } : {},
   reconcileRolloutSliceSeconds == 0 ? {} : { RECONCILE_ROLLOUT_SLICE_SECONDS: string(reconcileRolloutSliceSeconds) }
