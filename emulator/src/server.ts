@@ -55,7 +55,7 @@ export function resolveOptions(input: StartOptions = {}): EmulatorOptions {
     subscriptionId: input.subscriptionId ?? DEFAULT_SUBSCRIPTION_ID,
     tenantId: input.tenantId ?? DEFAULT_TENANT_ID,
     identityHeader: input.identityHeader ?? '',
-    pageSize: { containerGroups: 100, secrets: 25, registries: 100, ...input.pageSize },
+    pageSize: { containerGroups: 100, secrets: 25, registries: 100, tags: 100, ...input.pageSize },
     timings: {
       provisioningStepMs: 1500,
       lroRetryAfterSeconds: 1,

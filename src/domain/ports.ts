@@ -131,8 +131,19 @@ export interface FetchedManifest {
   manifest: unknown;
 }
 
+/** A tag as the registry's tag listing shows it. */
+export interface RegistryTag {
+  name: string;
+  /** The manifest (or index) digest the tag points at. */
+  digest: string;
+  /** ISO time the tag last moved: its push time. */
+  lastUpdatedOn: string;
+  /** ISO time the tag was first pushed. */
+  createdOn?: string;
+}
+
 /**
- * A registry's data plane (`https://{loginServer}/v2/…`), read with the function's identity.
+ * A registry's data plane (`https://{loginServer}/v2/…`, `/acr/v1/…`), read with the function's identity.
  * Errors: 401/403 → TerminalError with code `RegistryAccessDenied` naming the role to grant; 404 →
  * NotFoundError; 429 and 5xx, timeouts, connection errors → TransientError; a body that does not hash to the
  * digest → TerminalError.
@@ -140,6 +151,8 @@ export interface FetchedManifest {
 export interface RegistryManifests {
   /** The manifest `digest` of `repository`, fetched by digest and verified against it. */
   getManifest(loginServer: string, repository: string, digest: string): Promise<FetchedManifest>;
+  /** Every tag of `repository` (one paged listing), most recently updated first. No such repository → []. */
+  listTags(loginServer: string, repository: string): Promise<RegistryTag[]>;
 }
 
 // ---------------------------------------------------------------- Key Vault secrets

@@ -25,7 +25,8 @@ export interface EmulatorOptions {
   tenantId: string;
   /** Secret the managed-identity endpoint expects in X-IDENTITY-HEADER. */
   identityHeader: string;
-  pageSize: { containerGroups: number; secrets: number; registries: number };
+  /** Items per page when the caller asks for no size (tags: ACR's tag listing without `n`). */
+  pageSize: { containerGroups: number; secrets: number; registries: number; tags: number };
   timings: EmulatorTimings;
   quiet: boolean;
 }

@@ -28,6 +28,7 @@ import type {
   RegistryInfo,
   Registries,
   RegistryManifests,
+  RegistryTag,
   RolloutStore,
   SecretProperties,
   Secrets,
@@ -639,8 +640,27 @@ const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 export class FakeRegistryManifests implements RegistryManifests {
   manifests = new Map<string, { mediaType: string; manifest: unknown }>();
   calls: Array<{ loginServer: string; repository: string; digest: string }> = [];
+  /** Tags by repository, as `tag()` pushed them (the listing answers them most recently updated first). */
+  tags = new Map<string, RegistryTag[]>();
+  tagListings: Array<{ loginServer: string; repository: string }> = [];
   /** Throw this from every call while set. */
   error: Error | undefined;
+
+  /** A push the registry holds (whether or not its event was delivered): the tag moves to `digest` at `at`. */
+  tag(repository: string, name: string, digest: string, at: number): void {
+    const list = (this.tags.get(repository) ?? []).filter((t) => t.name !== name);
+    list.push({ name, digest, lastUpdatedOn: new Date(at).toISOString() });
+    this.tags.set(repository, list);
+  }
+
+  async listTags(loginServer: string, repository: string): Promise<RegistryTag[]> {
+    await tick();
+    this.tagListings.push({ loginServer, repository });
+    if (this.error) throw this.error;
+    return [...(this.tags.get(repository) ?? [])].sort((a, b) =>
+      b.lastUpdatedOn.localeCompare(a.lastUpdatedOn),
+    );
+  }
 
   /**
    * An index as buildx pushes it: one manifest per platform plus, for each, an `unknown/unknown` attestation.
