@@ -16,6 +16,7 @@ import type {
 } from '../domain/statusDocument.js';
 import { formatClock, formatDuration, formatTime } from './format.js';
 import { badge, colour, digest, ipText, time, type Tone } from './pieces.js';
+import { desiredStatePanel } from './desiredStatePanel.js';
 import { operatorPanel } from './operatorPanel.js';
 import { join, markup, SafeHtml } from './markup.js';
 
@@ -299,6 +300,7 @@ function appSection(app: AppStatus, now: number): SafeHtml {
 <dt>Key Vault secret</dt><dd><code>${app.secret.name}</code> in <code>${app.secret.vaultUrl}</code> holds ${ipText(app.secret.ip)} ${secretBadge(app)}${secretProblem}</dd>
 ${queued}${deletions}
 </dl>
+${desiredStatePanel(app, now)}
 ${operatorPanel(app, now)}
 ${warnings}
 ${conditionTable(app)}

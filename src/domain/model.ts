@@ -74,8 +74,11 @@ export const COMMITTED_STEPS: ReadonlySet<RolloutStep> = new Set([
 
 export type RolloutState = 'inProgress' | 'succeeded' | 'failed' | 'superseded' | 'rolledBack' | 'aborted';
 
-/** Why a rollout exists: a push (the default), an operator's action, or a revert of one. */
-export type RolloutKind = 'push' | 'rollback' | 'retry' | 'redeploy';
+/**
+ * Why a rollout exists: a push (the default), a push found by catch-up (its event never arrived), a change of the
+ * app's template or of a secret it uses (`configChanged`: the active digest again), or an operator's action.
+ */
+export type RolloutKind = 'push' | 'catchUp' | 'configChanged' | 'rollback' | 'retry' | 'redeploy';
 
 export { OPERATOR_ACTIONS, type OperatorAction } from '../events/actionRequest.js';
 import type { OperatorAction } from '../events/actionRequest.js';
@@ -243,6 +246,8 @@ export interface ActionRecord extends ActorNote {
   outcome: string;
   rolloutId?: string;
   to?: string;
+  /** Sent with `force: true` (a retry or redeploy past the deploy windows or a freeze). */
+  forced?: boolean;
 }
 
 export const ACTIONS_MAX = 25;
@@ -268,6 +273,8 @@ export interface PushIntent {
   loginServer: string;
   /** ImagePushed `target.mediaType`: an image index is resolved to the app's platform at create time. */
   mediaType?: string;
+  /** Found by catch-up in the registry's tag listing rather than delivered as an event. */
+  source?: 'catchUp';
 }
 
 /** A push that arrived after the current rollout's switch; it starts when that rollout finishes. */

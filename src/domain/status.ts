@@ -4,7 +4,9 @@
  * reads no values at all, and rollout state never holds them.
  */
 import type { AppConfig } from '../config/appsConfig.js';
+import type { DeployFreeze } from '../config/settings.js';
 import { adoptionStatus } from './adoptionStatus.js';
+import { deployGate } from './deployGate.js';
 import { mapLimit } from './concurrency.js';
 import type { DomainDeps } from './deps.js';
 import { errorMessage } from './errors.js';
@@ -45,6 +47,8 @@ export interface StatusInput {
   errors?: string[];
   /** Only this app (and no watched groups). */
   app?: string;
+  /** DEPLOY_FREEZE while it holds. */
+  deployFreeze?: DeployFreeze;
 }
 
 function rolloutStatus(state: AppState, now: number): RolloutStatus | null {
@@ -178,6 +182,7 @@ function appStatus(app: AppConfig, input: StatusInput, target: SecretTarget | un
   const active = state?.active;
   const group: ContainerGroupView | undefined = target?.group;
   const secret = secretState(target, input.secrets);
+  const gate = deployGate(app, input.deployFreeze, input.now);
   const warnings = (input.lastReconcile?.warnings ?? [])
     .filter((w) => active && w.target === `${active.resourceGroup}/${active.group}`)
     .map((w) => w.message);
@@ -216,8 +221,15 @@ function appStatus(app: AppConfig, input: StatusInput, target: SecretTarget | un
     })),
     conditions: [],
     warnings,
-    ...operatorStatus(app, state, input.now),
+    ...operatorStatus(app, state, input.now, gate),
     adoption: adoptionStatus(app, state),
+    held: gate.held
+      ? {
+          reason: gate.reason,
+          until: gate.until !== undefined ? iso(gate.until) : null,
+          message: gate.message,
+        }
+      : null,
   };
   status.conditions = conditions(status, state);
   return status;
@@ -336,6 +348,7 @@ export async function collectStatus(deps: DomainDeps, options: CollectOptions = 
     ...(lastReconcile ? { lastReconcile } : {}),
     now: deps.clock.now(),
     errors,
+    ...(deps.deployFreeze ? { deployFreeze: deps.deployFreeze } : {}),
     ...(options.app !== undefined ? { app: options.app } : {}),
   });
 }

@@ -100,6 +100,15 @@ export interface OperatorStatus {
   availableActions: OperatorAction[];
 }
 
+/** Why deploys of an app wait now: DEPLOY_FREEZE, or outside its deploy windows. */
+export interface HeldStatus {
+  reason: 'freeze' | 'window';
+  /** When the hold ends, if known (the next window opening, the freeze's end). */
+  until: string | null;
+  /** `held: freeze` / `held: outside deploy window until …`. */
+  message: string;
+}
+
 export interface AppStatus extends OperatorStatus {
   name: string;
   /** Login server when known (learnt at the first rollout), else the registry name. */
@@ -129,6 +138,8 @@ export interface AppStatus extends OperatorStatus {
   warnings: string[];
   /** The group it adopts (`adoptGroup`) and, with copySpec, the template copied from it; null without adoptGroup. */
   adoption?: AdoptionStatus | null;
+  /** Null when a deploy may start now; pushes, catch-up, config changes, retries and redeploys wait otherwise. */
+  held?: HeldStatus | null;
 }
 
 export interface WatchedStatus {
