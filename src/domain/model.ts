@@ -17,6 +17,8 @@ export const GROUP_TAGS = Object.freeze({
   managedBy: 'managed-by',
   /** ISO time the group was created by us; orphan removal measures its grace period from it. */
   createdAt: 'created-at',
+  /** Hash of the effective template it was created from (configHash.ts): config changes are found by it. */
+  configHash: 'config-hash',
 });
 
 /** Tags on the Key Vault secrets we write; `ip` mirrors the value so listings need not fetch values. */
@@ -195,6 +197,10 @@ export interface Rollout {
   deleteRequestedAt?: string;
   /** Re-creations after the group vanished or was replaced (bounded). */
   recreations: number;
+  /** The Key Vault secret versions the group was created with (set at creating; never values). */
+  secretVersions?: SecretVersion[];
+  /** For a `configChanged` rollout: the desired config it was started for (configDrift.ts), so it is tried once. */
+  configKey?: string;
   /** When the registry first refused reading the pushed image index (the denial is final after the pull grace). */
   accessDeniedSince?: string;
   /** Consecutive transient errors at the current step. */
@@ -211,6 +217,16 @@ export interface Rollout {
   timeline: Condition[];
 }
 
+/** Which version of a Key Vault secret a group was created with (never its value). */
+export interface SecretVersion {
+  vaultUrl: string;
+  name: string;
+  /** The version id Key Vault gave it (the last segment of its id). */
+  version?: string;
+  /** ISO creation time of that version: the vault's listing shows the current version's, so a newer one is seen. */
+  createdOn?: string;
+}
+
 export interface ActiveDeployment {
   group: string;
   resourceGroup: string;
@@ -221,6 +237,8 @@ export interface ActiveDeployment {
   image?: string;
   rolloutId?: string;
   since: string;
+  /** The Key Vault secret versions its group was created with (absent for groups from before they were kept). */
+  secretVersions?: SecretVersion[];
 }
 
 /** The previous group, kept running after a successful rollout for `rollbackWindowSeconds`. */

@@ -161,7 +161,16 @@ export interface SecretProperties {
   name: string;
   tags: Record<string, string>;
   updatedOn?: Date;
+  /** Creation time of the current version: a new version changes it, a tag or attribute update does not. */
+  createdOn?: Date;
   enabled?: boolean;
+}
+
+/** A secret's current value and which version it is (the value only ever reaches a group's PUT). */
+export interface VersionedSecret {
+  value: string;
+  version?: string;
+  createdOn?: Date;
 }
 
 /** What a caller learns of a listing's internal retries. */
@@ -178,6 +187,8 @@ export interface Secrets {
   listIpSecrets(vaultUrl: string, observer?: ListingObserver): Promise<Map<string, SecretProperties>>;
   /** Latest value. 404 → undefined. */
   getValue(vaultUrl: string, name: string): Promise<string | undefined>;
+  /** Latest value with its version and the version's creation time. 404 → undefined. */
+  getSecret(vaultUrl: string, name: string): Promise<VersionedSecret | undefined>;
   /** New version with this value and these tags (replaces the tag set). */
   set(vaultUrl: string, name: string, value: string, tags: Record<string, string>): Promise<void>;
 }

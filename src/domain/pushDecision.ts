@@ -167,6 +167,8 @@ export function startRollout(
     digest: push.digest,
     loginServer: push.loginServer,
     image: reuse?.image ?? `${push.loginServer}/${push.repository}@${push.digest}`,
+    // The kept group keeps the secret versions it was created with.
+    ...(reuse?.secretVersions ? { secretVersions: reuse.secretVersions } : {}),
     ...(push.mediaType ? { mediaType: push.mediaType } : {}),
     eventId: push.eventId,
     eventTime: push.eventTime,

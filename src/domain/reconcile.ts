@@ -9,13 +9,17 @@
  *    tick resumes it, so a health gate or a drain never holds back the next tick's IP fixes
  *  - remove orphans (groups tagged as ours that no rollout refers to, past a grace period)
  *  - report drift and non-Running active groups (optionally restart them)
+ *  - desired state: start a blue/green of the active digest when its config changed (template hash, secret
+ *    versions), and, every `reconcile.catchUpSeconds`, what a lost ImagePushed event should have started
  * One failing vault or group never stops the rest; the result is recorded for status.
  */
 import { DEFAULT_ROLLOUT_SLICE_SECONDS } from '../config/settings.js';
 import type { Budget, DomainDeps } from './deps.js';
 import { errorMessage, isRetryable } from './errors.js';
 import { iso, type AppState, type ReconcileResult } from './model.js';
+import { secretChangeVaults } from './configDrift.js';
 import { adopt, checkActiveGroup } from './reconcile/activeGroups.js';
+import { rollOutConfigChanges } from './reconcile/configChanges.js';
 import { removeOrphans } from './reconcile/orphans.js';
 import { advanceRollouts } from './reconcile/rollouts.js';
 import { inspectDoubtfulActiveGroups, syncSecrets } from './reconcile/secretSync.js';
@@ -109,7 +113,8 @@ export async function reconcile(
   const { targets, problems } = resolveSecretTargets(config, states, listings);
   tick.warnings.push(...problems);
   await inspectDoubtfulActiveGroups(tick, targets);
-  const vaults = vaultsOf(targets);
+  // The IP secrets' vaults, and the vaults of secrets whose new versions roll out (one listing per vault).
+  const vaults = [...new Set([...vaultsOf(targets), ...secretChangeVaults(config, states)])];
   const secretListings = await readSecretListings(
     vaults,
     (v) => retrying(tick, () => deps.secrets.listIpSecrets(v, { onThrottled: () => tick.throttled++ })),
@@ -128,6 +133,10 @@ export async function reconcile(
     if (t.kind !== 'app' || !t.app || !t.active || !t.group) continue;
     await checkActiveGroup(tick, t.app, t.group, states, etags);
   }
+
+  // ---- desired state: a config (template, secret versions) the active group no longer matches
+  if (!tick.errors.some((e) => e.scope === 'store'))
+    await rollOutConfigChanges(tick, targets, secretListings, states, etags);
 
   // ---- orphans (each confirmed against the stored state before it is deleted)
   await removeOrphans(tick, listings, states);

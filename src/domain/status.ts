@@ -16,7 +16,6 @@ import type {
   AppStatus,
   HistoryStatus,
   RolloutStatus,
-  StatusCondition,
   StatusDocument,
   WatchedStatus,
 } from './statusDocument.js';
@@ -35,6 +34,9 @@ import {
 } from './secretTargets.js';
 import { digestOfImage } from './tagPolicy.js';
 import { operatorStatus } from './operatorStatus.js';
+import { conditions } from './statusConditions.js';
+import { configStatus } from './configStatus.js';
+import { secretChangeVaults } from './configDrift.js';
 
 export interface StatusInput {
   config: DomainDeps['config'];
@@ -114,63 +116,6 @@ function secretState(
   return { inSync, ip, problem: props.value ? null : 'secret does not exist yet' };
 }
 
-function conditions(app: AppStatus, state: AppState | undefined): StatusCondition[] {
-  const out: StatusCondition[] = [];
-  if (!state?.active)
-    out.push({
-      type: 'Available',
-      status: 'False',
-      reason: 'NoActiveGroup',
-      message: 'nothing deployed yet',
-    });
-  else if (app.provisioningState === null)
-    out.push({
-      type: 'Available',
-      status: 'Unknown',
-      reason: 'GroupNotListed',
-      message: `${app.activeGroup} not found or not listed`,
-    });
-  else if (app.groupState !== null)
-    out.push({
-      type: 'Available',
-      status: app.groupState === 'Running' ? 'True' : 'False',
-      reason: app.groupState === 'Running' ? 'Running' : 'NotRunning',
-      message: `${app.activeGroup} is ${app.groupState}`,
-    });
-  else {
-    // List responses carry no instance view: judge by provisioning state and IP.
-    const ok = app.ip !== null && app.provisioningState === 'Succeeded';
-    out.push({
-      type: 'Available',
-      status: ok ? 'True' : 'False',
-      reason: ok ? 'ProvisionedWithIp' : 'NoIp',
-      message: `${app.activeGroup}: provisioningState ${app.provisioningState ?? 'unknown'}, IP ${app.ip ?? 'none'}`,
-    });
-  }
-  out.push({
-    type: 'SecretInSync',
-    status: app.secret.inSync ? 'True' : 'False',
-    reason: app.secret.inSync ? 'InSync' : 'OutOfSync',
-    message:
-      app.secret.problem ??
-      (app.secret.inSync ? `${app.secret.name} = ${app.ip}` : `${app.secret.name} differs from ${app.ip}`),
-  });
-  const r = state?.rollout;
-  out.push({
-    type: 'Progressing',
-    status: r?.state === 'inProgress' ? 'True' : 'False',
-    reason: r?.state === 'inProgress' ? r.step : (r?.state ?? 'NoRollout'),
-    message: r ? `${r.id} (${r.tag})` : 'no rollout yet',
-  });
-  out.push({
-    type: 'Degraded',
-    status: r?.state === 'failed' ? 'True' : 'False',
-    reason: r?.error?.reason ?? 'None',
-    message: r?.error?.message ?? '',
-  });
-  return out;
-}
-
 /** The digest the active group runs, when it is not the pushed one (a platform manifest of a pushed index). */
 function platformDigestOf(active: AppState['active']): { platformDigest?: string } {
   const running = active?.image ? digestOfImage(active.image) : undefined;
@@ -223,6 +168,7 @@ function appStatus(app: AppConfig, input: StatusInput, target: SecretTarget | un
     warnings,
     ...operatorStatus(app, state, input.now, gate),
     adoption: adoptionStatus(app, state),
+    config: configStatus(app, state, group, input.secrets, gate),
     held: gate.held
       ? {
           reason: gate.reason,
@@ -319,7 +265,7 @@ export async function collectStatus(deps: DomainDeps, options: CollectOptions = 
   const scopedConfig =
     options.app === undefined ? config : { ...config, apps, watch: { resourceGroups: [], groups: [] } };
   const { targets } = resolveSecretTargets(scopedConfig, states, listings);
-  const vaults = vaultsOf(targets);
+  const vaults = [...new Set([...vaultsOf(targets), ...secretChangeVaults(scopedConfig, states)])];
   const secrets = await readSecretListings(
     vaults,
     (v) => deps.secrets.listIpSecrets(v),

@@ -5,6 +5,7 @@
  */
 import type { ConfigError } from '../config/appsConfig.js';
 import type { AdoptionStatus } from './adoptionStatus.js';
+import type { SecretDrift } from './configDrift.js';
 import type {
   ActionRecord,
   ActorNote,
@@ -100,6 +101,22 @@ export interface OperatorStatus {
   availableActions: OperatorAction[];
 }
 
+/** Does the active group match the app's config (configDrift.ts)? */
+export interface ConfigStatus {
+  state: 'inSync' | 'drift' | 'unknown';
+  /** `config-hash` the config asks for now, and the one the active group carries. */
+  desiredHash: string | null;
+  activeHash: string | null;
+  rolloutOnConfigChange: boolean;
+  rolloutOnSecretChange: boolean;
+  /** What differs, in words. */
+  changes: string[];
+  /** The secrets' versions (with rolloutOnSecretChange): the group's and the vault's current one. */
+  secrets: SecretDrift[];
+  /** In sync, why unknown, or what happens about the drift (rolls out, waits, opted out). */
+  message: string;
+}
+
 /** Why deploys of an app wait now: DEPLOY_FREEZE, or outside its deploy windows. */
 export interface HeldStatus {
   reason: 'freeze' | 'window';
@@ -140,6 +157,8 @@ export interface AppStatus extends OperatorStatus {
   adoption?: AdoptionStatus | null;
   /** Null when a deploy may start now; pushes, catch-up, config changes, retries and redeploys wait otherwise. */
   held?: HeldStatus | null;
+  /** Desired state beyond the image: the config the active group was created from against today's. */
+  config?: ConfigStatus;
 }
 
 export interface WatchedStatus {

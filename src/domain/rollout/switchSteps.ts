@@ -108,6 +108,7 @@ export const switching: Step = async (ctx) => {
     // A rollback to the kept group serves that group's rollout (the id its tags carry).
     ...(r.reusesGroupOf ? r.reusesGroupOf : { rolloutId: r.id }),
     since: iso(ctx.now),
+    ...(r.secretVersions ? { secretVersions: r.secretVersions } : {}),
   };
   await ctx.deps.secrets.set(app.secret.vaultUrl, app.secret.name, d.ip, appSecretTags(app, next, d.ip));
   const old = state.active;

@@ -32,6 +32,7 @@ import type {
   RolloutStore,
   SecretProperties,
   Secrets,
+  VersionedSecret,
 } from '../../../src/domain/ports.js';
 import { parseRegistryEvent, type ImagePushedEvent } from '../../../src/events/imagePushed.js';
 
@@ -720,6 +721,8 @@ interface SimSecret {
   tags: Record<string, string>;
   versions: number;
   updatedOn: Date;
+  /** When the current version was created. */
+  createdOn: Date;
 }
 
 export class FakeSecrets implements Secrets {
@@ -743,6 +746,7 @@ export class FakeSecrets implements Secrets {
       tags,
       versions: 1,
       updatedOn: new Date(this.clock.now()),
+      createdOn: new Date(this.clock.now()),
     });
   }
 
@@ -762,7 +766,7 @@ export class FakeSecrets implements Secrets {
     return new Map(
       [...this.vault(vaultUrl).values()].map((s) => [
         s.name,
-        { name: s.name, tags: { ...s.tags }, updatedOn: s.updatedOn, enabled: true },
+        { name: s.name, tags: { ...s.tags }, updatedOn: s.updatedOn, createdOn: s.createdOn, enabled: true },
       ]),
     );
   }
@@ -773,6 +777,15 @@ export class FakeSecrets implements Secrets {
     const f = this.fault?.('get', vaultUrl, name);
     if (f) throw f;
     return this.vault(vaultUrl).get(name.toLowerCase())?.value;
+  }
+
+  async getSecret(vaultUrl: string, name: string): Promise<VersionedSecret | undefined> {
+    await tick();
+    this.calls.get++;
+    const f = this.fault?.('get', vaultUrl, name);
+    if (f) throw f;
+    const s = this.vault(vaultUrl).get(name.toLowerCase());
+    return s ? { value: s.value, version: `v${s.versions}`, createdOn: s.createdOn } : undefined;
   }
 
   async set(vaultUrl: string, name: string, value: string, tags: Record<string, string>): Promise<void> {
@@ -788,6 +801,7 @@ export class FakeSecrets implements Secrets {
       tags: { ...tags },
       versions: (prev?.versions ?? 0) + 1,
       updatedOn: new Date(this.clock.now()),
+      createdOn: new Date(this.clock.now()),
     });
   }
 }
