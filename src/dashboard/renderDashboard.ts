@@ -16,7 +16,7 @@ import type {
 } from '../domain/statusDocument.js';
 import { formatClock, formatDuration, formatTime } from './format.js';
 import { badge, colour, digest, ipText, time, type Tone } from './pieces.js';
-import { desiredStatePanel } from './desiredStatePanel.js';
+import { catchUpSummary, desiredStatePanel } from './desiredStatePanel.js';
 import { operatorPanel } from './operatorPanel.js';
 import { join, markup, SafeHtml } from './markup.js';
 
@@ -381,6 +381,7 @@ function reconcileSection(doc: StatusDocument, now: number): SafeHtml {
 <td data-testid="reconcile-errors">${errors}</td><td>${lr.warnings.length}</td><td data-testid="reconcile-throttled">${throttled}</td></tr></tbody>
 </table>
 ${changes}
+${catchUpSummary(doc, now)}
 ${issueList('Errors', 'reconcile-error-list', 'bad', lr.errors)}
 ${issueList('Warnings', 'reconcile-warning-list', 'warn', lr.warnings)}
 </section>`;

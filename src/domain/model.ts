@@ -442,6 +442,17 @@ export interface ReconcileIssue {
   retryable?: boolean;
 }
 
+/** What one catch-up run did (reconcile/catchUp.ts). */
+export interface CatchUpRun {
+  at: string;
+  /** Repositories whose tags were listed. */
+  checked: number;
+  /** Pushes it found that no event had brought: rollouts started or queued. */
+  found: Array<{ app: string; tag: string; digest: string; outcome: string; rolloutId?: string }>;
+  /** Apps it could not check (listing failed), with why. */
+  failed: Array<{ app: string; message: string }>;
+}
+
 export interface ReconcileResult {
   at: string;
   durationMs: number;
@@ -453,6 +464,8 @@ export interface ReconcileResult {
   throttled: number;
   budgetExhausted: boolean;
   counts: { resourceGroups: number; groups: number; vaults: number; secretsChecked: number; writes: number };
+  /** The latest catch-up run, carried from tick to tick until the next one (absent while catch-up never ran). */
+  catchUp?: CatchUpRun;
 }
 
 export const TIMELINE_MAX = 40;

@@ -94,7 +94,7 @@ async function recordNoRollout(
  * Decide what the push means against the app's stored row and store the decision with a compare-and-swap,
  * re-reading on a conflict: concurrent deliveries decide against the same record, so one digest is one rollout.
  */
-async function decideAndStore(
+export async function decideAndStore(
   app: AppConfig,
   intent: PushIntent,
   deps: DomainDeps,

@@ -16,9 +16,10 @@
 import { DEFAULT_ROLLOUT_SLICE_SECONDS } from '../config/settings.js';
 import type { Budget, DomainDeps } from './deps.js';
 import { errorMessage, isRetryable } from './errors.js';
-import { iso, type AppState, type ReconcileResult } from './model.js';
+import { iso, type AppState, type CatchUpRun, type ReconcileResult } from './model.js';
 import { secretChangeVaults } from './configDrift.js';
 import { adopt, checkActiveGroup } from './reconcile/activeGroups.js';
+import { catchUp, catchUpDue } from './reconcile/catchUp.js';
 import { rollOutConfigChanges } from './reconcile/configChanges.js';
 import { removeOrphans } from './reconcile/orphans.js';
 import { advanceRollouts } from './reconcile/rollouts.js';
@@ -30,6 +31,8 @@ import {
   resolveSecretTargets,
   resourceGroupsToList,
   vaultsOf,
+  type SecretListings,
+  type SecretTarget,
 } from './secretTargets.js';
 
 export interface ReconcileOptions {
@@ -38,6 +41,16 @@ export interface ReconcileOptions {
    * timer runs one tick at a time, so a tick that outlasts the schedule's interval delays the next IP fix.
    */
   rolloutSliceSeconds?: number;
+}
+
+/** The previous tick's result (when catch-up last ran); unreadable counts as never. */
+async function lastResult(tick: Tick): Promise<ReconcileResult | undefined> {
+  try {
+    return await tick.deps.rolloutStore.getLastReconcile();
+  } catch (e) {
+    tick.deps.logger.warn(`could not read the last reconcile result: ${errorMessage(e)}`);
+    return undefined;
+  }
 }
 
 /** Every app's stored row (one query), with the ETags later writes compare against. */
@@ -78,6 +91,26 @@ function tickResult(
     budgetExhausted: tick.budgetExhausted,
     counts: { ...counts, writes: tick.writes },
   };
+}
+
+/**
+ * The desired-state phase: a config (template, secret versions) the active group no longer matches starts a
+ * blue/green; every reconcile.catchUpSeconds, pushes no event brought are found in the registries. Not while the
+ * rollout states could not be read. Answers the latest catch-up run (this tick's, or carried from an earlier one).
+ */
+async function desiredState(
+  tick: Tick,
+  targets: SecretTarget[],
+  secretListings: SecretListings,
+  states: Map<string, AppState>,
+  etags: Map<string, string>,
+): Promise<CatchUpRun | undefined> {
+  const previous = (await lastResult(tick))?.catchUp;
+  if (tick.errors.some((e) => e.scope === 'store')) return previous;
+  await rollOutConfigChanges(tick, targets, secretListings, states, etags);
+  const { deps } = tick;
+  if (!catchUpDue(deps.config.reconcile.catchUpSeconds, previous?.at, deps.clock.now())) return previous;
+  return catchUp(tick, states);
 }
 
 export async function reconcile(
@@ -134,9 +167,8 @@ export async function reconcile(
     await checkActiveGroup(tick, t.app, t.group, states, etags);
   }
 
-  // ---- desired state: a config (template, secret versions) the active group no longer matches
-  if (!tick.errors.some((e) => e.scope === 'store'))
-    await rollOutConfigChanges(tick, targets, secretListings, states, etags);
+  // ---- desired state: config changes, then pushes no event brought (catch-up)
+  const catchUpRun = await desiredState(tick, targets, secretListings, states, etags);
 
   // ---- orphans (each confirmed against the stored state before it is deleted)
   await removeOrphans(tick, listings, states);
@@ -150,6 +182,7 @@ export async function reconcile(
     vaults: vaults.length,
     secretsChecked: targets.length,
   });
+  if (catchUpRun) result.catchUp = catchUpRun;
   try {
     await deps.rolloutStore.recordReconcile(result);
   } catch (e) {

@@ -10,7 +10,15 @@ import { deployGate } from './deployGate.js';
 import { mapLimit } from './concurrency.js';
 import type { DomainDeps } from './deps.js';
 import { errorMessage } from './errors.js';
-import { SECRET_TAGS, ms, iso, type AppState, type HistoryEntry, type ReconcileResult } from './model.js';
+import {
+  SECRET_TAGS,
+  ms,
+  iso,
+  type AppState,
+  type CatchUpRun,
+  type HistoryEntry,
+  type ReconcileResult,
+} from './model.js';
 import type { ContainerGroupView } from './ports.js';
 import type {
   AppStatus,
@@ -181,6 +189,20 @@ function appStatus(app: AppConfig, input: StatusInput, target: SecretTarget | un
   return status;
 }
 
+/** Catch-up's schedule: never run yet means the next tick runs it. */
+function catchUpStatus(
+  everySeconds: number,
+  run: CatchUpRun | undefined,
+  now: number,
+): StatusDocument['catchUp'] {
+  const last = ms(run?.at);
+  return {
+    everySeconds,
+    lastRun: run ?? null,
+    nextAt: everySeconds > 0 ? iso(last !== undefined ? last + everySeconds * 1000 : now) : null,
+  };
+}
+
 /** Pure: build the document from what was read. */
 export function buildStatus(input: StatusInput): StatusDocument {
   const { config } = input;
@@ -223,6 +245,7 @@ export function buildStatus(input: StatusInput): StatusDocument {
           throttled: lr.throttled,
         }
       : null,
+    catchUp: catchUpStatus(config.reconcile.catchUpSeconds, lr?.catchUp, input.now),
     configErrors: config.errors,
     refusedApps: config.refusedApps.map((r) => ({ name: r.name, errors: r.errors })),
     errors: input.errors ?? [],

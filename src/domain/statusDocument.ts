@@ -9,6 +9,7 @@ import type { SecretDrift } from './configDrift.js';
 import type {
   ActionRecord,
   ActorNote,
+  CatchUpRun,
   Condition,
   OperatorAction,
   RejectedDigest,
@@ -181,6 +182,8 @@ export interface StatusDocument {
     ReconcileResult,
     'at' | 'durationMs' | 'changed' | 'errors' | 'warnings' | 'throttled'
   > | null;
+  /** Catch-up (pushes no event brought): how often, the latest run and when the next is due. */
+  catchUp?: { everySeconds: number; lastRun: CatchUpRun | null; nextAt: string | null };
   configErrors: ConfigError[];
   /** Apps refused by config validation (not deployed until fixed). */
   refusedApps: Array<{ name: string; errors: string[] }>;

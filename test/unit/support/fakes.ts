@@ -649,6 +649,11 @@ export class FakeRegistryManifests implements RegistryManifests {
 
   /** A push the registry holds (whether or not its event was delivered): the tag moves to `digest` at `at`. */
   tag(repository: string, name: string, digest: string, at: number): void {
+    if (!this.manifests.has(digest))
+      this.manifests.set(digest, {
+        mediaType: 'application/vnd.docker.distribution.manifest.v2+json',
+        manifest: { schemaVersion: 2, mediaType: 'application/vnd.docker.distribution.manifest.v2+json' },
+      });
     const list = (this.tags.get(repository) ?? []).filter((t) => t.name !== name);
     list.push({ name, digest, lastUpdatedOn: new Date(at).toISOString() });
     this.tags.set(repository, list);
