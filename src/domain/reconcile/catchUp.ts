@@ -145,7 +145,7 @@ export async function catchUp(tick: Tick, states: Map<string, AppState>): Promis
     });
   });
   deps.logger.info(
-    `catch-up: ${run.checked} repositories checked, ${run.found.length} push(es) found without an event${run.found.length ? ` (${run.found.map((f) => `${f.app} ${f.tag}: ${f.outcome}`).join(', ')})` : ''}${run.failed.length ? `, ${run.failed.length} not checked` : ''}`,
+    `catch-up run of ${run.at}: ${run.checked} repositories checked, ${run.found.length} push(es) found without an event${run.found.length ? ` (${run.found.map((f) => `${f.app} ${f.tag}: ${f.outcome}`).join(', ')})` : ''}${run.failed.length ? `, ${run.failed.length} not checked` : ''}`,
   );
   for (const f of run.found)
     tick.changed.push({
