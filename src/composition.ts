@@ -99,7 +99,7 @@ export type Adapters = Pick<
 >;
 
 /** What composing needs from settings. */
-export type RuntimeSettings = BindingSettings & Pick<Settings, 'apps'>;
+export type RuntimeSettings = BindingSettings & Pick<Settings, 'apps' | 'deployFreeze'>;
 
 /** Build every SDK client and adapter from settings. */
 export function createAdapters(settings: Settings): Adapters {
@@ -155,7 +155,12 @@ export function composeRuntime(
   adapters: Adapters,
   clock: Clock = systemClock,
 ): AppRuntime {
-  const base: Omit<DomainDeps, 'logger'> = { config: settings.apps, ...adapters, clock };
+  const base: Omit<DomainDeps, 'logger'> = {
+    config: settings.apps,
+    ...adapters,
+    clock,
+    ...(settings.deployFreeze ? { deployFreeze: settings.deployFreeze } : {}),
+  };
   const ttlMs = settings.statusCacheSeconds * 1000;
   const statusBase: Omit<DomainDeps, 'logger'> =
     ttlMs > 0

@@ -56,7 +56,14 @@ export function resolveOptions(input: StartOptions = {}): EmulatorOptions {
     subscriptionId: input.subscriptionId ?? DEFAULT_SUBSCRIPTION_ID,
     tenantId: input.tenantId ?? DEFAULT_TENANT_ID,
     identityHeader: input.identityHeader ?? '',
-    pageSize: { containerGroups: 100, secrets: 25, registries: 100, privateDns: 100, ...input.pageSize },
+    pageSize: {
+      containerGroups: 100,
+      secrets: 25,
+      registries: 100,
+      privateDns: 100,
+      tags: 100,
+      ...input.pageSize,
+    },
     dnsPort: input.dnsPort ?? 0,
     timings: {
       provisioningStepMs: 1500,

@@ -73,6 +73,7 @@ export class CachedSecrets implements Secrets {
     return this.lists.get(vaultUrl.toLowerCase(), () => this.inner.listIpSecrets(vaultUrl, observer));
   }
   getValue: Secrets['getValue'] = (vaultUrl, name) => this.inner.getValue(vaultUrl, name);
+  getSecret: Secrets['getSecret'] = (vaultUrl, name) => this.inner.getSecret(vaultUrl, name);
   set: Secrets['set'] = (vaultUrl, name, value, tags) => this.inner.set(vaultUrl, name, value, tags);
 }
 

@@ -23,7 +23,7 @@ import { createHash } from 'node:crypto';
 import type { TokenCredential } from '@azure/identity';
 import { NotFoundError, TerminalError, TransientError } from '../domain/errors.js';
 import { DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX, OCI_MANIFEST } from '../domain/imageIndex.js';
-import type { FetchedManifest, RegistryManifests } from '../domain/ports.js';
+import type { FetchedManifest, RegistryManifests, RegistryTag } from '../domain/ports.js';
 import { fromAzureError, retryAfterMs } from './azureErrors.js';
 
 /** Entra ID scope of Azure Container Registry's data plane. */
@@ -37,6 +37,36 @@ export const DEFAULT_ENDPOINT_TEMPLATE = 'https://{loginServer}';
 
 const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 
+/** Tags per page of ACR's tag listing, and the most pages read (the most recently updated 5,000 tags). */
+const TAG_PAGE_SIZE = 100;
+const MAX_TAG_PAGES = 50;
+
+/** The tags of one page of a TagList body (entries without a name, digest or time are skipped). */
+function tagsOf(list: unknown): RegistryTag[] {
+  if (!Array.isArray(list)) return [];
+  return list.flatMap((t: Record<string, unknown>) => {
+    const { name, digest, createdTime, lastUpdateTime } = t ?? {};
+    if (typeof name !== 'string' || typeof digest !== 'string' || typeof lastUpdateTime !== 'string')
+      return [];
+    return [
+      {
+        name,
+        digest,
+        lastUpdatedOn: lastUpdateTime,
+        ...(typeof createdTime === 'string' ? { createdOn: createdTime } : {}),
+      },
+    ];
+  });
+}
+
+/** The next page's URL from a `Link: </acr/v1/…>; rel="next"` header, resolved against the registry; same origin only. */
+export function nextPage(link: string | null, base: string): string | undefined {
+  const m = link ? /<([^>]+)>\s*;\s*rel="?next"?/i.exec(link) : null;
+  if (!m) return undefined;
+  const url = new URL(m[1]!, `${base}/`);
+  return url.origin === new URL(base).origin ? url.toString() : undefined;
+}
+
 export interface RegistryDataPlaneOptions {
   /**
    * The registry API's base URL, with `{loginServer}` (e.g. contoso.azurecr.io) and/or `{registry}` (the login
@@ -44,6 +74,8 @@ export interface RegistryDataPlaneOptions {
    */
   endpointTemplate?: string;
   requestTimeoutMs?: number;
+  /** Tags per page of the tag listing (default 100). */
+  tagPageSize?: number;
 }
 
 interface RegistryErrorBody {
@@ -72,6 +104,7 @@ function oneLine(s: string, max = 300): string {
 export class RegistryDataPlaneAdapter implements RegistryManifests {
   private readonly template: string;
   private readonly timeoutMs: number;
+  private readonly tagPageSize: number;
 
   constructor(
     private readonly credential: TokenCredential,
@@ -79,6 +112,7 @@ export class RegistryDataPlaneAdapter implements RegistryManifests {
   ) {
     this.template = (options.endpointTemplate ?? DEFAULT_ENDPOINT_TEMPLATE).replace(/\/+$/, '');
     this.timeoutMs = options.requestTimeoutMs ?? 20_000;
+    this.tagPageSize = options.tagPageSize ?? TAG_PAGE_SIZE;
   }
 
   /** Base URL of the registry whose login server this is. */
@@ -87,11 +121,15 @@ export class RegistryDataPlaneAdapter implements RegistryManifests {
     return this.template.replaceAll('{loginServer}', host).replaceAll('{registry}', host.split('.')[0]!);
   }
 
-  async getManifest(loginServer: string, repository: string, digest: string): Promise<FetchedManifest> {
+  /** An ACR access token for `action` on `repository`: Entra ID token → refresh token → access token. */
+  private async accessToken(
+    loginServer: string,
+    repository: string,
+    action: 'pull' | 'metadata_read',
+    denied: string,
+  ): Promise<string> {
     const base = this.endpointOf(loginServer);
     const service = loginServer.toLowerCase();
-    const denied = `the function app's identity needs the AcrPull role on ${service} (or "Container Registry Repository Reader" when the registry uses ABAC repository permissions) to read ${repository}`;
-
     let entra: string;
     try {
       const token = await this.credential.getToken(ACR_TOKEN_SCOPE, {
@@ -110,18 +148,25 @@ export class RegistryDataPlaneAdapter implements RegistryManifests {
       `${service} token exchange`,
       denied,
     );
-    const access = await this.tokenCall(
+    return this.tokenCall(
       `${base}/oauth2/token`,
       {
         grant_type: 'refresh_token',
         service,
-        scope: `repository:${repository}:pull`,
+        scope: `repository:${repository}:${action}`,
         refresh_token: refresh,
       },
       'access_token',
       `${service} token for ${repository}`,
       denied,
     );
+  }
+
+  async getManifest(loginServer: string, repository: string, digest: string): Promise<FetchedManifest> {
+    const base = this.endpointOf(loginServer);
+    const service = loginServer.toLowerCase();
+    const denied = `the function app's identity needs the AcrPull role on ${service} (or "Container Registry Repository Reader" when the registry uses ABAC repository permissions) to read ${repository}`;
+    const access = await this.accessToken(loginServer, repository, 'pull', denied);
 
     const what = `${service}: manifest ${digest} of ${repository}`;
     const res = await this.send(`${base}/v2/${repository}/manifests/${digest}`, what, {
@@ -147,6 +192,40 @@ export class RegistryDataPlaneAdapter implements RegistryManifests {
     const contentType = res.headers.get('content-type')?.split(';')[0]?.trim();
     const mediaType = contentType || (typeof declared === 'string' ? declared : '');
     return { mediaType, digest, manifest };
+  }
+
+  /**
+   * Every tag of `repository`, most recently updated first: ACR's `GET /acr/v1/{repository}/_tags?orderby=timedesc`
+   * (ContainerRegistry_GetTags, azure-rest-api-specs specification/containerregistry/data-plane/
+   * Azure.ContainerRegistry/stable/2021-07-01/containerregistry.json), which gives each tag's digest and
+   * `lastUpdateTime` (its push time) in one paged call; Docker's `/v2/{repository}/tags/list` gives names only and
+   * would need a manifest request per tag. Pages follow the relative `Link: <…>; rel="next"` header (same origin
+   * only: the token is never sent elsewhere), at most MAX_TAG_PAGES of them. The token asks for `metadata_read`,
+   * which AcrPull (and "Container Registry Repository Reader") grants. A repository not (yet) in the registry → [].
+   */
+  async listTags(loginServer: string, repository: string): Promise<RegistryTag[]> {
+    const base = this.endpointOf(loginServer);
+    const service = loginServer.toLowerCase();
+    const denied = `the function app's identity needs the AcrPull role on ${service} (or "Container Registry Repository Reader" when the registry uses ABAC repository permissions) to list the tags of ${repository}`;
+    const access = await this.accessToken(loginServer, repository, 'metadata_read', denied);
+    const what = `${service}: tags of ${repository}`;
+    const out: RegistryTag[] = [];
+    let url: string | undefined = `${base}/acr/v1/${repository}/_tags?n=${this.tagPageSize}&orderby=timedesc`;
+    for (let page = 0; url !== undefined && page < MAX_TAG_PAGES; page++) {
+      const res = await this.send(url, what, {
+        method: 'GET',
+        headers: { authorization: `Bearer ${access}`, accept: 'application/json' },
+      });
+      if (res.status === 404 && page === 0) {
+        await res.text().catch(() => '');
+        return [];
+      }
+      if (!res.ok) throw await this.failure(res, what, denied);
+      const body = (await res.json().catch(() => undefined)) as { tags?: unknown } | undefined;
+      out.push(...tagsOf(body?.tags));
+      url = nextPage(res.headers.get('link'), base);
+    }
+    return out;
   }
 
   /** A form POST to the registry's token service, answering one field of its JSON body. */

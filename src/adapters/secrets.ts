@@ -7,7 +7,7 @@
  * Secret values never appear in errors or logs.
  */
 import type { SecretClient } from '@azure/keyvault-secrets';
-import type { ListingObserver, SecretProperties, Secrets } from '../domain/ports.js';
+import type { ListingObserver, SecretProperties, Secrets, VersionedSecret } from '../domain/ports.js';
 import { TransientError } from '../domain/errors.js';
 import { fromAzureError, statusOf } from './azureErrors.js';
 
@@ -90,6 +90,7 @@ export class SecretsAdapter implements Secrets {
           for (const p of page) {
             const props: SecretProperties = { name: p.name, tags: { ...(p.tags ?? {}) } };
             if (p.updatedOn) props.updatedOn = p.updatedOn;
+            if (p.createdOn) props.createdOn = p.createdOn;
             if (p.enabled !== undefined) props.enabled = p.enabled;
             out.set(p.name, props);
           }
@@ -116,6 +117,21 @@ export class SecretsAdapter implements Secrets {
     try {
       const s = await this.client(vaultUrl).getSecret(name, { abortSignal: this.signal() });
       return s.value;
+    } catch (e) {
+      if (statusOf(e) === 404) return undefined;
+      throw fromAzureError(`Key Vault get ${vaultKey(vaultUrl)}/secrets/${name}`, e);
+    }
+  }
+
+  async getSecret(vaultUrl: string, name: string): Promise<VersionedSecret | undefined> {
+    try {
+      const s = await this.client(vaultUrl).getSecret(name, { abortSignal: this.signal() });
+      if (s.value === undefined) return undefined;
+      return {
+        value: s.value,
+        ...(s.properties.version ? { version: s.properties.version } : {}),
+        ...(s.properties.createdOn ? { createdOn: s.properties.createdOn } : {}),
+      };
     } catch (e) {
       if (statusOf(e) === 404) return undefined;
       throw fromAzureError(`Key Vault get ${vaultKey(vaultUrl)}/secrets/${name}`, e);

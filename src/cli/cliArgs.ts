@@ -1,5 +1,5 @@
 /**
- * `acibg <command> [app] [--to X] [--reason "..."] [--json] [--url U] [--key K]`: the command line, parsed into
+ * `acibg <command> [app] [--to X] [--reason "..."] [--force] [--json] [--url U] [--key K]`: the command line, parsed into
  * what to do. Only syntax here; where the URL and key come from is cliConfig.ts.
  */
 import { parseArgs } from 'node:util';
@@ -21,7 +21,7 @@ export type CliCommand =
       kind: 'action';
       action: ActionName;
       app: string;
-      body: { to?: string; reason?: string };
+      body: { to?: string; reason?: string; force?: true };
       json: boolean;
       flags: ConnectionFlags;
     };
@@ -34,12 +34,13 @@ Usage:
   acibg promote <app>                    switch callers to the group awaiting promotion
   acibg abort <app>                      stop the rollout in progress (before the switch)
   acibg pause <app> | resume <app>       hold pushes (queued, newest wins) / start the newest
-  acibg retry <app>                      deploy the latest failed or rolled-back digest again
-  acibg redeploy <app>                   deploy the active digest as a fresh blue/green
+  acibg retry <app> [--force]            deploy the latest failed or rolled-back digest again
+  acibg redeploy <app> [--force]         deploy the active digest as a fresh blue/green
 
 Options:
   --reason "..."   why (kept in the app's history with the actor)
   --to X           the target, for rollback: a digest or a rollout id (the server says where else it applies)
+  --force          retry / redeploy now, outside the app's deploy windows or during DEPLOY_FREEZE
   --json           print the server's JSON instead of tables
   --url U          the Functions app, e.g. https://func-x.azurewebsites.net (else ACIBG_URL, else
                    functionsBaseUrl of .local/stack.json found from the current directory up)
@@ -67,6 +68,7 @@ function readOptions(argv: string[]) {
       options: {
         to: { type: 'string' },
         reason: { type: 'string' },
+        force: { type: 'boolean', default: false },
         json: { type: 'boolean', default: false },
         url: { type: 'string' },
         key: { type: 'string' },
@@ -98,16 +100,17 @@ export function parseCliArgs(argv: string[]): CliCommand {
   const reason = nonEmpty('reason', values.reason);
 
   if (command === 'status') {
-    if (to !== undefined || reason !== undefined)
-      throw usage('--to and --reason apply to actions, not status.');
+    if (to !== undefined || reason !== undefined || values.force)
+      throw usage('--to, --reason and --force apply to actions, not status.');
     return { kind: 'status', ...(app === undefined ? {} : { app }), json: values.json, flags };
   }
   if (!(ACTIONS as readonly string[]).includes(command)) {
     throw usage(`Unknown command '${command}'. Commands: status, ${ACTIONS.join(', ')}.`);
   }
   if (app === undefined || app.trim() === '') throw usage(`${command} needs an app: acibg ${command} <app>.`);
-  const body: { to?: string; reason?: string } = {};
+  const body: { to?: string; reason?: string; force?: true } = {};
   if (to !== undefined) body.to = to;
   if (reason !== undefined) body.reason = reason;
+  if (values.force) body.force = true;
   return { kind: 'action', action: command as ActionName, app, body, json: values.json, flags };
 }

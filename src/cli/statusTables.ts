@@ -30,6 +30,8 @@ interface AppView {
   rollbackTarget?: { group?: string; digest?: string; tag?: string; until?: string } | null;
   secret?: { name?: string; inSync?: boolean; ip?: string | null; problem?: string | null };
   queued?: { tag?: string; digest?: string; receivedAt?: string } | null;
+  held?: { message?: string } | null;
+  config?: { state?: string; message?: string } | null;
   history?: Array<{
     finishedAt?: string;
     tag?: string;
@@ -131,6 +133,8 @@ function appDetails(a: AppView): string[] {
     lines.push(`Rollback   to ${text(t.group)} (${text(t.tag)} ${digest(t.digest)}) until ${time(t.until)}`);
   const q = a.queued;
   if (q) lines.push(`Queued     ${text(q.tag)} ${digest(q.digest)} received ${time(q.receivedAt)}`);
+  if (a.held?.message) lines.push(`Deploys    ${a.held.message} (rollback and abort still work)`);
+  if (a.config?.state && a.config.state !== 'inSync') lines.push(`Config     ${text(a.config.message)}`);
   const history = (a.history ?? []).slice(0, HISTORY_ROWS);
   if (history.length > 0) {
     lines.push('', `History (latest ${history.length})`);

@@ -8,10 +8,11 @@
  * (`apps[1] (api): health.port: expected a number`) and kept in `errors` for the status page, while the
  * other apps load. Only an APPS_CONFIG that is not JSON or has no `apps` array fails the whole setting.
  */
-import semver from 'semver';
 import { z } from 'zod';
+import { desiredStateFields } from './desiredStateConfig.js';
 import { rolloutControlFields } from './rolloutControls.js';
 import { appDnsSchema, appRecordName, fqdnOf, watchDnsSchema, type WatchDnsConfig } from './dnsConfig.js';
+import { DEFAULT_TAG_POLICY, tagPolicySchema } from './tagPolicyConfig.js';
 import {
   ACI_NAME,
   REGISTRY_ID,
@@ -30,6 +31,8 @@ import { vnetRefusals } from './vnetRules.js';
 export { normaliseVaultUrl } from './configFields.js';
 export type { ContainerTemplate, TemplateConfig } from './templateConfig.js';
 export type { AdoptGroupConfig, KeyVaultReferences } from './adoptGroupConfig.js';
+export type { TagPolicy, TagOrder } from './tagPolicyConfig.js';
+export type { DeployWindow } from './desiredStateConfig.js';
 
 // ---------------------------------------------------------------- validators
 
@@ -49,34 +52,6 @@ const appName = z
   .refine((s) => s.length <= APP_NAME_MAX, {
     message: `must be at most ${APP_NAME_MAX} characters so that '{name}-green' fits ACI's 63`,
   });
-
-const tagPolicySchema = z.discriminatedUnion('type', [
-  z.strictObject({
-    type: z.literal('semver'),
-    range: z
-      .string()
-      .default('*')
-      .refine((r) => semver.validRange(r) !== null, { message: 'not a valid semver range' }),
-    allowDowngrade: z.boolean().default(false),
-    includePrerelease: z.boolean().default(false),
-  }),
-  z.strictObject({
-    type: z.literal('regex'),
-    /** Matched against the whole tag. */
-    pattern: z.string().refine(
-      (p) => {
-        try {
-          new RegExp(p);
-          return true;
-        } catch {
-          return false;
-        }
-      },
-      { message: 'not a valid regular expression' },
-    ),
-  }),
-  z.strictObject({ type: z.literal('any') }),
-]);
 
 const healthSchema = z.strictObject({
   /** Default: the port of the pushed-image container's readinessProbe.httpGet (templateConfig.ts). */
@@ -105,12 +80,7 @@ const appFields = z.strictObject({
   repository: z.string().refine((s) => REPOSITORY.test(s), {
     message: 'not a valid repository name (lowercase, e.g. web or team/web)',
   }),
-  tagPolicy: tagPolicySchema.default({
-    type: 'semver',
-    range: '*',
-    allowDowngrade: false,
-    includePrerelease: false,
-  }),
+  tagPolicy: tagPolicySchema.default(DEFAULT_TAG_POLICY),
   /** Allows downgrades (and re-deploying a digest from history on a fresh push). */
   force: z.boolean().default(false),
   resourceGroup,
@@ -134,6 +104,7 @@ const appFields = z.strictObject({
   /** A Private DNS A record that follows the active group (dnsConfig.ts). */
   dns: appDnsSchema.optional(),
   ...rolloutControlFields,
+  ...desiredStateFields,
 });
 
 type AppFields = z.output<typeof appFields>;
@@ -217,11 +188,15 @@ const reconcileSchema = z.strictObject({
   orphanGraceSeconds: z.number().min(0).default(900),
   /** At most this many concurrent writes (secret sets, deletes) per tick. */
   writeConcurrency: z.number().int().min(1).max(32).default(4),
+  /**
+   * Every this many seconds a tick lists each app's repository tags and starts what a lost ImagePushed event
+   * should have started (catch-up, domain/reconcile/catchUp.ts). 0 = off.
+   */
+  catchUpSeconds: z.number().min(0).max(86_400).default(600),
 });
 
 // ---------------------------------------------------------------- types
 
-export type TagPolicy = z.output<typeof tagPolicySchema>;
 export type HealthConfig = z.output<typeof appSchema>['health'];
 export type WatchedGroupConfig = z.output<typeof watchedGroupSchema>;
 export type ReconcileConfig = z.output<typeof reconcileSchema>;
@@ -491,7 +466,7 @@ export function parseAppsConfig(raw: string | unknown): AppsConfig {
   const apps = parseApps(top.data.apps, errors, refusedApps);
 
   const watch = parseWatch(top.data.watch, errors);
-  let reconcile: ReconcileConfig = { orphanGraceSeconds: 900, writeConcurrency: 4 };
+  let reconcile: ReconcileConfig = reconcileSchema.parse({});
   if (top.data.reconcile !== undefined) {
     const r = reconcileSchema.safeParse(top.data.reconcile);
     if (r.success) reconcile = r.data;

@@ -116,12 +116,23 @@ export const APP_SETTING_NAMES: ReadonlyArray<AppSettingName> = Object.freeze([
     description: 'How long the status API caches live listings (default 5).',
   },
   {
+    name: 'DEPLOY_FREEZE',
+    required: false,
+    description:
+      'true: no deploy starts for any app (pushes are queued; rollback and abort still work); an ISO time with a zone (2027-01-04T08:00:00Z): the freeze ends then; false or absent: no freeze.',
+  },
+  {
     name: 'NOTIFY_TOPIC_ENDPOINT',
     required: false,
     description:
       'Optional Event Grid topic endpoint receiving CloudEvents for rollout started/succeeded/failed.',
   },
 ]);
+
+/** DEPLOY_FREEZE in force: no deploy starts until `until` (ISO), or until the setting is removed. */
+export interface DeployFreeze {
+  until?: string;
+}
 
 export type StorageSettings =
   | { kind: 'connectionString'; connectionString: string }
@@ -156,6 +167,8 @@ export interface Settings {
   reconcileRolloutSliceSeconds: number;
   statusCacheSeconds: number;
   notifyTopicEndpoint?: string;
+  /** Set while DEPLOY_FREEZE holds every app's deploys. */
+  deployFreeze?: DeployFreeze;
 }
 
 export class SettingsError extends Error {
@@ -215,6 +228,21 @@ function flag(env: Env, name: string): boolean {
   if (raw === undefined || raw === 'false') return false;
   if (raw === 'true') return true;
   throw new SettingsError(name, `must be true or false, got "${raw}"`);
+}
+
+/** An ISO-8601 time that names its zone (Z or ±hh:mm): a bare local time would mean different things per host. */
+const ZONED_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
+
+function deployFreeze(env: Env): DeployFreeze | undefined {
+  const raw = value(env, 'DEPLOY_FREEZE');
+  if (raw === undefined || raw.toLowerCase() === 'false') return undefined;
+  if (raw.toLowerCase() === 'true') return {};
+  if (ZONED_TIME.test(raw) && !Number.isNaN(Date.parse(raw)))
+    return { until: new Date(Date.parse(raw)).toISOString() };
+  throw new SettingsError(
+    'DEPLOY_FREEZE',
+    `must be true, false or an ISO time with a zone such as 2027-01-04T08:00:00Z, got "${raw}"`,
+  );
 }
 
 const NCRONTAB_FIELD = /^[0-9*/,\-A-Za-z?]+$/;
@@ -329,6 +357,7 @@ export function loadSettings(env: Env = process.env): Settings {
   const notify = value(env, 'NOTIFY_TOPIC_ENDPOINT');
   const reconcileSchedule = schedule(env);
   const reconcileBudgetSeconds = seconds(env, 'RECONCILE_BUDGET_SECONDS', 240, 1, 1_800);
+  const freeze = deployFreeze(env);
 
   return deepFreeze({
     subscriptionId,
@@ -348,6 +377,7 @@ export function loadSettings(env: Env = process.env): Settings {
     reconcileRolloutSliceSeconds: rolloutSlice(env, reconcileSchedule, reconcileBudgetSeconds),
     statusCacheSeconds: seconds(env, 'STATUS_CACHE_SECONDS', 5, 0, 300),
     ...(notify ? { notifyTopicEndpoint: httpsUrl('NOTIFY_TOPIC_ENDPOINT', notify) } : {}),
+    ...(freeze ? { deployFreeze: freeze } : {}),
   });
 }
 

@@ -17,6 +17,7 @@ import type {
 } from '../domain/statusDocument.js';
 import { formatClock, formatDuration, formatTime } from './format.js';
 import { badge, colour, digest, ipText, time, type Tone } from './pieces.js';
+import { catchUpSummary, desiredStatePanel } from './desiredStatePanel.js';
 import { operatorPanel } from './operatorPanel.js';
 import { join, markup, SafeHtml } from './markup.js';
 
@@ -331,6 +332,7 @@ function appSection(app: AppStatus, now: number): SafeHtml {
 ${dnsFact(app)}
 ${queued}${deletions}
 </dl>
+${desiredStatePanel(app, now)}
 ${operatorPanel(app, now)}
 ${warnings}
 ${conditionTable(app)}
@@ -411,6 +413,7 @@ function reconcileSection(doc: StatusDocument, now: number): SafeHtml {
 <td data-testid="reconcile-errors">${errors}</td><td>${lr.warnings.length}</td><td data-testid="reconcile-throttled">${throttled}</td></tr></tbody>
 </table>
 ${changes}
+${catchUpSummary(doc, now)}
 ${issueList('Errors', 'reconcile-error-list', 'bad', lr.errors)}
 ${issueList('Warnings', 'reconcile-warning-list', 'warn', lr.warnings)}
 </section>`;

@@ -1,5 +1,6 @@
 /** What every domain entry point receives: config, ports, and tunables (defaults suit Azure). */
 import type { AppConfig, AppsConfig } from '../config/appsConfig.js';
+import type { DeployFreeze } from '../config/settings.js';
 import type {
   Clock,
   ContainerGroups,
@@ -57,6 +58,8 @@ export interface DomainDeps {
   clock: Clock;
   logger: Logger;
   options?: Partial<DomainOptions>;
+  /** DEPLOY_FREEZE while it holds: no deploy starts for any app (deployGate.ts). */
+  deployFreeze?: DeployFreeze;
 }
 
 export function optionsOf(deps: DomainDeps): DomainOptions {

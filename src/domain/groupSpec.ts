@@ -1,12 +1,19 @@
 /** The container group a rollout creates, from the app's effective template, the pushed image and the secrets. */
 import type { AppConfig } from '../config/appsConfig.js';
+import { configHash } from './configHash.js';
 import type { EffectiveTemplate } from './effectiveTemplate.js';
 import { GROUP_TAGS, MANAGED_BY, type Rollout } from './model.js';
 import type { ContainerGroupSpec, InitContainerSpec, RegistryCredentialSpec, VolumeSpec } from './ports.js';
 import { slot, type SecretValues } from './templateSecrets.js';
 
-export function groupTags(app: AppConfig, rollout: Rollout, createdAt: string): Record<string, string> {
+export function groupTags(
+  app: AppConfig,
+  rollout: Rollout,
+  createdAt: string,
+  t: EffectiveTemplate,
+): Record<string, string> {
   return {
+    [GROUP_TAGS.configHash]: configHash(t),
     [GROUP_TAGS.app]: app.name,
     [GROUP_TAGS.colour]: rollout.colour,
     [GROUP_TAGS.digest]: rollout.digest,
@@ -109,7 +116,7 @@ export function buildGroupSpec(
   return {
     name: rollout.group,
     location: t.location,
-    tags: groupTags(app, rollout, createdAt),
+    tags: groupTags(app, rollout, createdAt, t),
     osType: t.osType,
     restartPolicy: t.restartPolicy,
     subnetId: t.subnetId,

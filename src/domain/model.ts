@@ -17,6 +17,8 @@ export const GROUP_TAGS = Object.freeze({
   managedBy: 'managed-by',
   /** ISO time the group was created by us; orphan removal measures its grace period from it. */
   createdAt: 'created-at',
+  /** Hash of the effective template it was created from (configHash.ts): config changes are found by it. */
+  configHash: 'config-hash',
 });
 
 /** Tags on the Key Vault secrets we write; `ip` mirrors the value so listings need not fetch values. */
@@ -78,8 +80,11 @@ export const COMMITTED_STEPS: ReadonlySet<RolloutStep> = new Set([
 
 export type RolloutState = 'inProgress' | 'succeeded' | 'failed' | 'superseded' | 'rolledBack' | 'aborted';
 
-/** Why a rollout exists: a push (the default), an operator's action, or a revert of one. */
-export type RolloutKind = 'push' | 'rollback' | 'retry' | 'redeploy';
+/**
+ * Why a rollout exists: a push (the default), a push found by catch-up (its event never arrived), a change of the
+ * app's template or of a secret it uses (`configChanged`: the active digest again), or an operator's action.
+ */
+export type RolloutKind = 'push' | 'catchUp' | 'configChanged' | 'rollback' | 'retry' | 'redeploy';
 
 export { OPERATOR_ACTIONS, type OperatorAction } from '../events/actionRequest.js';
 import type { OperatorAction } from '../events/actionRequest.js';
@@ -196,6 +201,10 @@ export interface Rollout {
   deleteRequestedAt?: string;
   /** Re-creations after the group vanished or was replaced (bounded). */
   recreations: number;
+  /** The Key Vault secret versions the group was created with (set at creating; never values). */
+  secretVersions?: SecretVersion[];
+  /** For a `configChanged` rollout: the desired config it was started for (configDrift.ts), so it is tried once. */
+  configKey?: string;
   /** When the registry first refused reading the pushed image index (the denial is final after the pull grace). */
   accessDeniedSince?: string;
   /** Consecutive transient errors at the current step. */
@@ -212,6 +221,16 @@ export interface Rollout {
   timeline: Condition[];
 }
 
+/** Which version of a Key Vault secret a group was created with (never its value). */
+export interface SecretVersion {
+  vaultUrl: string;
+  name: string;
+  /** The version id Key Vault gave it (the last segment of its id). */
+  version?: string;
+  /** ISO creation time of that version: the vault's listing shows the current version's, so a newer one is seen. */
+  createdOn?: string;
+}
+
 export interface ActiveDeployment {
   group: string;
   resourceGroup: string;
@@ -222,6 +241,8 @@ export interface ActiveDeployment {
   image?: string;
   rolloutId?: string;
   since: string;
+  /** The Key Vault secret versions its group was created with (absent for groups from before they were kept). */
+  secretVersions?: SecretVersion[];
 }
 
 /** The previous group, kept running after a successful rollout for `rollbackWindowSeconds`. */
@@ -247,6 +268,8 @@ export interface ActionRecord extends ActorNote {
   outcome: string;
   rolloutId?: string;
   to?: string;
+  /** Sent with `force: true` (a retry or redeploy past the deploy windows or a freeze). */
+  forced?: boolean;
 }
 
 export const ACTIONS_MAX = 25;
@@ -272,6 +295,8 @@ export interface PushIntent {
   loginServer: string;
   /** ImagePushed `target.mediaType`: an image index is resolved to the app's platform at create time. */
   mediaType?: string;
+  /** Found by catch-up in the registry's tag listing rather than delivered as an event. */
+  source?: 'catchUp';
 }
 
 /** A push that arrived after the current rollout's switch; it starts when that rollout finishes. */
@@ -431,6 +456,17 @@ export interface ReconcileIssue {
   retryable?: boolean;
 }
 
+/** What one catch-up run did (reconcile/catchUp.ts). */
+export interface CatchUpRun {
+  at: string;
+  /** Repositories whose tags were listed. */
+  checked: number;
+  /** Pushes it found that no event had brought: rollouts started or queued. */
+  found: Array<{ app: string; tag: string; digest: string; outcome: string; rolloutId?: string }>;
+  /** Apps it could not check (listing failed), with why. */
+  failed: Array<{ app: string; message: string }>;
+}
+
 export interface ReconcileResult {
   at: string;
   durationMs: number;
@@ -451,6 +487,8 @@ export interface ReconcileResult {
     dnsZones?: number;
     dnsRecordsChecked?: number;
   };
+  /** The latest catch-up run, carried from tick to tick until the next one (absent while catch-up never ran). */
+  catchUp?: CatchUpRun;
 }
 
 export const TIMELINE_MAX = 40;

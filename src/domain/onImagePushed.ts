@@ -9,6 +9,7 @@ import type { Budget, DomainDeps } from './deps.js';
 import { ConflictError, NotFoundError, TerminalError, TransientError, errorMessage } from './errors.js';
 import { iso, ms, type IgnoredPush, type PushIntent } from './model.js';
 import { recordIgnored } from './appState.js';
+import { deployGate } from './deployGate.js';
 import { applyPush, decidePush } from './pushDecision.js';
 import { initialState } from './rollout/adoption.js';
 import { advance, type AdvanceResult } from './rollout/runner.js';
@@ -93,7 +94,7 @@ async function recordNoRollout(
  * Decide what the push means against the app's stored row and store the decision with a compare-and-swap,
  * re-reading on a conflict: concurrent deliveries decide against the same record, so one digest is one rollout.
  */
-async function decideAndStore(
+export async function decideAndStore(
   app: AppConfig,
   intent: PushIntent,
   deps: DomainDeps,
@@ -105,7 +106,7 @@ async function decideAndStore(
     // ended, and a superseded rollout must not end before it started.
     const now = Math.max(deps.clock.now(), ms(held?.state.updatedAt) ?? 0);
     const state = held?.state ?? (await initialState(app, deps, now));
-    const decision = decidePush(state, intent, app);
+    const decision = decidePush(state, intent, app, deployGate(app, deps.deployFreeze, now));
     if (decision.action === 'ignore') return { ignored: decision.reason };
     const next = applyPush(state, intent, decision, app, now);
     try {

@@ -6,20 +6,32 @@
  */
 import type { AppConfig } from '../config/appsConfig.js';
 import { decideAction } from './actions/decideAction.js';
+import { GATE_OPEN, type DeployGate } from './deployGate.js';
 import { OPERATOR_ACTIONS, ms, type AppState, type OperatorAction } from './model.js';
 import { inProgress } from './appState.js';
 import type { OperatorStatus } from './statusDocument.js';
 
-function applicable(app: AppConfig, state: AppState | undefined, now: number): OperatorAction[] {
+function applicable(
+  app: AppConfig,
+  state: AppState | undefined,
+  now: number,
+  gate: DeployGate,
+): OperatorAction[] {
   if (!state) return [];
-  const facts = { loginServer: 'status.invalid', rollbackTargetRunning: true, previousRunning: true };
+  const facts = { loginServer: 'status.invalid', rollbackTargetRunning: true, previousRunning: true, gate };
   return OPERATOR_ACTIONS.filter(
     (action) =>
       !('refused' in decideAction(state, app, { app: app.name, action, actor: 'status' }, facts, now)),
   );
 }
 
-export function operatorStatus(app: AppConfig, state: AppState | undefined, now: number): OperatorStatus {
+/** `gate`: the app's deploy gate now (retry and redeploy apply while it holds only when forced). */
+export function operatorStatus(
+  app: AppConfig,
+  state: AppState | undefined,
+  now: number,
+  gate: DeployGate = GATE_OPEN,
+): OperatorStatus {
   const r = inProgress(state);
   const preview = r?.step === 'awaitingPromotion' ? r.preview : undefined;
   const t = state?.rollbackTarget;
@@ -39,6 +51,6 @@ export function operatorStatus(app: AppConfig, state: AppState | undefined, now:
       : null,
     rejected: state?.rejected ?? [],
     actions: state?.actions ?? [],
-    availableActions: applicable(app, state, now),
+    availableActions: applicable(app, state, now, gate),
   };
 }

@@ -132,8 +132,19 @@ export interface FetchedManifest {
   manifest: unknown;
 }
 
+/** A tag as the registry's tag listing shows it. */
+export interface RegistryTag {
+  name: string;
+  /** The manifest (or index) digest the tag points at. */
+  digest: string;
+  /** ISO time the tag last moved: its push time. */
+  lastUpdatedOn: string;
+  /** ISO time the tag was first pushed. */
+  createdOn?: string;
+}
+
 /**
- * A registry's data plane (`https://{loginServer}/v2/…`), read with the function's identity.
+ * A registry's data plane (`https://{loginServer}/v2/…`, `/acr/v1/…`), read with the function's identity.
  * Errors: 401/403 → TerminalError with code `RegistryAccessDenied` naming the role to grant; 404 →
  * NotFoundError; 429 and 5xx, timeouts, connection errors → TransientError; a body that does not hash to the
  * digest → TerminalError.
@@ -141,6 +152,8 @@ export interface FetchedManifest {
 export interface RegistryManifests {
   /** The manifest `digest` of `repository`, fetched by digest and verified against it. */
   getManifest(loginServer: string, repository: string, digest: string): Promise<FetchedManifest>;
+  /** Every tag of `repository` (one paged listing), most recently updated first. No such repository → []. */
+  listTags(loginServer: string, repository: string): Promise<RegistryTag[]>;
 }
 
 // ---------------------------------------------------------------- Key Vault secrets
@@ -149,7 +162,16 @@ export interface SecretProperties {
   name: string;
   tags: Record<string, string>;
   updatedOn?: Date;
+  /** Creation time of the current version: a new version changes it, a tag or attribute update does not. */
+  createdOn?: Date;
   enabled?: boolean;
+}
+
+/** A secret's current value and which version it is (the value only ever reaches a group's PUT). */
+export interface VersionedSecret {
+  value: string;
+  version?: string;
+  createdOn?: Date;
 }
 
 /** What a caller learns of a listing's internal retries. */
@@ -166,6 +188,8 @@ export interface Secrets {
   listIpSecrets(vaultUrl: string, observer?: ListingObserver): Promise<Map<string, SecretProperties>>;
   /** Latest value. 404 → undefined. */
   getValue(vaultUrl: string, name: string): Promise<string | undefined>;
+  /** Latest value with its version and the version's creation time. 404 → undefined. */
+  getSecret(vaultUrl: string, name: string): Promise<VersionedSecret | undefined>;
   /** New version with this value and these tags (replaces the tag set). */
   set(vaultUrl: string, name: string, value: string, tags: Record<string, string>): Promise<void>;
 }

@@ -20,6 +20,7 @@ import {
   type RolloutKind,
 } from './model.js';
 import { addCondition, closeRollout, inProgress, notification } from './appState.js';
+import { GATE_OPEN, heldUntilWords, type DeployGate } from './deployGate.js';
 import { checkNotDowngrade, outranksAll, type VersionRef } from './tagPolicy.js';
 
 export type PushDecision =
@@ -28,7 +29,16 @@ export type PushDecision =
   | { action: 'supersede'; reason: string }
   | { action: 'queue'; reason: string };
 
-export function decidePush(state: AppState | undefined, push: PushIntent, app: AppConfig): PushDecision {
+/**
+ * `gate` says whether a deploy may start now (deployGate.ts): while it holds (freeze, outside the app's deploy
+ * windows) an allowed push is queued, newest allowed winning, and starts when the gate opens.
+ */
+export function decidePush(
+  state: AppState | undefined,
+  push: PushIntent,
+  app: AppConfig,
+  gate: DeployGate = GATE_OPEN,
+): PushDecision {
   const short = push.digest.slice(7, 19);
   const current = inProgress(state);
   const active = state?.active;
@@ -84,7 +94,12 @@ export function decidePush(state: AppState | undefined, push: PushIntent, app: A
       action: 'queue',
       reason: `queued: ${state.app} is paused (by ${state.paused.actor}${state.paused.reason ? `: ${state.paused.reason}` : ''}); ${push.tag} starts on resume`,
     };
-  if (!current) return { action: 'start', reason: `rollout of ${push.tag} (${short}) started` };
+  if (gate.held)
+    return {
+      action: 'queue',
+      reason: `queued: ${gate.message}; ${push.tag} starts ${heldUntilWords(gate)}`,
+    };
+  if (!current) return { action: 'start', reason: `${startWords(push)} of ${push.tag} (${short}) started` };
   if (COMMITTED_STEPS.has(current.step))
     return {
       action: 'queue',
@@ -94,6 +109,11 @@ export function decidePush(state: AppState | undefined, push: PushIntent, app: A
     action: 'supersede',
     reason: `${push.tag} supersedes the rollout of ${current.tag} (${current.id})`,
   };
+}
+
+/** How a rollout's first timeline entry names what started it. */
+function startWords(push: PushIntent): string {
+  return push.source === 'catchUp' ? 'catch-up rollout' : 'rollout';
 }
 
 /** Sortable and readable: start time (ms) and the digest's first 12 hex digits, as `docker images` shows. */
@@ -111,7 +131,7 @@ export function idleColour(app: string, active: ActiveDeployment | undefined): C
 
 /** Who started a rollout that no push started. */
 export interface RolloutOrigin {
-  kind: Exclude<RolloutKind, 'push'>;
+  kind: Exclude<RolloutKind, 'push' | 'catchUp'>;
   requestedBy: ActorNote;
   /** A rollback to the group kept in the rollback window: the rollout moves callers to it and creates nothing. */
   reuse?: RollbackTarget & { colour: Colour };
@@ -134,7 +154,11 @@ export function startRollout(
   const r: Rollout = {
     id: rolloutId(push, now),
     state: 'inProgress',
-    ...(origin ? { kind: origin.kind, requestedBy: origin.requestedBy } : {}),
+    ...(origin
+      ? { kind: origin.kind, requestedBy: origin.requestedBy }
+      : push.source === 'catchUp'
+        ? { kind: 'catchUp' as const }
+        : {}),
     ...(reuse ? { reusesGroupOf: reuse.rolloutId ? { rolloutId: reuse.rolloutId } : {} } : {}),
     // The kept group runs and served until the last rollout: only the quick health gate stands before the switch.
     step: reuse ? 'healthGate' : 'accepted',
@@ -143,6 +167,8 @@ export function startRollout(
     digest: push.digest,
     loginServer: push.loginServer,
     image: reuse?.image ?? `${push.loginServer}/${push.repository}@${push.digest}`,
+    // The kept group keeps the secret versions it was created with.
+    ...(reuse?.secretVersions ? { secretVersions: reuse.secretVersions } : {}),
     ...(push.mediaType ? { mediaType: push.mediaType } : {}),
     eventId: push.eventId,
     eventTime: push.eventTime,

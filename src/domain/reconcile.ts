@@ -10,14 +10,19 @@
  *  - remove orphans (groups tagged as ours that no rollout refers to, past a grace period)
  *  - report drift and non-Running active groups (optionally restart them)
  *  - the same for Private DNS A records (apps with `dns`, groups tagged `ip-dns`): one listing per zone
+ *  - desired state: start a blue/green of the active digest when its config changed (template hash, secret
+ *    versions), and, every `reconcile.catchUpSeconds`, what a lost ImagePushed event should have started
  * One failing vault, zone or group never stops the rest; the result is recorded for status.
  */
 import { DEFAULT_ROLLOUT_SLICE_SECONDS } from '../config/settings.js';
 import type { Budget, DomainDeps } from './deps.js';
 import { errorMessage, isRetryable } from './errors.js';
-import { iso, type AppState, type ReconcileResult } from './model.js';
+import { iso, type AppState, type CatchUpRun, type ReconcileResult } from './model.js';
+import { secretChangeVaults } from './configDrift.js';
 import { adopt, checkActiveGroup } from './reconcile/activeGroups.js';
 import { reconcileDns } from './reconcile/dnsSync.js';
+import { catchUp, catchUpDue } from './reconcile/catchUp.js';
+import { rollOutConfigChanges } from './reconcile/configChanges.js';
 import { removeOrphans } from './reconcile/orphans.js';
 import { advanceRollouts } from './reconcile/rollouts.js';
 import { inspectDoubtfulActiveGroups, syncSecrets } from './reconcile/secretSync.js';
@@ -28,6 +33,8 @@ import {
   resolveSecretTargets,
   resourceGroupsToList,
   vaultsOf,
+  type SecretListings,
+  type SecretTarget,
 } from './secretTargets.js';
 
 export interface ReconcileOptions {
@@ -36,6 +43,16 @@ export interface ReconcileOptions {
    * timer runs one tick at a time, so a tick that outlasts the schedule's interval delays the next IP fix.
    */
   rolloutSliceSeconds?: number;
+}
+
+/** The previous tick's result (when catch-up last ran); unreadable counts as never. */
+async function lastResult(tick: Tick): Promise<ReconcileResult | undefined> {
+  try {
+    return await tick.deps.rolloutStore.getLastReconcile();
+  } catch (e) {
+    tick.deps.logger.warn(`could not read the last reconcile result: ${errorMessage(e)}`);
+    return undefined;
+  }
 }
 
 /** Every app's stored row (one query), with the ETags later writes compare against. */
@@ -78,6 +95,26 @@ function tickResult(
   };
 }
 
+/**
+ * The desired-state phase: a config (template, secret versions) the active group no longer matches starts a
+ * blue/green; every reconcile.catchUpSeconds, pushes no event brought are found in the registries. Not while the
+ * rollout states could not be read. Answers the latest catch-up run (this tick's, or carried from an earlier one).
+ */
+async function desiredState(
+  tick: Tick,
+  targets: SecretTarget[],
+  secretListings: SecretListings,
+  states: Map<string, AppState>,
+  etags: Map<string, string>,
+): Promise<CatchUpRun | undefined> {
+  const previous = (await lastResult(tick))?.catchUp;
+  if (tick.errors.some((e) => e.scope === 'store')) return previous;
+  await rollOutConfigChanges(tick, targets, secretListings, states, etags);
+  const { deps } = tick;
+  if (!catchUpDue(deps.config.reconcile.catchUpSeconds, previous?.at, deps.clock.now())) return previous;
+  return catchUp(tick, states);
+}
+
 export async function reconcile(
   deps: DomainDeps,
   budget: Budget,
@@ -111,7 +148,8 @@ export async function reconcile(
   const { targets, problems } = resolveSecretTargets(config, states, listings);
   tick.warnings.push(...problems);
   await inspectDoubtfulActiveGroups(tick, targets);
-  const vaults = vaultsOf(targets);
+  // The IP secrets' vaults, and the vaults of secrets whose new versions roll out (one listing per vault).
+  const vaults = [...new Set([...vaultsOf(targets), ...secretChangeVaults(config, states)])];
   const secretListings = await readSecretListings(
     vaults,
     (v) => retrying(tick, () => deps.secrets.listIpSecrets(v, { onThrottled: () => tick.throttled++ })),
@@ -133,6 +171,9 @@ export async function reconcile(
     await checkActiveGroup(tick, t.app, t.group, states, etags);
   }
 
+  // ---- desired state: config changes, then pushes no event brought (catch-up)
+  const catchUpRun = await desiredState(tick, targets, secretListings, states, etags);
+
   // ---- orphans (each confirmed against the stored state before it is deleted)
   await removeOrphans(tick, listings, states);
 
@@ -146,6 +187,7 @@ export async function reconcile(
     secretsChecked: targets.length,
     ...dnsCounts,
   });
+  if (catchUpRun) result.catchUp = catchUpRun;
   try {
     await deps.rolloutStore.recordReconcile(result);
   } catch (e) {

@@ -4,19 +4,28 @@
  * reads no values at all, and rollout state never holds them.
  */
 import type { AppConfig } from '../config/appsConfig.js';
+import type { DeployFreeze } from '../config/settings.js';
 import { adoptionStatus } from './adoptionStatus.js';
+import { deployGate } from './deployGate.js';
 import { mapLimit } from './concurrency.js';
 import type { DomainDeps } from './deps.js';
 import { dnsView, readStatusDns } from './dnsStatus.js';
 import type { DnsListings } from './dnsTargets.js';
 import { errorMessage } from './errors.js';
-import { SECRET_TAGS, ms, iso, type AppState, type HistoryEntry, type ReconcileResult } from './model.js';
+import {
+  SECRET_TAGS,
+  ms,
+  iso,
+  type AppState,
+  type CatchUpRun,
+  type HistoryEntry,
+  type ReconcileResult,
+} from './model.js';
 import type { ContainerGroupView } from './ports.js';
 import type {
   AppStatus,
   HistoryStatus,
   RolloutStatus,
-  StatusCondition,
   StatusDocument,
   WatchedStatus,
 } from './statusDocument.js';
@@ -35,6 +44,9 @@ import {
 } from './secretTargets.js';
 import { digestOfImage } from './tagPolicy.js';
 import { operatorStatus } from './operatorStatus.js';
+import { conditions } from './statusConditions.js';
+import { configStatus } from './configStatus.js';
+import { secretChangeVaults } from './configDrift.js';
 
 export interface StatusInput {
   config: DomainDeps['config'];
@@ -49,6 +61,8 @@ export interface StatusInput {
   errors?: string[];
   /** Only this app (and no watched groups). */
   app?: string;
+  /** DEPLOY_FREEZE while it holds. */
+  deployFreeze?: DeployFreeze;
 }
 
 function rolloutStatus(state: AppState, now: number): RolloutStatus | null {
@@ -114,63 +128,6 @@ function secretState(
   return { inSync, ip, problem: props.value ? null : 'secret does not exist yet' };
 }
 
-function conditions(app: AppStatus, state: AppState | undefined): StatusCondition[] {
-  const out: StatusCondition[] = [];
-  if (!state?.active)
-    out.push({
-      type: 'Available',
-      status: 'False',
-      reason: 'NoActiveGroup',
-      message: 'nothing deployed yet',
-    });
-  else if (app.provisioningState === null)
-    out.push({
-      type: 'Available',
-      status: 'Unknown',
-      reason: 'GroupNotListed',
-      message: `${app.activeGroup} not found or not listed`,
-    });
-  else if (app.groupState !== null)
-    out.push({
-      type: 'Available',
-      status: app.groupState === 'Running' ? 'True' : 'False',
-      reason: app.groupState === 'Running' ? 'Running' : 'NotRunning',
-      message: `${app.activeGroup} is ${app.groupState}`,
-    });
-  else {
-    // List responses carry no instance view: judge by provisioning state and IP.
-    const ok = app.ip !== null && app.provisioningState === 'Succeeded';
-    out.push({
-      type: 'Available',
-      status: ok ? 'True' : 'False',
-      reason: ok ? 'ProvisionedWithIp' : 'NoIp',
-      message: `${app.activeGroup}: provisioningState ${app.provisioningState ?? 'unknown'}, IP ${app.ip ?? 'none'}`,
-    });
-  }
-  out.push({
-    type: 'SecretInSync',
-    status: app.secret.inSync ? 'True' : 'False',
-    reason: app.secret.inSync ? 'InSync' : 'OutOfSync',
-    message:
-      app.secret.problem ??
-      (app.secret.inSync ? `${app.secret.name} = ${app.ip}` : `${app.secret.name} differs from ${app.ip}`),
-  });
-  const r = state?.rollout;
-  out.push({
-    type: 'Progressing',
-    status: r?.state === 'inProgress' ? 'True' : 'False',
-    reason: r?.state === 'inProgress' ? r.step : (r?.state ?? 'NoRollout'),
-    message: r ? `${r.id} (${r.tag})` : 'no rollout yet',
-  });
-  out.push({
-    type: 'Degraded',
-    status: r?.state === 'failed' ? 'True' : 'False',
-    reason: r?.error?.reason ?? 'None',
-    message: r?.error?.message ?? '',
-  });
-  return out;
-}
-
 /** The digest the active group runs, when it is not the pushed one (a platform manifest of a pushed index). */
 function platformDigestOf(active: AppState['active']): { platformDigest?: string } {
   const running = active?.image ? digestOfImage(active.image) : undefined;
@@ -182,6 +139,7 @@ function appStatus(app: AppConfig, input: StatusInput, target: SecretTarget | un
   const active = state?.active;
   const group: ContainerGroupView | undefined = target?.group;
   const secret = secretState(target, input.secrets);
+  const gate = deployGate(app, input.deployFreeze, input.now);
   const warnings = (input.lastReconcile?.warnings ?? [])
     .filter((w) => active && w.target === `${active.resourceGroup}/${active.group}`)
     .map((w) => w.message);
@@ -220,11 +178,33 @@ function appStatus(app: AppConfig, input: StatusInput, target: SecretTarget | un
     })),
     conditions: [],
     warnings,
-    ...operatorStatus(app, state, input.now),
+    ...operatorStatus(app, state, input.now, gate),
     adoption: adoptionStatus(app, state),
+    config: configStatus(app, state, group, input.secrets, gate),
+    held: gate.held
+      ? {
+          reason: gate.reason,
+          until: gate.until !== undefined ? iso(gate.until) : null,
+          message: gate.message,
+        }
+      : null,
   };
   status.conditions = conditions(status, state);
   return status;
+}
+
+/** Catch-up's schedule: never run yet means the next tick runs it. */
+function catchUpStatus(
+  everySeconds: number,
+  run: CatchUpRun | undefined,
+  now: number,
+): StatusDocument['catchUp'] {
+  const last = ms(run?.at);
+  return {
+    everySeconds,
+    lastRun: run ?? null,
+    nextAt: everySeconds > 0 ? iso(last !== undefined ? last + everySeconds * 1000 : now) : null,
+  };
 }
 
 /** Pure: build the document from what was read. */
@@ -271,6 +251,7 @@ export function buildStatus(input: StatusInput): StatusDocument {
           throttled: lr.throttled,
         }
       : null,
+    catchUp: catchUpStatus(config.reconcile.catchUpSeconds, lr?.catchUp, input.now),
     configErrors: config.errors,
     refusedApps: config.refusedApps.map((r) => ({ name: r.name, errors: r.errors })),
     errors: input.errors ?? [],
@@ -313,7 +294,7 @@ export async function collectStatus(deps: DomainDeps, options: CollectOptions = 
   const scopedConfig =
     options.app === undefined ? config : { ...config, apps, watch: { resourceGroups: [], groups: [] } };
   const { targets } = resolveSecretTargets(scopedConfig, states, listings);
-  const vaults = vaultsOf(targets);
+  const vaults = [...new Set([...vaultsOf(targets), ...secretChangeVaults(scopedConfig, states)])];
   const secrets = await readSecretListings(
     vaults,
     (v) => deps.secrets.listIpSecrets(v),
@@ -344,6 +325,7 @@ export async function collectStatus(deps: DomainDeps, options: CollectOptions = 
     ...(lastReconcile ? { lastReconcile } : {}),
     now: deps.clock.now(),
     errors,
+    ...(deps.deployFreeze ? { deployFreeze: deps.deployFreeze } : {}),
     ...(options.app !== undefined ? { app: options.app } : {}),
   });
 }

@@ -5,9 +5,11 @@
  */
 import type { ConfigError } from '../config/appsConfig.js';
 import type { AdoptionStatus } from './adoptionStatus.js';
+import type { SecretDrift } from './configDrift.js';
 import type {
   ActionRecord,
   ActorNote,
+  CatchUpRun,
   Condition,
   OperatorAction,
   RejectedDigest,
@@ -128,6 +130,31 @@ export interface WatchedDnsStatus {
   problem: string | null;
 }
 
+/** Does the active group match the app's config (configDrift.ts)? */
+export interface ConfigStatus {
+  state: 'inSync' | 'drift' | 'unknown';
+  /** `config-hash` the config asks for now, and the one the active group carries. */
+  desiredHash: string | null;
+  activeHash: string | null;
+  rolloutOnConfigChange: boolean;
+  rolloutOnSecretChange: boolean;
+  /** What differs, in words. */
+  changes: string[];
+  /** The secrets' versions (with rolloutOnSecretChange): the group's and the vault's current one. */
+  secrets: SecretDrift[];
+  /** In sync, why unknown, or what happens about the drift (rolls out, waits, opted out). */
+  message: string;
+}
+
+/** Why deploys of an app wait now: DEPLOY_FREEZE, or outside its deploy windows. */
+export interface HeldStatus {
+  reason: 'freeze' | 'window';
+  /** When the hold ends, if known (the next window opening, the freeze's end). */
+  until: string | null;
+  /** `held: freeze` / `held: outside deploy window until …`. */
+  message: string;
+}
+
 export interface AppStatus extends OperatorStatus {
   name: string;
   /** Login server when known (learnt at the first rollout), else the registry name. */
@@ -159,6 +186,10 @@ export interface AppStatus extends OperatorStatus {
   adoption?: AdoptionStatus | null;
   /** The app's Private DNS name, null without `dns` in its config. */
   dns?: AppDnsStatus | null;
+  /** Null when a deploy may start now; pushes, catch-up, config changes, retries and redeploys wait otherwise. */
+  held?: HeldStatus | null;
+  /** Desired state beyond the image: the config the active group was created from against today's. */
+  config?: ConfigStatus;
 }
 
 export interface WatchedStatus {
@@ -183,6 +214,8 @@ export interface StatusDocument {
     ReconcileResult,
     'at' | 'durationMs' | 'changed' | 'errors' | 'warnings' | 'throttled'
   > | null;
+  /** Catch-up (pushes no event brought): how often, the latest run and when the next is due. */
+  catchUp?: { everySeconds: number; lastRun: CatchUpRun | null; nextAt: string | null };
   configErrors: ConfigError[];
   /** Apps refused by config validation (not deployed until fixed). */
   refusedApps: Array<{ name: string; errors: string[] }>;

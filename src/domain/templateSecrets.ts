@@ -5,8 +5,8 @@
  */
 import type { KeyVaultRef } from '../config/templateConfig.js';
 import type { EffectiveTemplate } from './effectiveTemplate.js';
-import type { FailureReason } from './model.js';
-import type { Secrets } from './ports.js';
+import type { FailureReason, SecretVersion } from './model.js';
+import type { Secrets, VersionedSecret } from './ports.js';
 
 /** Slot names, one per place a template takes a secret. */
 export const slot = {
@@ -75,7 +75,12 @@ export function secretReferences(t: EffectiveTemplate): SecretReference[] {
 export type SecretValues = ReadonlyMap<string, string>;
 
 export type ResolvedSecrets =
-  | { ok: true; values: SecretValues }
+  | {
+      ok: true;
+      values: SecretValues;
+      /** Which version of each referenced secret was read (for config-change rollouts; never a value). */
+      versions: SecretVersion[];
+    }
   | {
       ok: false;
       reason: Extract<FailureReason, 'SecureEnvMissing' | 'KeyVaultSecretMissing'>;
@@ -85,11 +90,22 @@ export type ResolvedSecrets =
 /** Reads every referenced secret (each vault secret once). A missing secret fails with what needed it. */
 export async function resolveSecrets(t: EffectiveTemplate, secrets: Secrets): Promise<ResolvedSecrets> {
   const values = new Map<string, string>();
-  const read = new Map<string, string | undefined>();
+  const read = new Map<string, VersionedSecret | undefined>();
+  const versions: SecretVersion[] = [];
   for (const r of secretReferences(t)) {
     const id = `${r.ref.vaultUrl}/${r.ref.secretName}`;
-    if (!read.has(id)) read.set(id, await secrets.getValue(r.ref.vaultUrl, r.ref.secretName));
-    const value = read.get(id);
+    if (!read.has(id)) {
+      const secret = await secrets.getSecret(r.ref.vaultUrl, r.ref.secretName);
+      read.set(id, secret);
+      if (secret)
+        versions.push({
+          vaultUrl: r.ref.vaultUrl,
+          name: r.ref.secretName,
+          ...(secret.version ? { version: secret.version } : {}),
+          ...(secret.createdOn ? { createdOn: secret.createdOn.toISOString() } : {}),
+        });
+    }
+    const value = read.get(id)?.value;
     if (value === undefined)
       return {
         ok: false,
@@ -98,5 +114,5 @@ export async function resolveSecrets(t: EffectiveTemplate, secrets: Secrets): Pr
       };
     values.set(r.slot, value);
   }
-  return { ok: true, values };
+  return { ok: true, values, versions };
 }

@@ -1,6 +1,7 @@
 /**
- * The body of an operator action (`POST /api/apps/{app}/{action}`): optional JSON `{ "to"?, "reason"? }`, checked
- * field by field with bounded lengths, so nothing unbounded reaches the app's stored row.
+ * The body of an operator action (`POST /api/apps/{app}/{action}`): optional JSON `{ "to"?, "reason"?, "force"? }`,
+ * checked field by field with bounded lengths, so nothing unbounded reaches the app's stored row. `force: true`
+ * lets retry and redeploy start outside the app's deploy windows or during DEPLOY_FREEZE.
  */
 /** The actions operators take on an app (`POST /api/apps/{app}/{action}`; docs/design.md). */
 export const OPERATOR_ACTIONS = [
@@ -22,7 +23,11 @@ export const REASON_MAX = 500;
 const TO = /^(sha256:[0-9a-f]{64}|[0-9]{8}T[0-9]{9}Z-[0-9a-f]{12})$/;
 
 export type ParsedAction =
-  { ok: true; action: OperatorAction; to?: string; reason?: string } | { ok: false; message: string };
+  | { ok: true; action: OperatorAction; to?: string; reason?: string; force?: true }
+  | { ok: false; message: string };
+
+/** The actions a deploy window or a freeze holds back, and which `force` lets through. */
+export const FORCEABLE_ACTIONS: ReadonlySet<OperatorAction> = new Set(['retry', 'redeploy']);
 
 export function isOperatorAction(value: string): value is OperatorAction {
   return (OPERATOR_ACTIONS as readonly string[]).includes(value);
@@ -36,10 +41,10 @@ function parseBody(
   try {
     value = JSON.parse(text);
   } catch {
-    return { ok: false, message: 'the body is not JSON (send {"to"?, "reason"?} or nothing)' };
+    return { ok: false, message: 'the body is not JSON (send {"to"?, "reason"?, "force"?} or nothing)' };
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value))
-    return { ok: false, message: 'the body must be a JSON object {"to"?, "reason"?}' };
+    return { ok: false, message: 'the body must be a JSON object {"to"?, "reason"?, "force"?}' };
   return { ok: true, value: value as Record<string, unknown> };
 }
 
@@ -59,10 +64,10 @@ export function parseActionRequest(actionParam: string, bodyText: string): Parse
     return { ok: false, message: `the body is larger than ${ACTION_BODY_MAX_BYTES} bytes` };
   const body = parseBody(bodyText);
   if (!body.ok) return body;
-  const unknown = Object.keys(body.value).filter((k) => k !== 'to' && k !== 'reason');
+  const unknown = Object.keys(body.value).filter((k) => k !== 'to' && k !== 'reason' && k !== 'force');
   if (unknown.length > 0)
-    return { ok: false, message: `unknown field(s) ${unknown.join(', ')} (allowed: to, reason)` };
-  const { to, reason } = body.value;
+    return { ok: false, message: `unknown field(s) ${unknown.join(', ')} (allowed: to, reason, force)` };
+  const { to, reason, force } = body.value;
   if (to !== undefined && (typeof to !== 'string' || !TO.test(to)))
     return { ok: false, message: '"to" must be a digest (sha256:…) or a rollout id from status' };
   if (to !== undefined && action !== 'rollback' && action !== 'retry')
@@ -75,5 +80,18 @@ export function parseActionRequest(actionParam: string, bodyText: string): Parse
       ok: false,
       message: `"reason" must be text of at most ${REASON_MAX} characters without control characters`,
     };
-  return { ok: true, action, ...(to ? { to } : {}), ...(reason ? { reason } : {}) };
+  if (force !== undefined && typeof force !== 'boolean')
+    return { ok: false, message: '"force" must be true or false' };
+  if (force === true && !FORCEABLE_ACTIONS.has(action))
+    return {
+      ok: false,
+      message: `"force" applies to retry and redeploy (${action} is never held by deploy windows or a freeze)`,
+    };
+  return {
+    ok: true,
+    action,
+    ...(to ? { to } : {}),
+    ...(reason ? { reason } : {}),
+    ...(force ? { force: true as const } : {}),
+  };
 }

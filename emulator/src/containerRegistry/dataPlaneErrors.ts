@@ -71,6 +71,10 @@ export const dataPlaneErrors = {
   manifestUnknown(message = 'manifest unknown', detail?: unknown): EmulatorHttpError {
     return registryError(404, 'MANIFEST_UNKNOWN', message, {}, detail);
   },
+  /** `n` of a paged listing is not a positive integer (distribution's registry/api/errcode PAGINATION_NUMBER_INVALID). */
+  paginationNumberInvalid(n: string): EmulatorHttpError {
+    return registryError(400, 'PAGINATION_NUMBER_INVALID', 'invalid number of results requested', {}, { n });
+  },
   registryUnknown(name: string): EmulatorHttpError {
     return registryError(404, 'NAME_UNKNOWN', `the emulator has no registry named '${name}'`);
   },

@@ -12,7 +12,10 @@
  *   the challenge (scope `repository:{repo}:pull`) without a token or with one that does not grant the pull;
  *   404 NAME_UNKNOWN / MANIFEST_UNKNOWN; an index or OCI manifest the Accept header does not list → 404
  *   MANIFEST_UNKNOWN, as distribution's registry answers.
- * Not modelled: network rules (the emulator cannot tell where a caller comes from), blobs, tag listing, push.
+ * - `GET /acr/v1/{repository}/_tags` with a token granting `metadata_read`: ACR's paged tag listing
+ *   (dataPlaneTags.ts).
+ * Not modelled: network rules (the emulator cannot tell where a caller comes from), blobs, the Docker
+ * `/v2/{repository}/tags/list` (it gives names only, no digests or times), push.
  */
 import { DEFAULT_TENANT_ID, type EmulatorContext } from '../core/context.js';
 import { controlErrors } from '../core/controlErrors.js';
@@ -21,6 +24,7 @@ import { AUDIENCES, normaliseResource } from '../core/tokens.js';
 import { dataPlaneErrors } from './dataPlaneErrors.js';
 import { registryErrors } from './registryErrors.js';
 import { contentOf } from './dataPlaneManifests.js';
+import { tagListQuery, tagPage } from './dataPlaneTags.js';
 import type { DataPlaneTokens } from './dataPlaneTokens.js';
 import { DIGEST_PATTERN, REPOSITORY_PATTERN } from './imageReference.js';
 import {
@@ -158,21 +162,27 @@ class DataPlaneRoutes {
     return { status: 200, body: { access_token: this.tokens.accessToken(refresh.claims, r.name, scopes) } };
   }
 
-  private manifest(req: EmuRequest): EmuResponse {
-    const r = this.registryOf(req);
-    const service = loginServerOf(r);
-    const segments = Object.keys(req.params)
+  /** The repository a data-plane path names (`r0`…`r3` segments). */
+  private repositoryOf(req: EmuRequest): string {
+    return Object.keys(req.params)
       .filter((k) => /^r\d$/.test(k))
       .sort()
-      .map((k) => req.params[k]!);
-    const repository = segments.join('/');
-    const reference = req.params['reference'] ?? '';
-    const scope = `repository:${repository}:pull`;
+      .map((k) => req.params[k]!)
+      .join('/');
+  }
+
+  /**
+   * The request's bearer token must grant `action` on the repository; otherwise 401 with the challenge naming the
+   * scope to ask for (`repository:{repo}:pull` for manifests, `:metadata_read` for ACR's listings).
+   */
+  private authorize(req: EmuRequest, r: RegistryRecord, repository: string, action: string): void {
+    const service = loginServerOf(r);
+    const scope = `repository:${repository}:${action}`;
     const presented = bearer(req);
     const verified = presented ? this.tokens.verify(presented, service, 'access_token') : undefined;
     if (!verified?.ok) throw dataPlaneErrors.unauthorized({ realm: this.realm(req), service, scope });
     const granted = verified.claims.access?.some(
-      (a) => a.type === 'repository' && a.name === repository && a.actions.includes('pull'),
+      (a) => a.type === 'repository' && a.name === repository && a.actions.includes(action),
     );
     if (!granted)
       throw dataPlaneErrors.unauthorized({
@@ -181,6 +191,13 @@ class DataPlaneRoutes {
         scope,
         error: 'insufficient_scope',
       });
+  }
+
+  private manifest(req: EmuRequest): EmuResponse {
+    const r = this.registryOf(req);
+    const repository = this.repositoryOf(req);
+    const reference = req.params['reference'] ?? '';
+    this.authorize(req, r, repository, 'pull');
 
     if (!REPOSITORY_PATTERN.test(repository)) throw dataPlaneErrors.nameUnknown(repository);
     const repo = r.repositories[repository];
@@ -205,6 +222,23 @@ class DataPlaneRoutes {
     };
   }
 
+  private tags(req: EmuRequest): EmuResponse {
+    const r = this.registryOf(req);
+    const repository = this.repositoryOf(req);
+    this.authorize(req, r, repository, 'metadata_read');
+    const repo = REPOSITORY_PATTERN.test(repository) ? r.repositories[repository] : undefined;
+    if (!repo) throw dataPlaneErrors.nameUnknown(repository);
+    const page = tagPage(r, repository, repo, tagListQuery(req.query, this.ctx.options.pageSize.tags));
+    return {
+      status: 200,
+      headers: {
+        'docker-distribution-api-version': 'registry/2.0',
+        ...(page.link ? { link: page.link } : {}),
+      },
+      body: page.body,
+    };
+  }
+
   routes(): Route[] {
     const manifestRoutes: Route[] = [];
     for (let depth = 1; depth <= MAX_REPOSITORY_DEPTH; depth++) {
@@ -218,6 +252,14 @@ class DataPlaneRoutes {
           operation: method === 'GET' ? 'Manifests_Get' : 'Manifests_Exists',
           handler: (req) => this.manifest(req),
         });
+      manifestRoutes.push({
+        method: 'GET',
+        pattern: `/acr/v1/${repoPattern}/_tags`,
+        host: 'registry',
+        auth: 'none',
+        operation: 'ContainerRegistry_GetTags',
+        handler: (req) => this.tags(req),
+      });
     }
 
     const control: Route = {

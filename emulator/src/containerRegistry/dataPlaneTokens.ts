@@ -87,16 +87,24 @@ export class DataPlaneTokens {
     return this.sign(this.claims(principal, tenant, loginServer, 'refresh_token', REFRESH_LIFETIME_S));
   }
 
-  /** An access token for what the principal asked for and may do: `pull` on repositories, unless denied. */
+  /**
+   * An access token for what the principal asked for and may do: `pull` and `metadata_read` on repositories, unless
+   * denied. AcrPull grants both (reading content and reading metadata such as tag lists: "Azure Container Registry
+   * built-in roles directory reference", container-registry/container-registry-rbac-built-in-roles-directory-reference);
+   * the emulator's denial stands in for a missing role assignment, so it takes both away.
+   */
   accessToken(refresh: AcrClaims, registryName: string, scopes: string[]): string {
-    const denied = this.slice.deniedPull[registryName.toLowerCase()] ?? [];
+    const denied = (this.slice.deniedPull[registryName.toLowerCase()] ?? []).includes(refresh.sub);
     const access: AccessEntry[] = [];
     for (const scope of scopes) {
-      const m = /^repository:([^:]+):([a-z*,]+)$/.exec(scope);
-      if (!m) continue;
+      const m = /^repository:([^:]+):([a-z_*,]+)$/.exec(scope);
+      if (!m || denied) continue;
       const wanted = m[2]!.split(',');
-      const actions = wanted.filter((a) => (a === 'pull' || a === '*') && !denied.includes(refresh.sub));
-      if (actions.length > 0) access.push({ type: 'repository', name: m[1]!, actions: ['pull'] });
+      const actions = [
+        ...(wanted.includes('pull') || wanted.includes('*') ? ['pull'] : []),
+        ...(wanted.includes('metadata_read') ? ['metadata_read'] : []),
+      ];
+      if (actions.length > 0) access.push({ type: 'repository', name: m[1]!, actions });
     }
     return this.sign({
       ...this.claims(refresh.sub, refresh.tenant, refresh.aud, 'access_token', ACCESS_LIFETIME_S),

@@ -194,7 +194,10 @@ export class RegistryControlRoutes {
     const untagged = Object.entries(repo.tags)
       .filter(([, d]) => d === digest)
       .map(([t]) => t);
-    for (const t of untagged) delete repo.tags[t];
+    for (const t of untagged) {
+      delete repo.tags[t];
+      delete repo.tagTimes?.[t];
+    }
     delete repo.manifests[digest];
     if (Object.keys(repo.manifests).length === 0) delete r.repositories[repository];
     this.store.changed();
@@ -211,6 +214,7 @@ export class RegistryControlRoutes {
     const digest = repo?.tags[tag];
     if (!repo || !digest) throw registryErrors.control.tagUnknown(tag, repository);
     delete repo.tags[tag];
+    delete repo.tagTimes?.[tag];
     this.store.changed();
     return { status: 200, body: { repository, tag, digest } };
   }

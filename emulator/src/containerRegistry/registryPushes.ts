@@ -22,6 +22,7 @@ import {
   MANIFEST_MEDIA_TYPE,
   type ManifestRecord,
   type RegistryRecord,
+  type RepositoryRecord,
   type RegistryStore,
 } from './registryStore.js';
 
@@ -58,7 +59,7 @@ export class RegistryPushes {
     const now = new Date().toISOString();
     const repo = r.repositories[repository] ?? { name: repository, tags: {}, manifests: {}, createdAt: now };
     repo.manifests[manifest.digest] = manifest;
-    repo.tags[tag] = manifest.digest;
+    moveTag(repo, tag, manifest.digest, now);
     r.repositories[repository] = repo;
     this.store.changed();
     this.events.emit(
@@ -123,7 +124,7 @@ export class RegistryPushes {
     const now = new Date().toISOString();
     const repo = r.repositories[repository] ?? { name: repository, tags: {}, manifests: {}, createdAt: now };
     for (const m of [...pushed.images, ...pushed.attestations, pushed.index]) repo.manifests[m.digest] = m;
-    repo.tags[tag] = pushed.index.digest;
+    moveTag(repo, tag, pushed.index.digest, now);
     r.repositories[repository] = repo;
     this.store.changed();
     this.events.emit(
@@ -151,6 +152,13 @@ export class RegistryPushes {
       },
     };
   }
+}
+
+/** Point the tag at `digest`: its creation time stays, its last update time is now (as ACR keeps them). */
+function moveTag(repo: RepositoryRecord, tag: string, digest: string, now: string): void {
+  repo.tags[tag] = digest;
+  const times = (repo.tagTimes ??= {});
+  times[tag] = { createdTime: times[tag]?.createdTime ?? now, lastUpdateTime: now };
 }
 
 const userAgentOf = (body: Record<string, unknown>): string | undefined =>

@@ -38,6 +38,12 @@ export interface RepositoryRecord {
   name: string;
   /** tag → digest */
   tags: Record<string, string>;
+  /**
+   * tag → when it was first pushed and when it last moved (ACR's `createdTime` / `lastUpdateTime` of a tag, which
+   * the data plane's tag listing shows and orders by). Absent in state saved before tag listing existed: the
+   * manifest's push time stands in then.
+   */
+  tagTimes?: Record<string, { createdTime: string; lastUpdateTime: string }>;
   /** digest → manifest */
   manifests: Record<string, ManifestRecord>;
   createdAt: string;

@@ -25,8 +25,14 @@ export interface EmulatorOptions {
   tenantId: string;
   /** Secret the managed-identity endpoint expects in X-IDENTITY-HEADER. */
   identityHeader: string;
-  /** Default page sizes of listings; `privateDns`: zones, links and record sets without `$top` (Azure: 100). */
-  pageSize: { containerGroups: number; secrets: number; registries: number; privateDns: number };
+  /** Default page sizes of listings; `privateDns`: zones, links and record sets without `$top` (Azure: 100); `tags`: ACR's tag listing without `n`. */
+  pageSize: {
+    containerGroups: number;
+    secrets: number;
+    registries: number;
+    privateDns: number;
+    tags: number;
+  };
   /** UDP and TCP port of the DNS server on 127.0.0.1 (the emulated Private DNS zones); 0 picks a free one. */
   dnsPort: number;
   timings: EmulatorTimings;

@@ -101,6 +101,10 @@ export class DeliveryEngine {
         subject: identity.subject,
         eventType: identity.type,
       });
+      if (fired.some((f) => f.kind === 'drop')) {
+        created.push(this.dropped(sub, input, identity, fired, now));
+        continue;
+      }
       const duplicate = fired.find((f) => f.kind === 'duplicate');
       const delay = fired.find((f) => f.kind === 'delay');
       const reorder = fired.find((f) => f.kind === 'reorder');
@@ -132,6 +136,34 @@ export class DeliveryEngine {
     }
     if (created.length) this.ctx.state.changed();
     return created;
+  }
+
+  /** Drop fault: the delivery is recorded as dropped and never attempted. */
+  private dropped(
+    sub: Subscription,
+    input: EnqueueInput,
+    identity: { id: string; type: string; subject: string },
+    fired: DeliveryFault[],
+    now: number,
+  ): Delivery {
+    const delivery: Delivery = {
+      id: crypto.randomUUID(),
+      eventId: identity.id,
+      eventType: identity.type,
+      subject: identity.subject,
+      topic: { ...sub.topic },
+      subscription: sub.name,
+      event: toDeliverySchema(input.event, input.schema, sub.deliverySchema, input.topicId),
+      schema: sub.deliverySchema,
+      publishedAt: new Date(now).toISOString(),
+      state: 'pending',
+      attempts: [],
+      copy: 1,
+      faults: fired.map((f) => f.kind),
+    };
+    this.ctx.log(`event ${identity.id} to subscription ${sub.name} dropped by a drop fault`);
+    this.finish(delivery, 'dropped', "Dropped by the emulator's drop fault: never sent.");
+    return delivery;
   }
 
   /** Reorder fault: hold the delivery in the subscription's open window; the window's end sends them reversed. */

@@ -7,6 +7,10 @@
  *   subscription that arrive inside it are held, and when it closes they are sent one after another in reverse
  *   arrival order (each request waits for the previous answer, so the receiver sees them reversed).
  * - `delay`: the first attempt of each matching event is postponed by `delayMs` (default 1000).
+ * - `drop`: each matching event is never sent to the subscription; its delivery is recorded as `dropped`. This is what
+ *   a subscriber sees when Event Grid gives up on an event and no dead-letter destination is set (Azure then drops
+ *   it: "Dead lettering and retry policies", event-grid/manage-event-delivery), or when a subscription is deleted
+ *   or filtered wrong: the push happened, the app never heard of it.
  *
  * Faults act on an event's first attempt only; retries follow the normal schedule. `match` narrows them to a
  * subscription name, a subject prefix or an event type (all case-insensitive). `count` caps how many
@@ -15,7 +19,7 @@
  */
 import crypto from 'node:crypto';
 
-export type DeliveryFaultKind = 'duplicate' | 'reorder' | 'delay';
+export type DeliveryFaultKind = 'duplicate' | 'reorder' | 'delay' | 'drop';
 
 export interface DeliveryFaultSpec {
   kind: DeliveryFaultKind;
@@ -31,7 +35,7 @@ export interface DeliveryFault extends DeliveryFaultSpec {
   hits: number;
 }
 
-const KINDS: DeliveryFaultKind[] = ['duplicate', 'reorder', 'delay'];
+const KINDS: DeliveryFaultKind[] = ['duplicate', 'reorder', 'delay', 'drop'];
 
 function positiveInteger(value: unknown, name: string, min: number, max: number): void {
   if (value === undefined) return;

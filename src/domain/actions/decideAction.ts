@@ -25,6 +25,7 @@ import {
   rejectDigest,
   unrejectDigest,
 } from '../appState.js';
+import { heldUntilWords, type DeployGate } from '../deployGate.js';
 import { startRollout, type RolloutOrigin } from '../pushDecision.js';
 import { latestFailedVersion, previousGoodVersion, type Version } from './actionTargets.js';
 
@@ -34,6 +35,8 @@ export interface ActionRequest {
   /** rollback / retry: a digest or a rollout id. */
   to?: string;
   reason?: string;
+  /** retry / redeploy: start even while the deploy gate holds (outside the deploy windows, during a freeze). */
+  force?: boolean;
   /** The signed-in principal (Easy Auth), else "function key". */
   actor: string;
 }
@@ -46,6 +49,8 @@ export interface ActionFacts {
   rollbackTargetRunning?: boolean;
   /** The group that served before the in-flight rollout's switch still runs. */
   previousRunning?: boolean;
+  /** Whether a deploy may start now (deployGate.ts); absent: it may. */
+  gate?: DeployGate;
 }
 
 export type ActionDecision = { refused: string } | { state: AppState; message: string; rolloutId?: string };
@@ -63,7 +68,7 @@ function note(req: ActionRequest, now: number): ActorNote {
 }
 
 function by(req: ActionRequest): string {
-  return `${req.action} by ${req.actor}${req.reason ? `: ${req.reason}` : ''}`;
+  return `${req.action}${req.force ? ' (forced)' : ''} by ${req.actor}${req.reason ? `: ${req.reason}` : ''}`;
 }
 
 /** Start a rollout of an earlier (or the active) version on operator's behalf. */
@@ -111,13 +116,15 @@ const pause: Decide = (state, app, req, _facts, now) => {
   return { state, message: `${app.name} paused: pushes are queued until resume` };
 };
 
-const resume: Decide = (state, app, _req, _facts) => {
+const resume: Decide = (state, app, _req, facts) => {
   if (!state.paused) return { refused: `${app.name} is not paused` };
   delete state.paused;
   const q = state.queued;
+  const gate = facts.gate;
+  const when = gate?.held ? ` ${heldUntilWords(gate)} (${gate.message})` : '';
   return {
     state,
-    message: q ? `${app.name} resumed; queued ${q.tag} starts` : `${app.name} resumed; nothing queued`,
+    message: q ? `${app.name} resumed; queued ${q.tag} starts${when}` : `${app.name} resumed; nothing queued`,
   };
 };
 
@@ -234,9 +241,18 @@ const rollback: Decide = (state, app, req, facts, now) => {
   return started;
 };
 
+/** A retry or redeploy waits for the deploy gate like a push, unless forced. */
+function held(req: ActionRequest, facts: ActionFacts): ActionDecision | undefined {
+  const gate = facts.gate;
+  if (!gate?.held || req.force) return undefined;
+  return { refused: `${gate.message}; send {"force": true} to ${req.action} now` };
+}
+
 const retry: Decide = (state, app, req, facts, now) => {
   const r = inProgress(state);
   if (r) return refuseInFlight(r, 'retry once it has finished');
+  const waits = held(req, facts);
+  if (waits) return waits;
   const choice = latestFailedVersion(state, req.to);
   if ('refused' in choice) return choice;
   return startVersion(state, app, req, facts, now, choice.version, 'retry');
@@ -245,6 +261,8 @@ const retry: Decide = (state, app, req, facts, now) => {
 const redeploy: Decide = (state, app, req, facts, now) => {
   const r = inProgress(state);
   if (r) return refuseInFlight(r, 'redeploy once it has finished');
+  const waits = held(req, facts);
+  if (waits) return waits;
   const a = state.active;
   if (!a?.digest || !a.tag) return { refused: `${app.name} has no deployed digest to redeploy` };
   const mediaType = state.recent.find((x) => x.digest === a.digest)?.mediaType;
@@ -282,6 +300,7 @@ export function decideAction(
     outcome: decision.message,
     ...(decision.rolloutId ? { rolloutId: decision.rolloutId } : {}),
     ...(req.to ? { to: req.to } : {}),
+    ...(req.force ? { forced: true } : {}),
   });
   state.outbox.push({
     kind: 'notify',

@@ -8,6 +8,7 @@ import { findApp, type Budget, type DomainDeps } from '../deps.js';
 import { ConflictError, NotFoundError, TransientError, errorMessage } from '../errors.js';
 import { COMMITTED_STEPS, ms, type AppState, type RolloutState, type RolloutStep } from '../model.js';
 import { inProgress } from '../appState.js';
+import { deployGate } from '../deployGate.js';
 import { diagnoseGroup } from '../groupDiagnosis.js';
 import { initialState } from '../rollout/adoption.js';
 import { advance } from '../rollout/runner.js';
@@ -48,7 +49,7 @@ async function gatherFacts(
   deps: DomainDeps,
   now: number,
 ): Promise<ActionFacts> {
-  const facts: ActionFacts = {};
+  const facts: ActionFacts = { gate: deployGate(app, deps.deployFreeze, now) };
   const r = inProgress(state);
   if (req.action === 'rollback' || req.action === 'retry' || req.action === 'redeploy') {
     if (!r) {

@@ -5,6 +5,7 @@
  */
 import { mapLimit } from '../concurrency.js';
 import { optionsOf, type Budget } from '../deps.js';
+import { deployGate } from '../deployGate.js';
 import { ms, type AppState } from '../model.js';
 import { advance, needsAdvance } from '../rollout/runner.js';
 import { timeLeft, type Tick } from './tick.js';
@@ -38,7 +39,8 @@ export async function advanceRollouts(
   const toAdvance = config.apps
     .filter((a) => {
       const s = states.get(a.name);
-      return s !== undefined && needsAdvance(s, clock.now());
+      const now = clock.now();
+      return s !== undefined && needsAdvance(s, now, deployGate(a, deps.deployFreeze, now));
     })
     // Least recently written first: an app the slice did not reach last time goes before the ones it did.
     .sort((a, b) => (ms(states.get(a.name)!.updatedAt) ?? 0) - (ms(states.get(b.name)!.updatedAt) ?? 0));

@@ -157,6 +157,8 @@ export const creating: Step = async (ctx) => {
   const secrets = await resolveSecrets(template.template, ctx.deps.secrets);
   if (!secrets.ok) return fail(ctx, secrets.reason, secrets.message);
   const spec = buildGroupSpec(ctx.app, template.template, r, secrets.values, iso(ctx.now));
+  // Which versions the group gets (a config-change rollout compares them with the vault's later): never values.
+  r.secretVersions = secrets.versions;
   try {
     await ctx.deps.containerGroups.beginCreate(r.resourceGroup, spec);
   } catch (e) {

@@ -15,6 +15,7 @@ import { findApp, optionsOf, type Budget, type DomainDeps } from '../deps.js';
 import { ConflictError, errorMessage } from '../errors.js';
 import { iso, ms, type AppState, type RolloutState, type RolloutStep } from '../model.js';
 import { addCondition, inProgress, recordIgnored } from '../appState.js';
+import { GATE_OPEN, deployGate, type DeployGate } from '../deployGate.js';
 import { applyPush, decidePush } from '../pushDecision.js';
 import { runStep } from './steps.js';
 import { reread, save, type Held } from './heldState.js';
@@ -58,27 +59,30 @@ function result(
   };
 }
 
-/** Does this state need `advance` (for reconcile)? */
-export function needsAdvance(state: AppState, now: number): boolean {
+/**
+ * Does this state need `advance` (for reconcile)? `gate` is the app's deploy gate now: a queued push held by a
+ * freeze or outside the deploy windows needs nothing until the gate opens.
+ */
+export function needsAdvance(state: AppState, now: number, gate: DeployGate = GATE_OPEN): boolean {
   return (
     inProgress(state) !== undefined ||
-    startsQueued(state) ||
+    startsQueued(state, gate) ||
     state.outbox.length > 0 ||
     state.pendingDeletions.some((p) => (ms(p.notBefore) ?? 0) <= now)
   );
 }
 
-/** A queued push waits for the rollout before it, and for `resume` while the app is paused. */
-function startsQueued(state: AppState): boolean {
-  return state.queued !== undefined && state.paused === undefined;
+/** A queued push waits for the rollout before it, for `resume` while the app is paused, and for the gate to open. */
+function startsQueued(state: AppState, gate: DeployGate): boolean {
+  return state.queued !== undefined && state.paused === undefined && !gate.held;
 }
 
 /** A queued push starts once the rollout before it has finished (re-checked against the new state). */
-function startQueued(app: AppConfig, state: AppState, now: number): AppState {
+function startQueued(app: AppConfig, state: AppState, now: number, gate: DeployGate): AppState {
   const q = state.queued!;
   const base = structuredClone(state);
   delete base.queued;
-  const decision = decidePush(base, q, app);
+  const decision = decidePush(base, q, app, gate);
   if (decision.action === 'ignore') {
     if (base.rollout)
       addCondition(base.rollout, 'queued', now, `queued ${q.tag} dropped: ${decision.reason}`);
@@ -124,7 +128,8 @@ export async function advance(appName: string, deps: DomainDeps, budget: Budget)
       if (clock.now() >= stopAt) return result(held, 'budgetSpent', 'time budget spent');
       const now = clock.now();
       const current = inProgress(held.state);
-      if (!current && !startsQueued(held.state)) {
+      const gate = deployGate(app, deps.deployFreeze, now);
+      if (!current && !startsQueued(held.state, gate)) {
         const last = held.state.rollout;
         return last
           ? result(held, 'finished', `rollout ${last.id} ${last.state}`)
@@ -132,7 +137,7 @@ export async function advance(appName: string, deps: DomainDeps, budget: Budget)
       }
       const next = current
         ? await runStep(app, held.state, deps, now, budget.deadline)
-        : { state: startQueued(app, held.state, now), requeueAt: undefined };
+        : { state: startQueued(app, held.state, now, gate), requeueAt: undefined };
 
       const before = held.state;
       try {

@@ -108,6 +108,7 @@ export const switching: Step = async (ctx) => {
     // A rollback to the kept group serves that group's rollout (the id its tags carry).
     ...(r.reusesGroupOf ? r.reusesGroupOf : { rolloutId: r.id }),
     since: iso(ctx.now),
+    ...(r.secretVersions ? { secretVersions: r.secretVersions } : {}),
   };
   const pointed = (await pointCallers(ctx.deps, app, next, d.ip)).join(', ');
   // The switch is when the pointers were written: a caller that looked the name up just before still holds the old

@@ -141,6 +141,26 @@ describe.each(secretImplementations)('Secrets contract: %s', (_name, make) => {
     expect(await secrets.getValue(vault, name)).toBe('127.0.0.2');
     expect((await secrets.listIpSecrets(vault)).get(name)?.tags).toEqual({ ip: '127.0.0.2' });
   });
+
+  it('getSecret names the current version and its creation time, which the listing shows too', async () => {
+    const { secrets, vault } = make();
+    const name = `contract-v-${Math.random().toString(36).slice(2, 8)}`;
+    expect(await secrets.getSecret(vault, name)).toBeUndefined();
+    await secrets.set(vault, name, 'first', {});
+    const v1 = (await secrets.getSecret(vault, name))!;
+    expect(v1).toMatchObject({ value: 'first', version: expect.any(String), createdOn: expect.any(Date) });
+    expect((await secrets.listIpSecrets(vault)).get(name)?.createdOn?.getTime()).toBe(
+      v1.createdOn!.getTime(),
+    );
+    await secrets.set(vault, name, 'second', {});
+    const v2 = (await secrets.getSecret(vault, name))!;
+    expect(v2.value).toBe('second');
+    expect(v2.version).not.toBe(v1.version);
+    expect(v2.createdOn!.getTime()).toBeGreaterThanOrEqual(v1.createdOn!.getTime());
+    expect((await secrets.listIpSecrets(vault)).get(name)?.createdOn?.getTime()).toBe(
+      v2.createdOn!.getTime(),
+    );
+  });
 });
 
 // ---------------------------------------------------------------- RolloutStore

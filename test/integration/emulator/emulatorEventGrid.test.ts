@@ -611,12 +611,38 @@ describe('emulator Event Grid: system topic per registry, webhook delivery, retr
       expect(notification!.at - started).toBeGreaterThanOrEqual(650);
     });
 
+    it('drop: never sends matching events (recorded as dropped); the next one arrives once the fault is used up', async () => {
+      const endpointUrl = webhook.on('/lost', () => ({ status: 200 }));
+      await subscribe({ name: 'lost', endpointUrl });
+      const fault = await emulator.control('POST', '/_emulator/eventgrid/faults', {
+        kind: 'drop',
+        match: { subscription: 'lost' },
+        count: 1,
+      });
+      expect(fault.status).toBe(201);
+      const dropped = await push('web', '8.0.0');
+      const kept = await push('web', '8.0.1');
+      const [notification] = await waitFor(
+        'the notification after the dropped one',
+        () => webhook.notifications('/lost').length === 1 && webhook.notifications('/lost'),
+        SOON,
+      );
+      expect((JSON.parse(notification!.body) as { subject: string }[])[0]!.subject).toBe(kept.subject);
+      await sleep(300);
+      expect(webhook.notifications('/lost')).toHaveLength(1);
+      const list = await deliveries('lost');
+      expect(list.map((d) => [d.subject, d.state, d.faults])).toEqual([
+        [dropped.subject, 'dropped', ['drop']],
+        [kept.subject, 'delivered', []],
+      ]);
+    });
+
     it('rejects a fault of unknown kind', async () => {
       const res = await emulator.control<{ message: string }>('POST', '/_emulator/eventgrid/faults', {
         kind: 'explode',
       });
       expect(res.status).toBe(400);
-      expect(res.body.message).toMatch(/duplicate, reorder, delay/);
+      expect(res.body.message).toMatch(/duplicate, reorder, delay, drop/);
     });
   });
 

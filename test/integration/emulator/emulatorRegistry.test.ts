@@ -770,6 +770,99 @@ describe('emulated Azure Container Registry: data plane', () => {
     });
   });
 
+  it("lists a repository's tags as ACR's /acr/v1/{repo}/_tags does: metadata_read scope, time order, Link paging", async () => {
+    const unauthenticated = await fetch(`${endpoint}/acr/v1/tagged/_tags`);
+    expect(unauthenticated.status).toBe(401);
+    expect(unauthenticated.headers.get('www-authenticate')).toBe(
+      `Bearer realm="${endpoint}/oauth2/token",service="contoso.azurecr.io",scope="repository:tagged:metadata_read"`,
+    );
+    // Pushes a few milliseconds apart, so each moves the tag at a later time than the one before.
+    const pushTag = async (tag: string) => {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      return emulator.control<PushResult>('POST', '/_emulator/registries/contoso/push', {
+        repository: 'tagged',
+        tag,
+      });
+    };
+    const first = (await pushTag('1.0.0')).body;
+    await pushTag('1.1.0');
+    await pushTag('2.0.0');
+    const moved = (await pushTag('1.0.0')).body; // the tag moves to a new digest: now the most recent
+
+    const pullOnly = await accessToken('repository:tagged:pull');
+    const refused = await fetch(`${endpoint}/acr/v1/tagged/_tags`, {
+      headers: { authorization: `Bearer ${pullOnly.body.access_token}` },
+    });
+    expect(refused.status).toBe(401);
+    expect(refused.headers.get('www-authenticate')).toContain('error="insufficient_scope"');
+
+    const { body } = await accessToken('repository:tagged:metadata_read');
+    const auth = { authorization: `Bearer ${body.access_token}` };
+    const page1 = await fetch(`${endpoint}/acr/v1/tagged/_tags?n=2&orderby=timedesc`, { headers: auth });
+    expect(page1.status).toBe(200);
+    const link = page1.headers.get('link');
+    expect(link).toBe('</acr/v1/tagged/_tags?last=2.0.0&n=2&orderby=timedesc>; rel="next"');
+    const list1 = (await page1.json()) as {
+      registry: string;
+      imageName: string;
+      tags: { name: string; digest: string; createdTime: string; lastUpdateTime: string }[];
+    };
+    expect(list1).toMatchObject({ registry: 'contoso.azurecr.io', imageName: 'tagged' });
+    expect(list1.tags.map((t) => t.name)).toEqual(['1.0.0', '2.0.0']);
+    const moved100 = list1.tags[0]!;
+    expect(moved100.digest).toBe(moved.digest);
+    expect(moved100.digest).not.toBe(first.digest);
+    // Re-pushing moved the tag: created when first pushed, updated when moved (after 2.0.0's push).
+    expect(Date.parse(moved100.lastUpdateTime)).toBeGreaterThan(Date.parse(moved100.createdTime));
+    expect(Date.parse(moved100.lastUpdateTime)).toBeGreaterThan(Date.parse(list1.tags[1]!.lastUpdateTime));
+    const page2 = await fetch(`${endpoint}${/<([^>]+)>/.exec(link!)![1]}`, { headers: auth });
+    expect(page2.headers.get('link')).toBeNull();
+    expect(((await page2.json()) as { tags: { name: string }[] }).tags.map((t) => t.name)).toEqual(['1.1.0']);
+    const byName = await fetch(`${endpoint}/acr/v1/tagged/_tags`, { headers: auth });
+    expect(((await byName.json()) as { tags: { name: string }[] }).tags.map((t) => t.name)).toEqual([
+      '1.0.0',
+      '1.1.0',
+      '2.0.0',
+    ]);
+    const badSize = await fetch(`${endpoint}/acr/v1/tagged/_tags?n=0`, { headers: auth });
+    expect(badSize.status).toBe(400);
+    expect(await badSize.json()).toMatchObject({ errors: [{ code: 'PAGINATION_NUMBER_INVALID' }] });
+
+    // The app's adapter follows the Link header page by page and keeps the time order.
+    const paging = new RegistryDataPlaneAdapter(credential, {
+      endpointTemplate: String(emulator.stack['registryEndpointTemplate']),
+      tagPageSize: 1,
+    });
+    const mark = (await emulator.requestCounts()).lastSeq;
+    const tags = await paging.listTags('contoso.azurecr.io', 'tagged');
+    expect(tags.map((t) => [t.name, t.digest])).toEqual([
+      ['1.0.0', moved.digest],
+      ['2.0.0', expect.stringMatching(DIGEST)],
+      ['1.1.0', expect.stringMatching(DIGEST)],
+    ]);
+    expect(tags.every((t) => typeof t.lastUpdatedOn === 'string' && typeof t.createdOn === 'string')).toBe(
+      true,
+    );
+    const listed = await emulator.control<{ entries: { operation: string }[] }>(
+      'GET',
+      `/_emulator/requests?since=${mark}&operation=ContainerRegistry_GetTags`,
+    );
+    expect(listed.body.entries).toHaveLength(3);
+    expect(await adapter.listTags('contoso.azurecr.io', 'never-pushed')).toEqual([]);
+
+    await emulator.control('POST', '/_emulator/registries/contoso/dataPlaneAccess', {
+      principalId: DEFAULT_PRINCIPAL_ID,
+      pull: false,
+    });
+    const denied = await adapter.listTags('contoso.azurecr.io', 'tagged').catch((e: unknown) => e);
+    await emulator.control('POST', '/_emulator/registries/contoso/dataPlaneAccess', {
+      principalId: DEFAULT_PRINCIPAL_ID,
+      pull: true,
+    });
+    expect(denied).toMatchObject({ code: 'RegistryAccessDenied' });
+    expect((denied as Error).message).toContain('list the tags of tagged');
+  });
+
   it('maps refusals: denied pull → RegistryAccessDenied naming AcrPull, unknown digest → not found, 429/503 → transient, a body not matching its digest → terminal', async () => {
     const pushed = await pushIndex('errors', '1.0.0', ['linux/amd64']);
     const deny = await emulator.control('POST', '/_emulator/registries/contoso/dataPlaneAccess', {

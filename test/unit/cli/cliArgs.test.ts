@@ -46,6 +46,8 @@ describe('acibg arguments', () => {
       flags: {},
     });
     expect(parseCliArgs(['pause', 'api', '--reason=freeze'])).toMatchObject({ body: { reason: 'freeze' } });
+    expect(parseCliArgs(['redeploy', 'web', '--force'])).toMatchObject({ body: { force: true } });
+    expect(() => parseCliArgs(['status', '--force'])).toThrow('--to, --reason and --force apply to actions');
   });
 
   it('answers help before anything else', () => {
@@ -60,9 +62,11 @@ describe('acibg arguments', () => {
     );
     expect(usageError(['rollback']).message).toContain('rollback needs an app: acibg rollback <app>');
     expect(usageError(['status', 'web', 'api']).message).toContain('Unexpected argument(s): api');
-    expect(usageError(['status', '--reason', 'x']).message).toContain('--to and --reason apply to actions');
+    expect(usageError(['status', '--reason', 'x']).message).toContain(
+      '--to, --reason and --force apply to actions',
+    );
     expect(usageError(['rollback', 'web', '--reason', ' ']).message).toContain('--reason needs a value');
-    expect(usageError(['rollback', 'web', '--force']).message).toMatch(/Unknown option '--force'/);
+    expect(usageError(['rollback', 'web', '--yes']).message).toMatch(/Unknown option '--yes'/);
     expect(usageError(['rollback', 'web', '--to']).message).toMatch(/--to/);
     expect(usageError(['deploy']).message).toContain('Run acibg --help for usage.');
   });

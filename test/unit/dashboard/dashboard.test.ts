@@ -433,6 +433,76 @@ describe('renderDashboard', () => {
     expect(page).toContain('tag &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; is not allowed');
   });
 
+  it('says why deploys wait (freeze, window), whether the config matches, and what catch-up found', () => {
+    const page = renderDashboard(
+      doc({
+        apps: [
+          app({
+            held: {
+              reason: 'window',
+              until: '2026-11-22T08:00:00.000Z',
+              message: 'held: outside deploy window until 2026-11-22T08:00:00.000Z',
+            },
+            config: {
+              state: 'drift',
+              desiredHash: 'v1-2222222222222222',
+              activeHash: 'v1-1111111111111111',
+              rolloutOnConfigChange: false,
+              rolloutOnSecretChange: true,
+              changes: ['template changed (v1-1111111111111111 → v1-2222222222222222)'],
+              secrets: [
+                {
+                  vaultUrl: 'https://kv-apps.vault.azure.net',
+                  name: 'web-db-password',
+                  version: 'abc123',
+                  createdOn: '2026-11-20T10:00:00.000Z',
+                  latestCreatedOn: '2026-11-21T09:00:00.000Z',
+                  changed: true,
+                },
+              ],
+              message: 'config drift: template changed; rolloutOnConfigChange is false: redeploy to apply it',
+            },
+          }),
+          app({
+            name: 'api',
+            held: { reason: 'freeze', until: null, message: 'held: freeze' },
+            config: {
+              state: 'unknown',
+              desiredHash: 'v1-3333333333333333',
+              activeHash: null,
+              rolloutOnConfigChange: true,
+              rolloutOnSecretChange: false,
+              changes: [],
+              secrets: [],
+              message: 'unknown: api-blue has no config-hash tag of this version',
+            },
+          }),
+        ],
+        catchUp: {
+          everySeconds: 600,
+          nextAt: '2026-11-21T10:10:00.000Z',
+          lastRun: {
+            at: '2026-11-21T10:00:00.000Z',
+            checked: 2,
+            found: [{ app: 'web', tag: '1.2.0', digest: D2, outcome: 'started', rolloutId: 'r' }],
+            failed: [],
+          },
+        },
+      }),
+    );
+    expect(textOf(page, 'app-held')).toBe(
+      'outside deploy window held: outside deploy window until 2026-11-22T08:00:00.000Z (opens 2026-11-22 08:00:00 UTC (in 21 h 59 min)); rollback and abort still work',
+    );
+    expect(page).toContain('data-testid="app-held" data-reason="freeze"');
+    expect(textOf(page, 'app-config')).toContain(
+      'drift config drift: template changed; rolloutOnConfigChange is false',
+    );
+    expect(textOf(page, 'app-config')).toContain('web-db-password version abc123 newer version');
+    expect(page).toContain('data-testid="app-config" data-state="unknown"');
+    expect(textOf(page, 'catch-up')).toContain('Catch-up (every 600 s) last ran');
+    expect(textOf(page, 'catch-up')).toContain('2 repositories checked, 1 push(es) without an event');
+  });
+
   it('never shows values it does not know, such as a secret value slipped into the document', () => {
     const sentinel = 'S3cr3t-DB-Passw0rd-value';
     const leaky = doc();

@@ -69,6 +69,13 @@ describe('tag policy', () => {
     allowDowngrade: false,
     includePrerelease: false,
   };
+  const regexPolicy = {
+    type: 'regex' as const,
+    pattern: '',
+    order: 'pushTime' as const,
+    allowDowngrade: false,
+  };
+  const anyPolicy = { type: 'any' as const, order: 'pushTime' as const, allowDowngrade: false };
   it('semver range, regex (whole tag), any', () => {
     expect(checkTagAllowed(semverPolicy, '1.2.3')).toEqual({ allowed: true });
     expect(checkTagAllowed(semverPolicy, 'v1.2.3')).toEqual({ allowed: true });
@@ -78,13 +85,13 @@ describe('tag policy', () => {
     });
     expect(checkTagAllowed(semverPolicy, '2.0.0-rc.1').allowed).toBe(false);
     expect(checkTagAllowed({ ...semverPolicy, includePrerelease: true }, '2.0.0-rc.1').allowed).toBe(true);
-    expect(checkTagAllowed({ type: 'regex', pattern: 'main-[0-9a-f]{7}' }, 'main-abc1234').allowed).toBe(
+    expect(checkTagAllowed({ ...regexPolicy, pattern: 'main-[0-9a-f]{7}' }, 'main-abc1234').allowed).toBe(
       true,
     );
-    expect(checkTagAllowed({ type: 'regex', pattern: 'main-[0-9a-f]{7}' }, 'xmain-abc1234').allowed).toBe(
+    expect(checkTagAllowed({ ...regexPolicy, pattern: 'main-[0-9a-f]{7}' }, 'xmain-abc1234').allowed).toBe(
       false,
     );
-    expect(checkTagAllowed({ type: 'any' }, 'anything').allowed).toBe(true);
+    expect(checkTagAllowed(anyPolicy, 'anything').allowed).toBe(true);
   });
 
   it('downgrade protection against active / in-flight / queued, unless forced or allowed', () => {
@@ -101,7 +108,7 @@ describe('tag policy', () => {
     expect(
       checkNotDowngrade({ ...semverPolicy, allowDowngrade: true }, false, '1.0.0', against).allowed,
     ).toBe(true);
-    expect(checkNotDowngrade({ type: 'any' }, false, '0.1', against).allowed).toBe(true);
+    expect(checkNotDowngrade(anyPolicy, false, '0.1', against).allowed).toBe(true);
     expect(
       checkNotDowngrade(semverPolicy, false, '1.0.0', [{ label: 'active', tag: 'latest' }]).allowed,
     ).toBe(true);

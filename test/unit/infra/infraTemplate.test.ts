@@ -48,6 +48,8 @@ const NOT_SET_IN_AZURE: Record<string, string> = {
     'connection string for local runs (Azurite); Azure uses the identity-based AzureWebJobsStorage__* settings',
   ACR_ENDPOINT_TEMPLATE:
     "where a registry's REST API answers; the default, https://{loginServer}, is Azure's (set only for the emulator)",
+  DEPLOY_FREEZE:
+    'an operator sets it when needed (az functionapp config appsettings set); a Bicep value would lift a freeze on every provision',
 };
 
 /** Settings the Functions platform reads (not src/config). */

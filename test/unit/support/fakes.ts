@@ -28,9 +28,11 @@ import type {
   RegistryInfo,
   Registries,
   RegistryManifests,
+  RegistryTag,
   RolloutStore,
   SecretProperties,
   Secrets,
+  VersionedSecret,
 } from '../../../src/domain/ports.js';
 import { parseRegistryEvent, type ImagePushedEvent } from '../../../src/events/imagePushed.js';
 import { FakeDnsRecords } from './fakeDns.js';
@@ -640,8 +642,32 @@ const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 export class FakeRegistryManifests implements RegistryManifests {
   manifests = new Map<string, { mediaType: string; manifest: unknown }>();
   calls: Array<{ loginServer: string; repository: string; digest: string }> = [];
+  /** Tags by repository, as `tag()` pushed them (the listing answers them most recently updated first). */
+  tags = new Map<string, RegistryTag[]>();
+  tagListings: Array<{ loginServer: string; repository: string }> = [];
   /** Throw this from every call while set. */
   error: Error | undefined;
+
+  /** A push the registry holds (whether or not its event was delivered): the tag moves to `digest` at `at`. */
+  tag(repository: string, name: string, digest: string, at: number): void {
+    if (!this.manifests.has(digest))
+      this.manifests.set(digest, {
+        mediaType: 'application/vnd.docker.distribution.manifest.v2+json',
+        manifest: { schemaVersion: 2, mediaType: 'application/vnd.docker.distribution.manifest.v2+json' },
+      });
+    const list = (this.tags.get(repository) ?? []).filter((t) => t.name !== name);
+    list.push({ name, digest, lastUpdatedOn: new Date(at).toISOString() });
+    this.tags.set(repository, list);
+  }
+
+  async listTags(loginServer: string, repository: string): Promise<RegistryTag[]> {
+    await tick();
+    this.tagListings.push({ loginServer, repository });
+    if (this.error) throw this.error;
+    return [...(this.tags.get(repository) ?? [])].sort((a, b) =>
+      b.lastUpdatedOn.localeCompare(a.lastUpdatedOn),
+    );
+  }
 
   /**
    * An index as buildx pushes it: one manifest per platform plus, for each, an `unknown/unknown` attestation.
@@ -701,6 +727,8 @@ interface SimSecret {
   tags: Record<string, string>;
   versions: number;
   updatedOn: Date;
+  /** When the current version was created. */
+  createdOn: Date;
 }
 
 export class FakeSecrets implements Secrets {
@@ -724,6 +752,7 @@ export class FakeSecrets implements Secrets {
       tags,
       versions: 1,
       updatedOn: new Date(this.clock.now()),
+      createdOn: new Date(this.clock.now()),
     });
   }
 
@@ -743,7 +772,7 @@ export class FakeSecrets implements Secrets {
     return new Map(
       [...this.vault(vaultUrl).values()].map((s) => [
         s.name,
-        { name: s.name, tags: { ...s.tags }, updatedOn: s.updatedOn, enabled: true },
+        { name: s.name, tags: { ...s.tags }, updatedOn: s.updatedOn, createdOn: s.createdOn, enabled: true },
       ]),
     );
   }
@@ -754,6 +783,15 @@ export class FakeSecrets implements Secrets {
     const f = this.fault?.('get', vaultUrl, name);
     if (f) throw f;
     return this.vault(vaultUrl).get(name.toLowerCase())?.value;
+  }
+
+  async getSecret(vaultUrl: string, name: string): Promise<VersionedSecret | undefined> {
+    await tick();
+    this.calls.get++;
+    const f = this.fault?.('get', vaultUrl, name);
+    if (f) throw f;
+    const s = this.vault(vaultUrl).get(name.toLowerCase());
+    return s ? { value: s.value, version: `v${s.versions}`, createdOn: s.createdOn } : undefined;
   }
 
   async set(vaultUrl: string, name: string, value: string, tags: Record<string, string>): Promise<void> {
@@ -769,6 +807,7 @@ export class FakeSecrets implements Secrets {
       tags: { ...tags },
       versions: (prev?.versions ?? 0) + 1,
       updatedOn: new Date(this.clock.now()),
+      createdOn: new Date(this.clock.now()),
     });
   }
 }
