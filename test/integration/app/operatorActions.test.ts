@@ -73,8 +73,9 @@ function appsConfig(vaultUrl: string): Record<string, unknown> {
     fastApp(name, { subnetId: SUBNET, vaultUrl, extra: { drainSeconds: 2, ...extra } });
   return {
     apps: [
-      app('rb', { rollbackWindowSeconds: 300 }),
-      app('mp', { promotion: { mode: 'manual' }, verify: VERIFY }),
+      // Callers re-read the secret every second: a 5 s drain leaves room for a slow read on a loaded machine.
+      app('rb', { rollbackWindowSeconds: 300, drainSeconds: 5 }),
+      app('mp', { promotion: { mode: 'manual' }, verify: VERIFY, drainSeconds: 5 }),
       app('dg', { verify: { ...VERIFY, durationSeconds: 20 } }),
       app('pr', {}),
       app('rt', {}),
