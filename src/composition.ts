@@ -17,6 +17,9 @@ import { EventGridPublisherClient } from '@azure/eventgrid';
 import { DefaultAzureCredential, ManagedIdentityCredential, type TokenCredential } from '@azure/identity';
 import { SecretClient } from '@azure/keyvault-secrets';
 import { CachedContainerGroups, CachedSecrets } from './adapters/cachedListings.js';
+import { CachedRegistries } from './adapters/cachedRegistries.js';
+import { jitteredRetryPolicy } from './adapters/jitteredRetryPolicy.js';
+import { asyncThrottleMeter } from './adapters/throttleMeter.js';
 import { ContainerGroupsAdapter } from './adapters/containerGroups.js';
 import { HttpHealthProbe } from './adapters/healthProbe.js';
 import { EventGridNotifier } from './adapters/notifier.js';
@@ -51,6 +54,18 @@ export interface AppRuntime {
 
 /** Per SDK call; shorter than Event Grid's 30 s delivery timeout so one hung call cannot use it all. */
 const REQUEST_TIMEOUT_MS = 20_000;
+
+/**
+ * ARM and Key Vault clients retry through one policy: per call, exponential backoff with full jitter, 429s without
+ * Retry-After included (jitteredRetryPolicy.ts). The SDKs' own retries are off, so a call is not retried twice
+ * over (theirs would skip those 429s and retry 5xx on a schedule of their own).
+ */
+export function retryingClientOptions() {
+  return {
+    retryOptions: { maxRetries: 0 },
+    additionalPolicies: [{ policy: jitteredRetryPolicy(), position: 'perCall' as const }],
+  };
+}
 
 function armCredential(settings: Settings): TokenCredential {
   return new DefaultAzureCredential(
@@ -105,12 +120,14 @@ export function createAdapters(settings: Settings): Adapters {
   const aci = new ContainerInstanceManagementClient(credential, settings.subscriptionId, {
     endpoint: settings.armEndpoint,
     credentialScopes: [settings.armScope],
+    ...retryingClientOptions(),
   });
   const registries = new RegistriesAdapter(
     (subscriptionId) =>
       new ContainerRegistryManagementClient(credential, subscriptionId, {
         endpoint: settings.armEndpoint,
         credentials: { scopes: [settings.armScope] },
+        ...retryingClientOptions(),
       }),
     { ...timeouts, armEndpoint: settings.armEndpoint },
   );
@@ -127,7 +144,10 @@ export function createAdapters(settings: Settings): Adapters {
       endpointTemplate: settings.acrEndpointTemplate,
       requestTimeoutMs: REQUEST_TIMEOUT_MS,
     }),
-    secrets: new SecretsAdapter((vaultUrl) => new SecretClient(vaultUrl, credential), timeouts),
+    secrets: new SecretsAdapter(
+      (vaultUrl) => new SecretClient(vaultUrl, credential, retryingClientOptions()),
+      timeouts,
+    ),
     rolloutStore: new TableRolloutStore(createTableClient(settings, credential), timeouts),
     healthProbe: new HttpHealthProbe(),
     ...(notifier ? { notifier } : {}),
@@ -143,7 +163,14 @@ export function composeRuntime(
   adapters: Adapters,
   clock: Clock = systemClock,
 ): AppRuntime {
-  const base: Omit<DomainDeps, 'logger'> = { config: settings.apps, ...adapters, clock };
+  const base: Omit<DomainDeps, 'logger'> = {
+    config: settings.apps,
+    ...adapters,
+    // A push checks its login server against the registry: cached (cachedRegistries.ts says why).
+    registries: new CachedRegistries(adapters.registries, clock),
+    clock,
+    throttleMeter: asyncThrottleMeter,
+  };
   const ttlMs = settings.statusCacheSeconds * 1000;
   const statusBase: Omit<DomainDeps, 'logger'> =
     ttlMs > 0

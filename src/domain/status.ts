@@ -72,6 +72,14 @@ function rolloutStatus(state: AppState, now: number): RolloutStatus | null {
     finishedAt: r.finishedAt ?? null,
     durationMs: (ms(r.finishedAt) ?? now) - started,
     waiting: r.waiting?.message ?? null,
+    transient: r.transient
+      ? {
+          since: r.transient.since,
+          attempts: r.transient.attempts,
+          lastError: r.transient.lastError,
+          nextRetryAt: r.transient.nextRetryAt ?? r.resumeAt ?? null,
+        }
+      : null,
     lastHealth: r.lastHealth ?? null,
     verify: r.verify ? { ...r.verify, last: r.verify.last ?? null } : null,
     timeline: r.timeline,
@@ -126,15 +134,8 @@ function conditions(app: AppStatus, state: AppState | undefined): StatusConditio
       reason: 'GroupNotListed',
       message: `${app.activeGroup} not found or not listed`,
     });
-  else if (app.groupState !== null)
-    out.push({
-      type: 'Available',
-      status: app.groupState === 'Running' ? 'True' : 'False',
-      reason: app.groupState === 'Running' ? 'Running' : 'NotRunning',
-      message: `${app.activeGroup} is ${app.groupState}`,
-    });
   else {
-    // List responses carry no instance view: judge by provisioning state and IP.
+    // Status reads list responses, which carry no instance view: judge by provisioning state and IP.
     const ok = app.ip !== null && app.provisioningState === 'Succeeded';
     out.push({
       type: 'Available',
@@ -183,7 +184,8 @@ function appStatus(app: AppConfig, input: StatusInput, target: SecretTarget | un
     .map((w) => w.message);
   const status: AppStatus = {
     name: app.name,
-    registry: state?.registryLoginServer ?? app.registry.name,
+    registry: app.registry.name,
+    registryLoginServer: state?.registryLoginServer ?? null,
     registryResourceId: app.registry.resourceId,
     repository: app.repository,
     resourceGroup: app.resourceGroup,
@@ -193,7 +195,6 @@ function appStatus(app: AppConfig, input: StatusInput, target: SecretTarget | un
     digest: active?.digest ?? null,
     ...platformDigestOf(active),
     tag: active?.tag ?? null,
-    groupState: group?.state ?? null,
     provisioningState: group?.provisioningState ?? null,
     secret: { name: app.secret.name, vaultUrl: app.secret.vaultUrl, ...secret },
     rollout: state ? rolloutStatus(state, input.now) : null,
@@ -246,7 +247,7 @@ export function buildStatus(input: StatusInput): StatusDocument {
               vaultUrl: t.vaultUrl,
               inSync: s.inSync,
               source: t.source === 'tag' ? 'tag' : 'config',
-              state: t.group?.state ?? null,
+              provisioningState: t.group?.provisioningState ?? null,
               problem: s.problem,
             };
           });

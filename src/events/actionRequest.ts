@@ -2,6 +2,8 @@
  * The body of an operator action (`POST /api/apps/{app}/{action}`): optional JSON `{ "to"?, "reason"? }`, checked
  * field by field with bounded lengths, so nothing unbounded reaches the app's stored row.
  */
+import { TEXT_MAX } from './fieldLimits.js';
+
 /** The actions operators take on an app (`POST /api/apps/{app}/{action}`; docs/design.md). */
 export const OPERATOR_ACTIONS = [
   'rollback',
@@ -16,7 +18,7 @@ export type OperatorAction = (typeof OPERATOR_ACTIONS)[number];
 
 /** Longest body read: the two fields at their limits fit with room to spare. */
 export const ACTION_BODY_MAX_BYTES = 4_096;
-export const REASON_MAX = 500;
+export const REASON_MAX = TEXT_MAX;
 
 /** A digest, or a rollout id as `rolloutId()` makes them (`20261201T101500123Z-0123456789ab`). */
 const TO = /^(sha256:[0-9a-f]{64}|[0-9]{8}T[0-9]{9}Z-[0-9a-f]{12})$/;
