@@ -12,6 +12,7 @@
  */
 import { ContainerInstanceManagementClient } from '@azure/arm-containerinstance';
 import { ContainerRegistryManagementClient } from '@azure/arm-containerregistry';
+import type { PipelinePolicy } from '@azure/core-rest-pipeline';
 import { TableClient } from '@azure/data-tables';
 import { EventGridPublisherClient } from '@azure/eventgrid';
 import { DefaultAzureCredential, ManagedIdentityCredential, type TokenCredential } from '@azure/identity';
@@ -60,10 +61,10 @@ const REQUEST_TIMEOUT_MS = 20_000;
  * Retry-After included (jitteredRetryPolicy.ts). The SDKs' own retries are off, so a call is not retried twice
  * over (theirs would skip those 429s and retry 5xx on a schedule of their own).
  */
-export function retryingClientOptions() {
+export function retryingClientOptions(policy: PipelinePolicy = jitteredRetryPolicy()) {
   return {
     retryOptions: { maxRetries: 0 },
-    additionalPolicies: [{ policy: jitteredRetryPolicy(), position: 'perCall' as const }],
+    additionalPolicies: [{ policy, position: 'perCall' as const }],
   };
 }
 

@@ -84,6 +84,9 @@ export interface HostHandle {
 
 let active = false;
 
+/** How long the rest of a refused body is read and dropped before the connection is closed. */
+const UNREAD_LINGER_MS = 2_000;
+
 function readRoutePrefix(appDir: string): string {
   try {
     const hostJson = JSON.parse(fs.readFileSync(path.join(appDir, 'host.json'), 'utf8')) as {
@@ -310,10 +313,18 @@ export async function startHost(options: HostOptions): Promise<HostHandle> {
     return reply({ status: 404 });
   };
 
-  /** An answer sent before the body was read: close the connection, so the rest of the body is never read. */
+  /**
+   * An answer sent before the body was read (or once it passed the limit). What is left of the body is read and
+   * dropped, never kept, for at most UNREAD_LINGER_MS, then the connection is closed: closing at once, with the
+   * caller's bytes still arriving, makes TCP reset the connection and the caller lose the answer.
+   */
   const replyUnread = (req: http.IncomingMessage, res: http.ServerResponse, reply: WebhookReply) => {
-    const complete = req.complete || (req.headers['content-length'] ?? '0') === '0';
-    sendReply(res, complete ? reply : { ...reply, headers: { ...reply.headers, connection: 'close' } });
+    sendReply(res, reply);
+    if (req.complete) return;
+    const timer = setTimeout(() => req.socket.destroy(), UNREAD_LINGER_MS).unref();
+    req.once('end', () => clearTimeout(timer));
+    req.once('close', () => clearTimeout(timer));
+    req.resume();
   };
 
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
@@ -333,8 +344,7 @@ export async function startHost(options: HostOptions): Promise<HostHandle> {
     try {
       body = await readBody(req, t.kind === 'webhook' ? EVENTGRID_MAX_BODY_BYTES : maxBody);
     } catch (err) {
-      if (err instanceof BodyTooLargeError)
-        sendReply(res, { status: 413, headers: { connection: 'close' }, body: `${err.message}.` });
+      if (err instanceof BodyTooLargeError) replyUnread(req, res, { status: 413, body: `${err.message}.` });
       else res.destroy();
       return;
     }

@@ -74,6 +74,28 @@ function sleepUnlessAborted(ms: number, signal: AbortSignalLike): Promise<void> 
   });
 }
 
+/**
+ * What a try answered: its response, or the error it threw. Placed per call, the policy wraps the SDK's
+ * deserialization, which turns an error status into a thrown RestError carrying the response.
+ */
+function answerOf(
+  response: PipelineResponse | undefined,
+  error: unknown,
+): { status?: number; headers?: PipelineResponse['headers']; code?: string } {
+  if (response) return { status: response.status, headers: response.headers };
+  const e = error as {
+    statusCode?: number;
+    code?: unknown;
+    response?: { status?: number; headers?: PipelineResponse['headers'] };
+  };
+  const status = e?.statusCode ?? e?.response?.status;
+  return {
+    ...(status !== undefined ? { status } : {}),
+    ...(e?.response?.headers ? { headers: e.response.headers } : {}),
+    ...(typeof e?.code === 'string' ? { code: e.code } : {}),
+  };
+}
+
 export function jitteredRetryPolicy(options: JitteredRetryOptions = DEFAULT_JITTERED_RETRY): PipelinePolicy {
   const random = options.random ?? Math.random;
   const sleep = options.sleep ?? sleepUnlessAborted;
@@ -88,23 +110,18 @@ export function jitteredRetryPolicy(options: JitteredRetryOptions = DEFAULT_JITT
         } catch (e) {
           error = e;
         }
-        const last = attempt >= options.maxRetries || request.abortSignal?.aborted === true;
-        if (response && (!retryableStatus(response.status) || last)) return response;
-        if (!response && (last || !SYSTEM_ERRORS.has(String((error as { code?: unknown }).code))))
-          throw error;
-        let delay = fullJitterMs(attempt, options, random);
-        if (response) {
-          const after = retryAfterMs(response.headers);
-          // Longer than a call should wait: hand it to the caller, which keeps it across runs.
-          if (after !== undefined && after > options.maxDelayMs) return response;
-          if (after !== undefined) delay += after;
-          if (response.status === 429) noteAbsorbedThrottle();
-        }
-        await sleep(delay, request.abortSignal);
-        if (request.abortSignal?.aborted) {
+        const answer = answerOf(response, error);
+        const retryable =
+          answer.status !== undefined ? retryableStatus(answer.status) : SYSTEM_ERRORS.has(answer.code ?? '');
+        const after = answer.headers ? retryAfterMs(answer.headers) : undefined;
+        // Longer than a call should wait: hand it to the caller, which keeps it across runs.
+        const tooLong = after !== undefined && after > options.maxDelayMs;
+        if (!retryable || tooLong || attempt >= options.maxRetries || request.abortSignal?.aborted) {
           if (response) return response;
           throw error;
         }
+        if (answer.status === 429) noteAbsorbedThrottle();
+        await sleep((after ?? 0) + fullJitterMs(attempt, options, random), request.abortSignal);
       }
     },
   };
