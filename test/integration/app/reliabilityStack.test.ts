@@ -156,7 +156,10 @@ describe('the local stack under hostile conditions (issue 16)', () => {
       });
       const tick = await waitFor(
         'a tick under the storm',
-        async () => (await status()).lastReconcile ?? undefined,
+        async () => {
+          const lr = (await status()).lastReconcile as { at: string; throttled: number } | null;
+          return lr && Date.parse(lr.at) >= asked ? lr : undefined;
+        },
         {
           timeoutMs: 60_000,
         },
