@@ -192,6 +192,13 @@ function rolloutSection(r: RolloutStatus | null, now: number): SafeHtml {
     r.waiting && r.state === 'inProgress'
       ? markup`<dt>Waiting for</dt><dd data-testid="rollout-waiting">${r.waiting}</dd>`
       : '';
+  const t =
+    r.state === 'inProgress' || r.state === 'awaitingPromotion' || r.state === 'verifying'
+      ? r.transient
+      : null;
+  const retrying = t
+    ? markup`<dt>Retrying</dt><dd data-testid="rollout-transient">attempt ${String(t.attempts)}${t.nextRetryAt ? markup`, next ${time(t.nextRetryAt, now)}` : ''}: ${t.lastError}</dd>`
+    : '';
   const health = r.lastHealth ? markup`<dt>Last health check</dt><dd><code>${r.lastHealth}</code></dd>` : '';
   const reason = r.reason ? badge('bad', r.reason, 'rollout-reason') : '';
   const failure = r.error
@@ -205,7 +212,7 @@ function rolloutSection(r: RolloutStatus | null, now: number): SafeHtml {
 <dt>Group</dt><dd>${colour(r.colour)} · <code>${r.group}</code></dd>
 <dt>Started</dt><dd>${time(r.startedAt, now)}</dd>
 <dt>${r.finishedAt ? 'Took' : 'Running for'}</dt><dd data-testid="rollout-duration">${formatDuration(r.durationMs)}</dd>
-${waiting}${health}${failure}
+${waiting}${retrying}${health}${failure}
 </dl>
 ${stepProgress(r)}
 ${timelineTable(r, now)}

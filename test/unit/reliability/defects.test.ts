@@ -24,6 +24,7 @@ import { AZURITE_FLAGS } from '../../../scripts/lib/localStack.js';
 import { RestartPolicy } from '../../../scripts/lib/restartPolicy.js';
 import { CachedRegistries } from '../../../src/adapters/cachedRegistries.js';
 import { invocationLogger } from '../../../src/adapters/invocationLogger.js';
+import { renderDashboard } from '../../../src/dashboard/renderDashboard.js';
 import { jitteredRetryPolicy } from '../../../src/adapters/jitteredRetryPolicy.js';
 import { redactSecrets } from '../../../src/adapters/logRedaction.js';
 import { retryingClientOptions } from '../../../src/composition.js';
@@ -224,6 +225,7 @@ describe('defect 3: throttling does not stall a rollout', () => {
     expect(rollout.step).toBe('creating');
     expect(rollout.transient).toMatchObject({ attempts: 1, lastError: expect.stringContaining('throttled') });
     expect(Date.parse(rollout.transient!.nextRetryAt!)).toBeGreaterThan(w.clock.now());
+    expect(renderDashboard(await collectStatus(w.deps))).toMatch(/data-testid="rollout-transient">attempt 1/);
     await settle(w);
     expect(w.store.state('web')!.active?.digest).toBe(digestOf(2));
   });
