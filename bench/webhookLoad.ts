@@ -65,7 +65,8 @@ function percentile(sorted: number[], p: number): number {
 interface AppView {
   digest: string | null;
   rollout: { state: string } | null;
-  history: Array<{ digest: string; kind: string; outcome: string }>;
+  history: Array<{ digest: string; kind: string; outcome: string; tag: string }>;
+  ignored: Array<{ tag: string; reason: string }>;
   pendingDeletions: unknown[];
   queued: unknown;
 }
@@ -113,6 +114,16 @@ async function main(): Promise<void> {
   installLocalhostResolver();
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'aci-load-'));
   const quiet = () => {};
+  /** Host lines about failed deliveries (kept for the report: they say why a delivery answered 5xx). */
+  const failures: string[] = [];
+  const onLine = (service: string, line: string) => {
+    if (
+      service === 'host' &&
+      /transient failure|unexpected failure|failed, not retried/.test(line) &&
+      failures.length < 10
+    )
+      failures.push(line);
+  };
   try {
     const local = await startLocalStack({
       rootDir: ROOT,
@@ -141,7 +152,7 @@ async function main(): Promise<void> {
       },
       reconcileSchedule: '0 0 0 1 1 *',
       subscribe: false,
-      onLine: quiet,
+      onLine,
     });
     const emu = local.emulator.ready;
     const control = controlClient(emu.emulatorUrl);
@@ -236,6 +247,12 @@ async function main(): Promise<void> {
       )
         break;
     }
+    // History rows are written just after the rollout ends (its outbox): until the newest is there.
+    for (let i = 0; i < 20 && !app?.history.some((h) => h.digest === newest.digest); i++) {
+      await runTimer();
+      await new Promise((r) => setTimeout(r, 1_000));
+      app = await appStatus();
+    }
     clearInterval(sampler);
     const rssAfter = rssMb(hostPid);
     const log = await requestLog(control, since);
@@ -274,7 +291,10 @@ async function main(): Promise<void> {
         pushRollouts: pushRollouts.length,
         maxRolloutsPerDigest: Math.max(0, ...perDigest.values()),
         groups: webGroups,
+        history: (app?.history ?? []).map((h) => `${h.tag} ${h.kind} ${h.outcome}`),
+        ignored: (app?.ignored ?? []).map((i) => `${i.tag}: ${i.reason}`.slice(0, 160)),
       },
+      failures,
     };
     console.log(JSON.stringify(output, null, 2));
     const out = path.resolve(args.out);

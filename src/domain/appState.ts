@@ -48,7 +48,10 @@ export function newAppState(app: string, now: number, active?: ActiveDeployment)
 export function recordIgnored(state: AppState, entryIn: IgnoredPush): boolean {
   const entry = { ...entryIn, reason: clip(entryIn.reason) };
   const list = state.ignored ?? [];
-  if (list.some((x) => x.eventId === entry.eventId && x.digest === entry.digest && x.reason === entry.reason))
+  // One entry per digest and reason, whatever the event id: a push Event Grid redelivers, or a tag pushed again,
+  // says nothing new, and writing each one would make every duplicate a write to the app's row (issue 16: under
+  // 100 deliveries/s the duplicates' writes contended with the rollout's own).
+  if (list.some((x) => x.digest === entry.digest && x.outcome === entry.outcome && x.reason === entry.reason))
     return false;
   state.ignored = [entry, ...list].slice(0, IGNORED_MAX);
   return true;
