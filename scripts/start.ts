@@ -4,8 +4,10 @@
  * with the sample configuration — then the registry's Event Grid subscription to the host's webhook,
  * `.local/stack.json`, and a "try this" line. The sample data (Key Vault secret web-db-password, the watched group
  * rg-legacy/legacy-worker) is created when missing. Startup is scripts/lib/localStack.ts `startLocalStack`, shared
- * with the demo and the integration tests. Runs until Ctrl-C / SIGTERM, which stops every process; if one of
- * them dies, the others are stopped too.
+ * with the demo and the integration tests. Runs until Ctrl-C / SIGTERM, which stops every process. A crashed
+ * functions host is started again on its port (as the Functions runtime restarts a crashed worker; at most 3
+ * times a minute, restartPolicy.ts), the emulator and Azurite keep running; if Azurite or the emulator dies, or
+ * the host keeps crashing, everything is stopped.
  *
  *   --reset              forget emulator state and Azurite data first
  *   --app-dir DIR        the function app to host (default: this repository)
@@ -25,7 +27,14 @@ import { parseArgs } from 'node:util';
 import { installLocalhostResolver } from '../emulator/src/localhostDns.js';
 import { mergeStackFile } from './lib/stackFile.js';
 import { watchLauncher } from './lib/launcherWatch.js';
-import { startLocalStack, type AzuriteReady, type EmulatorReady, type HostReady } from './lib/localStack.js';
+import {
+  startLocalStack,
+  type AzuriteReady,
+  type EmulatorReady,
+  type HostReady,
+  type LocalStack,
+} from './lib/localStack.js';
+import { RestartPolicy } from './lib/restartPolicy.js';
 import { stopAllServices, type Service } from './lib/services.js';
 
 const { values: args } = parseArgs({
@@ -91,10 +100,35 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
 }
 watchLauncher((pid) => void stopAll(`launcher process ${pid} exited`, 0));
 
+/** Set once the stack is up: a host that crashes after that is restarted, not the stack stopped. */
+let stackUp: LocalStack | undefined;
+const hostRestarts = new RestartPolicy();
+
+async function restartHost(local: LocalStack, why: string): Promise<void> {
+  const decision = hostRestarts.onCrash(Date.now());
+  if (!decision.restart) {
+    await stopAll(`the functions host ${why}; ${decision.reason}`, 1);
+    return;
+  }
+  say(`the functions host ${why}; starting it again in ${decision.delayMs} ms (${decision.reason})`);
+  await new Promise((resolve) => setTimeout(resolve, decision.delayMs));
+  if (stopping) return;
+  try {
+    await local.restartHost();
+    mergeStackFile(stackFile, { pids: { host: local.host.pid } });
+    say(`the functions host is back on ${local.host.ready.baseUrl} (pid ${local.host.pid}).`);
+  } catch (err) {
+    await stopAll(`the functions host could not be restarted: ${(err as Error).message}`, 1);
+  }
+}
+
 function supervise(service: Service<unknown>): void {
   started.push(service);
   void service.exited.then(({ code, signal }) => {
-    if (!stopping) void stopAll(`${service.name} exited unexpectedly (code ${code}, signal ${signal})`, 1);
+    if (stopping) return;
+    const why = `exited unexpectedly (code ${code}, signal ${signal})`;
+    if (service.name === 'host' && stackUp && stackUp.host === service) void restartHost(stackUp, why);
+    else void stopAll(`${service.name} ${why}`, 1);
   });
 }
 
@@ -136,6 +170,7 @@ try {
     say,
     onService: supervise,
   });
+  stackUp = local;
   const { azurite, emulator, host, subscription, storageConnectionString } = local;
   const storage: AzuriteReady = azurite.ready;
   const emu: EmulatorReady = emulator.ready;
@@ -165,7 +200,7 @@ try {
   console.log('');
   console.log('Local stack ready:');
   console.log(
-    `  Functions host  ${fx.baseUrl}   (function key for status and dashboard ${fx.functionKey ?? 'none'}; the actions key is in the stack file)`,
+    `  Functions host  ${fx.baseUrl}   (keys in the stack file: functionKey opens status and dashboard, actionsKey the actions)`,
   );
   for (const f of fx.functions) {
     console.log(
@@ -183,7 +218,8 @@ try {
   console.log(`  Stack file      ${path.relative(root, stackFile)}`);
   console.log('');
   console.log(
-    `Try this: curl -s --cacert ${caPath} -X POST ${emu.emulatorUrl}/_emulator/registries/${registryName}/push -H 'content-type: application/json' -d '{"repository":"web","tag":"1.1.0"}' && sleep 15 && curl -s '${fx.baseUrl}/api/status?code=${fx.functionKey ?? ''}'`,
+    // No key on the console (issue 16): the command reads it from the stack file.
+    `Try this: curl -s --cacert ${caPath} -X POST ${emu.emulatorUrl}/_emulator/registries/${registryName}/push -H 'content-type: application/json' -d '{"repository":"web","tag":"1.1.0"}' && sleep 15 && curl -s "${fx.baseUrl}/api/status?code=$(node -p "require('./.local/stack.json').functionKey")"`,
   );
   console.log('');
   console.log(

@@ -13,11 +13,15 @@
 import { ContainerInstanceManagementClient } from '@azure/arm-containerinstance';
 import { ContainerRegistryManagementClient } from '@azure/arm-containerregistry';
 import { PrivateDnsManagementClient } from '@azure/arm-privatedns';
+import type { PipelinePolicy } from '@azure/core-rest-pipeline';
 import { TableClient } from '@azure/data-tables';
 import { EventGridPublisherClient } from '@azure/eventgrid';
 import { DefaultAzureCredential, ManagedIdentityCredential, type TokenCredential } from '@azure/identity';
 import { SecretClient } from '@azure/keyvault-secrets';
 import { CachedContainerGroups, CachedDnsRecords, CachedSecrets } from './adapters/cachedListings.js';
+import { CachedRegistries } from './adapters/cachedRegistries.js';
+import { jitteredRetryPolicy } from './adapters/jitteredRetryPolicy.js';
+import { asyncThrottleMeter } from './adapters/throttleMeter.js';
 import { ContainerGroupsAdapter } from './adapters/containerGroups.js';
 import { HttpHealthProbe } from './adapters/healthProbe.js';
 import { EventGridNotifier } from './adapters/notifier.js';
@@ -53,6 +57,18 @@ export interface AppRuntime {
 
 /** Per SDK call; shorter than Event Grid's 30 s delivery timeout so one hung call cannot use it all. */
 const REQUEST_TIMEOUT_MS = 20_000;
+
+/**
+ * ARM and Key Vault clients retry through one policy: per call, exponential backoff with full jitter, 429s without
+ * Retry-After included (jitteredRetryPolicy.ts). The SDKs' own retries are off, so a call is not retried twice
+ * over (theirs would skip those 429s and retry 5xx on a schedule of their own).
+ */
+export function retryingClientOptions(policy: PipelinePolicy = jitteredRetryPolicy()) {
+  return {
+    retryOptions: { maxRetries: 0 },
+    additionalPolicies: [{ policy, position: 'perCall' as const }],
+  };
+}
 
 function armCredential(settings: Settings): TokenCredential {
   return new DefaultAzureCredential(
@@ -108,12 +124,14 @@ export function createAdapters(settings: Settings): Adapters {
   const aci = new ContainerInstanceManagementClient(credential, settings.subscriptionId, {
     endpoint: settings.armEndpoint,
     credentialScopes: [settings.armScope],
+    ...retryingClientOptions(),
   });
   const registries = new RegistriesAdapter(
     (subscriptionId) =>
       new ContainerRegistryManagementClient(credential, subscriptionId, {
         endpoint: settings.armEndpoint,
         credentials: { scopes: [settings.armScope] },
+        ...retryingClientOptions(),
       }),
     { ...timeouts, armEndpoint: settings.armEndpoint },
   );
@@ -130,13 +148,17 @@ export function createAdapters(settings: Settings): Adapters {
       endpointTemplate: settings.acrEndpointTemplate,
       requestTimeoutMs: REQUEST_TIMEOUT_MS,
     }),
-    secrets: new SecretsAdapter((vaultUrl) => new SecretClient(vaultUrl, credential), timeouts),
+    secrets: new SecretsAdapter(
+      (vaultUrl) => new SecretClient(vaultUrl, credential, retryingClientOptions()),
+      timeouts,
+    ),
     // A zone may live in another subscription than the groups (a shared DNS subscription): a client per subscription.
     dnsRecords: new PrivateDnsAdapter(
       (subscriptionId) =>
         new PrivateDnsManagementClient(credential, subscriptionId, {
           endpoint: settings.armEndpoint,
           credentialScopes: [settings.armScope],
+          ...retryingClientOptions(),
         }),
       timeouts,
     ),
@@ -158,7 +180,10 @@ export function composeRuntime(
   const base: Omit<DomainDeps, 'logger'> = {
     config: settings.apps,
     ...adapters,
+    // A push checks its login server against the registry: cached (cachedRegistries.ts says why).
+    registries: new CachedRegistries(adapters.registries, clock),
     clock,
+    throttleMeter: asyncThrottleMeter,
     ...(settings.deployFreeze ? { deployFreeze: settings.deployFreeze } : {}),
   };
   const ttlMs = settings.statusCacheSeconds * 1000;

@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import { redactSecrets } from '../../src/adapters/logRedaction.js';
 import { issueServerCertificate } from './core/ca.js';
 import {
   DEFAULT_SUBSCRIPTION_ID,
@@ -85,8 +86,9 @@ function createContext(options: EmulatorOptions, state: StateStore): EmulatorCon
     state,
     tokens: new TokenService(ensureSigningKey(options.caDir), options.tenantId),
     bus: new EmulatorBus(),
+    // The app's redaction (one for every logger): a webhook URL carries the function's `code=` key.
     log: (message: string) => {
-      if (!options.quiet) console.log(`[emulator] ${message}`);
+      if (!options.quiet) console.log(redactSecrets(`[emulator] ${message}`, [options.identityHeader]));
     },
     vaultUrl: (name) => vaultUrl(name, ctx.port),
   };

@@ -3,8 +3,17 @@
  * as the Functions extension does: 401 without the `eventgrid_extension` system key (or the master key), 404 for
  * an unknown function, 400 without `aeg-event-type` or with a body that is not JSON, 200
  * `{ validationResponse }` to the subscription-validation handshake, and for a Notification one invocation per
- * event (Event Grid schema array, or CloudEvents 1.0 single or batch): 202 when all succeeded, 500 when any failed
- * (Event Grid then redelivers the whole batch). `OPTIONS` answers the CloudEvents abuse-protection handshake.
+ * event (Event Grid schema array, or CloudEvents 1.0 single or batch), all started at once and awaited together
+ * as the extension does (one `TryExecuteAsync` per event, then `Task.WhenAll`, "we are going to process all events
+ * in parallel": Azure/azure-functions-eventgrid-extension src/EventGridExtension/EventGridExtensionConfig.cs, and
+ * `ProcessEventsAsync` of its successor Microsoft.Azure.WebJobs.Extensions.EventGrid in azure-sdk-for-net):
+ * 202 when all succeeded, 500 when any failed (Event Grid then redelivers the whole batch). So a delivery of N
+ * events takes as long as its slowest event, not the sum: each invocation's own budget is the delivery's.
+ * `OPTIONS` answers the CloudEvents abuse-protection handshake.
+ *
+ * A body nesting deeper than 64 levels is refused with 400 before it is parsed: the extension parses the body with
+ * Json.NET's `JToken.Parse`, whose reader refuses depths past `MaxDepth`, 64 by default since Json.NET 13.0.1
+ * (https://github.com/JamesNK/Newtonsoft.Json/releases/tag/13.0.1). Event Grid does not retry a 400.
  */
 import crypto from 'node:crypto';
 import type { FunctionsCore, RegisteredFunction } from './functionsCore.js';
@@ -12,6 +21,10 @@ import type { RpcTypedData } from './functionsCoreTypes.js';
 import type { HostLogger } from './hostLog.js';
 import type { InvocationInput, InvocationOutcome } from './invoker.js';
 import { EVENTGRID_SYSTEM_KEY, presentedKey, systemKeyAllows, type HostKeys } from './keys.js';
+import { jsonNestsDeeperThan } from './requestBody.js';
+
+/** Json.NET's default `JsonReader.MaxDepth` (13.0.1 and later). */
+export const JSON_MAX_DEPTH = 64;
 
 export const EVENTGRID_WEBHOOK_PATH = '/runtime/webhooks/eventgrid';
 
@@ -98,9 +111,12 @@ export async function handleEventGridWebhook(req: WebhookRequest, deps: WebhookD
   const eventType = header(req.headers, 'aeg-event-type');
   if (!eventType) return text(400, "Missing 'aeg-event-type' header.");
 
+  const bodyText = req.body.toString('utf8');
+  if (jsonNestsDeeperThan(bodyText, JSON_MAX_DEPTH))
+    return text(400, `The request body nests deeper than ${JSON_MAX_DEPTH} levels.`);
   let payload: unknown;
   try {
-    payload = JSON.parse(req.body.toString('utf8'));
+    payload = JSON.parse(bodyText);
   } catch {
     return text(400, 'The request body is not valid JSON.');
   }
@@ -118,20 +134,20 @@ export async function handleEventGridWebhook(req: WebhookRequest, deps: WebhookD
     case 'notification': {
       const events = Array.isArray(payload) ? payload : [payload];
       if (!events.every(isObject)) return text(400, 'Every event must be a JSON object.');
-      const failures: { id: unknown; invocationId: string; error: string }[] = [];
-      for (const event of events) {
-        const outcome = await deps.invoke(fn, {
-          inputData: [{ name: fn.trigger.name, data: { json: JSON.stringify(event) } }],
-          triggerMetadata: eventTriggerMetadata(event, fn.name),
-          reason: `EventGrid trigger fired at ${new Date().toISOString()}`,
-        });
-        if (!outcome.ok)
-          failures.push({
-            id: event['id'],
-            invocationId: outcome.invocationId,
-            error: outcome.error.message,
-          });
-      }
+      const outcomes = await Promise.all(
+        events.map((event) =>
+          deps.invoke(fn, {
+            inputData: [{ name: fn.trigger.name, data: { json: JSON.stringify(event) } }],
+            triggerMetadata: eventTriggerMetadata(event, fn.name),
+            reason: `EventGrid trigger fired at ${new Date().toISOString()}`,
+          }),
+        ),
+      );
+      const failures = outcomes.flatMap((outcome, i) =>
+        outcome.ok
+          ? []
+          : [{ id: events[i]!['id'], invocationId: outcome.invocationId, error: outcome.error.message }],
+      );
       if (failures.length > 0) {
         return {
           status: 500,

@@ -12,6 +12,12 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { loadApp } from './appLoader.js';
 import { EVENTGRID_WEBHOOK_PATH, handleEventGridWebhook, type WebhookReply } from './eventGridWebhook.js';
+import {
+  BodyTooLargeError,
+  EVENTGRID_MAX_BODY_BYTES,
+  HTTP_TRIGGER_MAX_BODY_BYTES,
+  readBody,
+} from './requestBody.js';
 import { FunctionsCore, provideFunctionsCoreModule, type RegisteredFunction } from './functionsCore.js';
 import { consoleLogger, type HostLogger } from './hostLog.js';
 import {
@@ -23,9 +29,11 @@ import {
 } from './httpTriggers.js';
 import { Invoker } from './invoker.js';
 import {
+  EVENTGRID_SYSTEM_KEY,
   keyAllows,
   loadOrCreateKeys,
   presentedKey,
+  systemKeyAllows,
   type HostKeys,
   type KeyOverrides,
   type SharedFunctionKey,
@@ -50,7 +58,7 @@ export interface HostOptions {
   settings?: Record<string, string | undefined>;
   /** How long shutdown waits for running invocations. Default 5 s. */
   shutdownGraceMs?: number;
-  /** Largest accepted request body. Default 100 MB, as the Functions host. */
+  /** Largest accepted HTTP trigger body. Default 100 MB, as the Functions host (requestBody.ts). */
   maxBodyBytes?: number;
 }
 
@@ -76,6 +84,9 @@ export interface HostHandle {
 
 let active = false;
 
+/** How long the rest of a refused body is read and dropped before the connection is closed. */
+const UNREAD_LINGER_MS = 2_000;
+
 function readRoutePrefix(appDir: string): string {
   try {
     const hostJson = JSON.parse(fs.readFileSync(path.join(appDir, 'host.json'), 'utf8')) as {
@@ -87,26 +98,6 @@ function readRoutePrefix(appDir: string): string {
     // No host.json: the default applies.
   }
   return 'api';
-}
-
-class BodyTooLargeError extends Error {}
-
-function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        reject(new BodyTooLargeError());
-        req.resume();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
 }
 
 function sendReply(res: http.ServerResponse, reply: WebhookReply): void {
@@ -132,7 +123,7 @@ export async function startHost(options: HostOptions): Promise<HostHandle> {
   const hostname = options.hostname ?? '127.0.0.1';
   const settings = options.settings ?? process.env;
   const graceMs = options.shutdownGraceMs ?? 5000;
-  const maxBody = options.maxBodyBytes ?? 100 * 1024 * 1024;
+  const maxBody = options.maxBodyBytes ?? HTTP_TRIGGER_MAX_BODY_BYTES;
   const appDir = path.resolve(options.appDir);
 
   const core = new FunctionsCore((level, message) => logger.system(message, level));
@@ -177,6 +168,12 @@ export async function startHost(options: HostOptions): Promise<HostHandle> {
       functions: shared.functions.filter((fn) => httpFunctions.some((f) => f.name === fn)),
     })),
   });
+  logger.addSecrets?.([
+    keys.masterKey,
+    ...Object.values(keys.functionKeys),
+    ...Object.values(keys.systemKeys),
+    ...Object.values(keys.functions).flatMap((byName) => Object.values(byName)),
+  ]);
   for (const route of httpRoutes) {
     summaries.push({
       name: route.fn.name,
@@ -273,26 +270,85 @@ export async function startHost(options: HostOptions): Promise<HostHandle> {
     return { status: 400, body: `Function '${fn.name}' has a ${fn.trigger.type}; call its route instead.` };
   };
 
+  /**
+   * What a request is, decided from its method, path and key alone: the body is read only once the key opened
+   * the route (a caller without a key never makes the host hold its body).
+   */
+  type Target =
+    | { kind: 'reply'; reply: WebhookReply }
+    | { kind: 'webhook' }
+    | { kind: 'adminInvoke'; name: string }
+    | { kind: 'http'; route: HttpRoute; params: Record<string, string> };
+  const target = (method: string, pathname: string, key: string | undefined): Target => {
+    const lower = pathname.toLowerCase();
+    const reply = (r: WebhookReply): Target => ({ kind: 'reply', reply: r });
+    if (lower === EVENTGRID_WEBHOOK_PATH)
+      return systemKeyAllows(EVENTGRID_SYSTEM_KEY, key, keys) ? { kind: 'webhook' } : reply({ status: 401 });
+    if (lower === '/admin/host/ping') return reply({ status: 200 });
+    if (lower === '/' && method === 'GET')
+      return reply({ status: 200, body: 'The local Azure Functions host is running.' });
+    if (lower.startsWith('/admin/')) {
+      if (!keyAllows('admin', key, keys)) return reply({ status: 401 });
+      if (lower === '/admin/host/status')
+        return reply({
+          status: 200,
+          body: { state: 'Running', processId: process.pid, functions: summaries },
+        });
+      if (lower === '/admin/functions' && method === 'GET') return reply({ status: 200, body: summaries });
+      const m = /^\/admin\/functions\/([^/]+)$/i.exec(pathname);
+      if (m && method === 'POST') return { kind: 'adminInvoke', name: decodeURIComponent(m[1]!) };
+      return reply({ status: 404 });
+    }
+    const prefix = routePrefix ? `/${routePrefix.toLowerCase()}` : '';
+    if (lower === prefix || lower.startsWith(`${prefix}/`)) {
+      const found = findHttpRoute(httpRoutes, method, pathname.slice(prefix.length));
+      if (found.kind === 'match')
+        return keyAllows(found.route.authLevel, key, keys, found.route.fn.name)
+          ? { kind: 'http', route: found.route, params: found.params }
+          : reply({ status: 401 });
+      // The Functions host's router answers 404 when only the method differs.
+      if (found.kind === 'methodNotAllowed')
+        return reply({ status: 404, body: `This route accepts ${found.allowed.join(', ')}.` });
+    }
+    return reply({ status: 404 });
+  };
+
+  /**
+   * An answer sent before the body was read (or once it passed the limit). What is left of the body is read and
+   * dropped, never kept, for at most UNREAD_LINGER_MS, then the connection is closed: closing at once, with the
+   * caller's bytes still arriving, makes TCP reset the connection and the caller lose the answer.
+   */
+  const replyUnread = (req: http.IncomingMessage, res: http.ServerResponse, reply: WebhookReply) => {
+    sendReply(res, reply);
+    if (req.complete) return;
+    const timer = setTimeout(() => req.socket.destroy(), UNREAD_LINGER_MS).unref();
+    req.once('end', () => clearTimeout(timer));
+    req.once('close', () => clearTimeout(timer));
+    req.resume();
+  };
+
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', `http://${req.headers.host ?? `${hostname}:${port}`}`);
-    const pathname = url.pathname;
-    const lower = pathname.toLowerCase();
     const method = (req.method ?? 'GET').toUpperCase();
     if (stopping) {
       sendReply(res, { status: 503, headers: { connection: 'close' }, body: 'The host is shutting down.' });
       return;
     }
+    const key = presentedKey(req.headers, url.searchParams);
+    const t = target(method, url.pathname, key);
+    if (t.kind === 'reply') {
+      replyUnread(req, res, t.reply);
+      return;
+    }
     let body: Buffer;
     try {
-      body = await readBody(req, maxBody);
+      body = await readBody(req, t.kind === 'webhook' ? EVENTGRID_MAX_BODY_BYTES : maxBody);
     } catch (err) {
-      if (err instanceof BodyTooLargeError) sendReply(res, { status: 413, headers: { connection: 'close' } });
+      if (err instanceof BodyTooLargeError) replyUnread(req, res, { status: 413, body: `${err.message}.` });
       else res.destroy();
       return;
     }
-    const key = presentedKey(req.headers, url.searchParams);
-
-    if (lower === EVENTGRID_WEBHOOK_PATH) {
+    if (t.kind === 'webhook') {
       sendReply(
         res,
         await handleEventGridWebhook(
@@ -302,83 +358,30 @@ export async function startHost(options: HostOptions): Promise<HostHandle> {
       );
       return;
     }
-    if (lower === '/admin/host/ping') {
-      sendReply(res, { status: 200 });
+    if (t.kind === 'adminInvoke') {
+      sendReply(res, await adminInvoke(t.name, body));
       return;
     }
-    if (lower === '/' && method === 'GET') {
-      sendReply(res, { status: 200, body: 'The local Azure Functions host is running.' });
+    const outcome = await invoke(t.route.fn, {
+      inputData: [
+        {
+          name: t.route.fn.trigger.name,
+          data: {
+            http: toRpcHttpRequest({ method, url: url.href, headers: req.headers, params: t.params, body }),
+          },
+        },
+      ],
+      reason: `This function was programmatically called via the host APIs.`,
+    });
+    if (!outcome.ok) {
+      sendReply(res, { status: 500 });
       return;
     }
-    if (lower.startsWith('/admin/')) {
-      if (!keyAllows('admin', key, keys)) {
-        sendReply(res, { status: 401 });
-        return;
-      }
-      if (lower === '/admin/host/status') {
-        sendReply(res, {
-          status: 200,
-          body: { state: 'Running', processId: process.pid, functions: summaries },
-        });
-        return;
-      }
-      if (lower === '/admin/functions' && method === 'GET') {
-        sendReply(res, { status: 200, body: summaries });
-        return;
-      }
-      const m = /^\/admin\/functions\/([^/]+)$/i.exec(pathname);
-      if (m && method === 'POST') {
-        sendReply(res, await adminInvoke(decodeURIComponent(m[1]!), body));
-        return;
-      }
-      sendReply(res, { status: 404 });
-      return;
-    }
-
-    const prefix = routePrefix ? `/${routePrefix.toLowerCase()}` : '';
-    if (lower === prefix || lower.startsWith(`${prefix}/`)) {
-      const rest = pathname.slice(prefix.length);
-      const found = findHttpRoute(httpRoutes, method, rest);
-      if (found.kind === 'match') {
-        if (!keyAllows(found.route.authLevel, key, keys, found.route.fn.name)) {
-          sendReply(res, { status: 401 });
-          return;
-        }
-        const outcome = await invoke(found.route.fn, {
-          inputData: [
-            {
-              name: found.route.fn.trigger.name,
-              data: {
-                http: toRpcHttpRequest({
-                  method,
-                  url: url.href,
-                  headers: req.headers,
-                  params: found.params,
-                  body,
-                }),
-              },
-            },
-          ],
-          reason: `This function was programmatically called via the host APIs.`,
-        });
-        if (!outcome.ok) {
-          sendReply(res, { status: 500 });
-          return;
-        }
-        const reply = fromRpcHttpResponse(outcome.response);
-        for (const [name, value] of reply.headers) res.appendHeader(name, value);
-        if (!res.hasHeader('content-length')) res.setHeader('content-length', String(reply.body.length));
-        res.writeHead(reply.status);
-        res.end(method === 'HEAD' ? undefined : reply.body);
-        return;
-      }
-      if (found.kind === 'methodNotAllowed') {
-        // The Functions host's router answers 404 when only the method differs.
-        sendReply(res, { status: 404, body: `This route accepts ${found.allowed.join(', ')}.` });
-        return;
-      }
-    }
-    sendReply(res, { status: 404 });
+    const reply = fromRpcHttpResponse(outcome.response);
+    for (const [name, value] of reply.headers) res.appendHeader(name, value);
+    if (!res.hasHeader('content-length')) res.setHeader('content-length', String(reply.body.length));
+    res.writeHead(reply.status);
+    res.end(method === 'HEAD' ? undefined : reply.body);
   };
 
   const server = http.createServer((req, res) => {

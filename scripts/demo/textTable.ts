@@ -43,10 +43,10 @@ export function statusTables(doc: StatusDocument): string {
   const historyTable = textTable(['App', 'Tag', 'Outcome', 'Reason', 'Duration', 'Finished'], history);
   const watched = doc.watched.length
     ? textTable(
-        ['Watched group', 'State', 'IP', 'Secret', 'Key Vault'],
+        ['Watched group', 'Provisioning', 'IP', 'Secret', 'Key Vault'],
         doc.watched.map((w) => [
           `${w.resourceGroup}/${w.name}`,
-          w.state ?? '-',
+          w.provisioningState ?? '-',
           w.ip ?? '-',
           w.secret,
           w.inSync ? 'in sync' : `out of sync${w.problem ? ` (${w.problem})` : ''}`,

@@ -66,12 +66,20 @@ function freeLoopbackPort(): Promise<number> {
 }
 
 /**
+ * The flags every Azurite of the local stack runs with (host/README.md and docs/local-stack.md give the same
+ * command for running it by hand, and a unit test keeps them equal): newer SDK api-versions than the Azurite
+ * release knows are accepted, unsupported headers ignored, no telemetry, no access log.
+ */
+export const AZURITE_FLAGS = ['--skipApiVersionCheck', '--loose', '--disableTelemetry'] as const;
+export const AZURITE_QUIET_FLAG = '--silent';
+
+/**
  * Azurite as a child process: blob, queue and table (default), or the table service alone (`tableOnly`). Port 0
  * (default) = any free port.
  */
 export async function startAzurite(options: AzuriteOptions): Promise<Service<AzuriteReady>> {
-  const common = ['--skipApiVersionCheck', '--loose', '--disableTelemetry'];
-  if (!options.accessLog) common.push('--silent');
+  const common: string[] = [...AZURITE_FLAGS];
+  if (!options.accessLog) common.push(AZURITE_QUIET_FLAG);
   if (options.location) {
     fs.mkdirSync(options.location, { recursive: true });
     common.push('--location', options.location);

@@ -7,6 +7,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import readline from 'node:readline';
+import { redactSecrets } from '../../src/adapters/logRedaction.js';
 
 export interface ServiceOptions<T> {
   name: string;
@@ -104,10 +105,13 @@ export function startService<T>(options: ServiceOptions<T>): Promise<Service<T>>
     });
   });
   live.set(child, exited);
+  // Ready lines carry keys (HOST_READY) and the identity header (EMULATOR_READY): what is shown is redacted.
   const print =
     options.onLine ??
     ((line: string, stream: 'stdout' | 'stderr') =>
-      (stream === 'stderr' ? process.stderr : process.stdout).write(`${options.name.padEnd(8)} | ${line}\n`));
+      (stream === 'stderr' ? process.stderr : process.stdout).write(
+        `${options.name.padEnd(8)} | ${redactSecrets(line)}\n`,
+      ));
 
   return new Promise<Service<T>>((resolve, reject) => {
     let settled = false;

@@ -1,10 +1,12 @@
 /**
  * The domain's Logger over a Functions `InvocationContext`, so lines land in the invocation's log (and
  * Application Insights) with its invocation id. Structured properties are appended as JSON; values under
- * names that can hold credentials or secret values are redacted, whatever a caller passes.
+ * names that can hold credentials or secret values are redacted, whatever a caller passes, and every line goes
+ * through the shared `redactSecrets` (keys in URLs, tokens), as the host's and the emulator's lines do.
  */
 import type { InvocationContext } from '@azure/functions';
 import type { Logger } from '../domain/ports.js';
+import { redactSecrets } from './logRedaction.js';
 
 const SENSITIVE =
   /^(value|secureValue|secureEnv|password|secret(Value)?|token|accessToken|connectionString|accountKey|key|sig|signature)$/i;
@@ -33,7 +35,9 @@ export function propertiesJson(properties: Record<string, unknown>): string {
 
 export function invocationLogger(context: InvocationContext): Logger {
   const line = (message: string, properties?: Record<string, unknown>) =>
-    properties && Object.keys(properties).length > 0 ? `${message} ${propertiesJson(properties)}` : message;
+    redactSecrets(
+      properties && Object.keys(properties).length > 0 ? `${message} ${propertiesJson(properties)}` : message,
+    );
   return {
     debug: (m, p) => context.debug(line(m, p)),
     info: (m, p) => context.info(line(m, p)),

@@ -94,6 +94,11 @@ export class RegistriesAdapter implements Registries {
     }
   }
 
+  /** Uncached here; composition.ts wraps the adapter in CachedRegistries. */
+  async loginServer(resourceId: string): Promise<string> {
+    return (await this.get(resourceId)).loginServer.toLowerCase();
+  }
+
   async privateEndpointSubnet(privateEndpointId: string): Promise<string | undefined> {
     const m = PRIVATE_ENDPOINT_ID.exec(privateEndpointId);
     if (!m)

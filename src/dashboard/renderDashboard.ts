@@ -194,6 +194,13 @@ function rolloutSection(r: RolloutStatus | null, now: number): SafeHtml {
     r.waiting && r.state === 'inProgress'
       ? markup`<dt>Waiting for</dt><dd data-testid="rollout-waiting">${r.waiting}</dd>`
       : '';
+  const t =
+    r.state === 'inProgress' || r.state === 'awaitingPromotion' || r.state === 'verifying'
+      ? r.transient
+      : null;
+  const retrying = t
+    ? markup`<dt>Retrying</dt><dd data-testid="rollout-transient">attempt ${String(t.attempts)}${t.nextRetryAt ? markup`, next ${time(t.nextRetryAt, now)}` : ''}: ${t.lastError}</dd>`
+    : '';
   const health = r.lastHealth ? markup`<dt>Last health check</dt><dd><code>${r.lastHealth}</code></dd>` : '';
   const reason = r.reason ? badge('bad', r.reason, 'rollout-reason') : '';
   const failure = r.error
@@ -207,7 +214,7 @@ function rolloutSection(r: RolloutStatus | null, now: number): SafeHtml {
 <dt>Group</dt><dd>${colour(r.colour)} · <code>${r.group}</code></dd>
 <dt>Started</dt><dd>${time(r.startedAt, now)}</dd>
 <dt>${r.finishedAt ? 'Took' : 'Running for'}</dt><dd data-testid="rollout-duration">${formatDuration(r.durationMs)}</dd>
-${waiting}${health}${failure}
+${waiting}${retrying}${health}${failure}
 </dl>
 ${stepProgress(r)}
 ${timelineTable(r, now)}
@@ -306,7 +313,7 @@ function conditionTable(app: AppStatus): SafeHtml | '' {
 
 function appSection(app: AppStatus, now: number): SafeHtml {
   const active = app.activeGroup ? markup` · <code>${app.resourceGroup}/${app.activeGroup}</code>` : '';
-  const state = app.groupState ? markup` · ${app.groupState}` : '';
+  const state = app.provisioningState ? markup` · ${app.provisioningState}` : '';
   const secretProblem = app.secret.problem ? markup` <span class="meta">${app.secret.problem}</span>` : '';
   const queued = app.queued
     ? markup`<dt>Queued push</dt><dd data-testid="app-queued">${app.queued.tag} · ${digest(app.queued.digest)} (received ${time(app.queued.receivedAt, now)})</dd>`
@@ -324,7 +331,7 @@ function appSection(app: AppStatus, now: number): SafeHtml {
   return markup`<section class="card" id="app-${app.name}" data-testid="app" data-app="${app.name}" aria-labelledby="app-h-${app.name}">
 <h3 id="app-h-${app.name}">${app.name}</h3>
 <dl class="facts">
-<dt>Image</dt><dd><code>${app.registry}/${app.repository}</code></dd>
+<dt>Image</dt><dd><code>${app.registryLoginServer ?? app.registry}/${app.repository}</code></dd>
 <dt>Active</dt><dd data-testid="app-active">${colour(app.activeColor)}${active}${state}</dd>
 <dt>Tag / digest</dt><dd>${app.tag ?? '—'} · ${digest(app.digest)}</dd>
 <dt>Private IP</dt><dd>${ipText(app.ip)}</dd>
@@ -366,7 +373,7 @@ function watchedRow(w: WatchedStatus): SafeHtml {
     : badge('bad', 'out of sync', 'watched-badge');
   const problem = w.problem ? markup` <span class="meta">${w.problem}</span>` : '';
   return markup`<tr data-testid="watched-row" data-group="${w.resourceGroup}/${w.name}">
-<td><code>${w.resourceGroup}/${w.name}</code></td><td>${w.state ?? '—'}</td><td>${ipText(w.ip)}</td>
+<td><code>${w.resourceGroup}/${w.name}</code></td><td>${w.provisioningState ?? '—'}</td><td>${ipText(w.ip)}</td>
 <td><code>${w.secret}</code> <span class="meta">${w.vaultUrl}</span></td>
 <td>${sync}${problem}</td><td>${w.source === 'tag' ? 'tag ip-secret' : 'config'}</td></tr>`;
 }
@@ -377,7 +384,7 @@ function watchedSection(doc: StatusDocument): SafeHtml {
       ? markup`<p class="empty" data-testid="watched-none">No watched groups.</p>`
       : markup`<table data-testid="watched">
 <caption>Groups whose IP is mirrored to Key Vault</caption>
-<thead><tr><th scope="col">Group</th><th scope="col">State</th><th scope="col">Private IP</th><th scope="col">Secret</th><th scope="col">Key Vault</th><th scope="col">Watched by</th></tr></thead>
+<thead><tr><th scope="col">Group</th><th scope="col">Provisioning</th><th scope="col">Private IP</th><th scope="col">Secret</th><th scope="col">Key Vault</th><th scope="col">Watched by</th></tr></thead>
 <tbody>${doc.watched.map(watchedRow)}</tbody></table>`;
   return markup`<section aria-labelledby="watched-h"><h2 id="watched-h">Watched groups</h2>${body}</section>`;
 }

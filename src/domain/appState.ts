@@ -22,6 +22,7 @@ import {
   type Rollout,
   type RolloutNotificationType,
 } from './model.js';
+import { clip } from '../events/fieldLimits.js';
 
 export function inProgress(state: AppState | undefined): Rollout | undefined {
   const r = state?.rollout;
@@ -44,9 +45,13 @@ export function newAppState(app: string, now: number, active?: ActiveDeployment)
  * Remember a push that started no rollout (newest first, bounded). False when it is already there: a redelivered
  * event needs no write.
  */
-export function recordIgnored(state: AppState, entry: IgnoredPush): boolean {
+export function recordIgnored(state: AppState, entryIn: IgnoredPush): boolean {
+  const entry = { ...entryIn, reason: clip(entryIn.reason) };
   const list = state.ignored ?? [];
-  if (list.some((x) => x.eventId === entry.eventId && x.digest === entry.digest && x.reason === entry.reason))
+  // One entry per digest and reason, whatever the event id: a push Event Grid redelivers, or a tag pushed again,
+  // says nothing new, and writing each one would make every duplicate a write to the app's row (issue 16: under
+  // 100 deliveries/s the duplicates' writes contended with the rollout's own).
+  if (list.some((x) => x.digest === entry.digest && x.outcome === entry.outcome && x.reason === entry.reason))
     return false;
   state.ignored = [entry, ...list].slice(0, IGNORED_MAX);
   return true;
@@ -58,7 +63,7 @@ export function addCondition(
   at: number,
   message: string,
 ): void {
-  r.timeline.push({ step, at: iso(at), message });
+  r.timeline.push({ step, at: iso(at), message: clip(message) });
   if (r.timeline.length > TIMELINE_MAX) r.timeline.splice(1, r.timeline.length - TIMELINE_MAX);
 }
 

@@ -31,6 +31,8 @@ export interface RetryOptions {
   clock: Clock;
   /** Called for every throttled failure (retried or not). */
   onThrottled?: () => void;
+  /** Uniform in [0, 1) for the jitter (Math.random when absent). */
+  random?: () => number;
 }
 
 /**
@@ -44,10 +46,12 @@ export async function withRetry<T>(fn: () => Promise<T>, o: RetryOptions): Promi
     } catch (e) {
       if (e instanceof TransientError && e.throttled) o.onThrottled?.();
       if (!(e instanceof TransientError) || attempt >= o.retries) throw e;
-      const backoff = e.retryAfterMs ?? o.baseMs * 2 ** attempt;
-      const jitter = Math.floor(backoff * 0.2 * Math.random());
-      if (o.clock.now() + backoff + jitter >= o.deadline) throw e;
-      await o.clock.sleep(backoff + jitter);
+      // Full jitter on the exponential step (after Retry-After when the answer had one): callers that failed
+      // together do not retry together.
+      const step = Math.floor((o.random ?? Math.random)() * o.baseMs * 2 ** attempt);
+      const backoff = (e.retryAfterMs ?? 0) + step;
+      if (o.clock.now() + backoff >= o.deadline) throw e;
+      await o.clock.sleep(backoff);
     }
   }
 }

@@ -12,6 +12,7 @@ import type {
   RegistryManifests,
   RolloutStore,
   Secrets,
+  ThrottleMeter,
 } from './ports.js';
 
 export interface DomainOptions {
@@ -60,6 +61,14 @@ export interface DomainDeps {
   options?: Partial<DomainOptions>;
   /** DEPLOY_FREEZE while it holds: no deploy starts for any app (deployGate.ts). */
   deployFreeze?: DeployFreeze;
+  /** Uniform in [0, 1) for backoff jitter; Math.random when absent, seeded in tests so a run can be replayed. */
+  random?: () => number;
+  /** Counts throttled answers the adapters retried by themselves (reconcile reports them); absent in fakes. */
+  throttleMeter?: ThrottleMeter;
+}
+
+export function randomOf(deps: DomainDeps): () => number {
+  return deps.random ?? Math.random;
 }
 
 export function optionsOf(deps: DomainDeps): DomainOptions {

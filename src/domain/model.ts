@@ -207,8 +207,11 @@ export interface Rollout {
   configKey?: string;
   /** When the registry first refused reading the pushed image index (the denial is final after the pull grace). */
   accessDeniedSince?: string;
-  /** Consecutive transient errors at the current step. */
-  transient?: { since: string; attempts: number; lastError: string };
+  /**
+   * Consecutive transient errors at the current step (each after the per-call retries gave up): since when, how
+   * many, the last one, and when the step runs again (jittered backoff, or the answer's Retry-After).
+   */
+  transient?: { since: string; attempts: number; lastError: string; nextRetryAt?: string };
   /** What the current step is waiting for (not a timeline entry: it changes every poll). */
   waiting?: { step: RolloutStep; since: string; message: string };
   /**

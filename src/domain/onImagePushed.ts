@@ -130,6 +130,34 @@ export async function decideAndStore(
   throw new TransientError(`${app.name}: state kept changing under ${MAX_CAS_ATTEMPTS} attempts; retry`);
 }
 
+function intentOf(event: ImagePushedEvent, loginServer: string): PushIntent {
+  return {
+    eventId: event.id,
+    eventTime: event.eventTime,
+    repository: event.repository,
+    tag: event.tag,
+    digest: event.digest,
+    loginServer,
+    ...(event.mediaType ? { mediaType: event.mediaType } : {}),
+  };
+}
+
+/**
+ * Why the push changes nothing, judged from the app's stored row alone (duplicate, stale, turned away), or
+ * undefined when it may start something: then the login server is checked and the decision made for real
+ * (`decideAndStore`, which decides again against the row it writes).
+ */
+async function ignoredByStoredState(
+  app: AppConfig,
+  event: ImagePushedEvent,
+  deps: DomainDeps,
+): Promise<string | undefined> {
+  const held = await deps.rolloutStore.get(app.name);
+  if (!held) return undefined;
+  const decision = decidePush(held.state, intentOf(event, event.registryLoginServer.toLowerCase()), app);
+  return decision.action === 'ignore' ? decision.reason : undefined;
+}
+
 export async function handleImagePushed(
   event: ImagePushedEvent,
   deps: DomainDeps,
@@ -164,9 +192,14 @@ export async function handleImagePushed(
   const tagOk = checkTagAllowed(app.tagPolicy, event.tag);
   if (!tagOk.allowed) return noRollout({ ...appBase, outcome: 'rejected', reason: tagOk.reason });
 
+  // A duplicate (or stale) push is decided from the stored row alone, before any ARM call: a redelivery costs
+  // nothing and cannot fail when ARM throttles (issue 16).
+  const early = await ignoredByStoredState(app, event, deps);
+  if (early !== undefined) return noRollout({ ...appBase, outcome: 'ignored', reason: early });
+
   let loginServer: string;
   try {
-    loginServer = (await deps.registries.get(app.registry.resourceId)).loginServer.toLowerCase();
+    loginServer = await deps.registries.loginServer(app.registry.resourceId);
   } catch (e) {
     if (e instanceof NotFoundError || e instanceof TerminalError)
       return noRollout({
@@ -183,17 +216,7 @@ export async function handleImagePushed(
       reason: `login server ${event.registryLoginServer} does not match registry ${app.registry.name} (${loginServer})`,
     });
 
-  const intent: PushIntent = {
-    eventId: event.id,
-    eventTime: event.eventTime,
-    repository: event.repository,
-    tag: event.tag,
-    digest: event.digest,
-    loginServer,
-    ...(event.mediaType ? { mediaType: event.mediaType } : {}),
-  };
-
-  const stored = await decideAndStore(app, intent, deps);
+  const stored = await decideAndStore(app, intentOf(event, loginServer), deps);
   if ('ignored' in stored) return noRollout({ ...appBase, outcome: 'ignored', reason: stored.ignored });
   const outcome: PushResult = { ...appBase, ...stored };
   decided(outcome);

@@ -113,9 +113,23 @@ export interface RegistryInfo {
   anonymousPullEnabled?: boolean;
 }
 
+/**
+ * Counts throttled answers that an adapter retried by itself while `work` ran (they never reach the domain as
+ * errors): reconcile adds them to the tick's `throttled`.
+ */
+export interface ThrottleMeter {
+  run<T>(work: () => Promise<T>, onThrottled: () => void): Promise<T>;
+}
+
 export interface Registries {
   /** `GET` the registry by resource id. 404 → NotFoundError. */
   get(resourceId: string): Promise<RegistryInfo>;
+  /**
+   * The registry's login server (lower case), for matching a push event and naming images. May be served from a
+   * short-lived cache (a login server is fixed when the registry is created), unlike `get`, whose network
+   * settings the preflight must see fresh. 404 → NotFoundError.
+   */
+  loginServer(resourceId: string): Promise<string>;
   /** The subnet id of a private endpoint (`GET Microsoft.Network/privateEndpoints/{name}`, `properties.subnet.id`).
    * 404 → NotFoundError; 403 when the identity may not read it → code AuthorizationFailed (classified retryable:
    * a new role assignment takes minutes to propagate). */

@@ -120,9 +120,21 @@ export async function reconcile(
   budget: Budget,
   options: ReconcileOptions = {},
 ): Promise<ReconcileResult> {
+  const tick = newTick(deps, budget);
+  // Throttled answers the adapters retried by themselves are this tick's too (the request log shows them).
+  const meter = deps.throttleMeter;
+  return meter
+    ? meter.run(
+        () => tickOnce(tick, options),
+        () => tick.throttled++,
+      )
+    : tickOnce(tick, options);
+}
+
+async function tickOnce(tick: Tick, options: ReconcileOptions): Promise<ReconcileResult> {
+  const { deps } = tick;
   const { clock, config, logger } = deps;
   const started = clock.now();
-  const tick = newTick(deps, budget);
 
   // ---- read: rollout states, one list per resource group
   const { states, etags } = await readStates(tick);

@@ -90,6 +90,14 @@ function rolloutStatus(state: AppState, now: number): RolloutStatus | null {
     finishedAt: r.finishedAt ?? null,
     durationMs: (ms(r.finishedAt) ?? now) - started,
     waiting: r.waiting?.message ?? null,
+    transient: r.transient
+      ? {
+          since: r.transient.since,
+          attempts: r.transient.attempts,
+          lastError: r.transient.lastError,
+          nextRetryAt: r.transient.nextRetryAt ?? r.resumeAt ?? null,
+        }
+      : null,
     lastHealth: r.lastHealth ?? null,
     verify: r.verify ? { ...r.verify, last: r.verify.last ?? null } : null,
     timeline: r.timeline,
@@ -145,7 +153,8 @@ function appStatus(app: AppConfig, input: StatusInput, target: SecretTarget | un
     .map((w) => w.message);
   const status: AppStatus = {
     name: app.name,
-    registry: state?.registryLoginServer ?? app.registry.name,
+    registry: app.registry.name,
+    registryLoginServer: state?.registryLoginServer ?? null,
     registryResourceId: app.registry.resourceId,
     repository: app.repository,
     resourceGroup: app.resourceGroup,
@@ -155,7 +164,6 @@ function appStatus(app: AppConfig, input: StatusInput, target: SecretTarget | un
     digest: active?.digest ?? null,
     ...platformDigestOf(active),
     tag: active?.tag ?? null,
-    groupState: group?.state ?? null,
     provisioningState: group?.provisioningState ?? null,
     secret: { name: app.secret.name, vaultUrl: app.secret.vaultUrl, ...secret },
     rollout: state ? rolloutStatus(state, input.now) : null,
@@ -231,7 +239,7 @@ export function buildStatus(input: StatusInput): StatusDocument {
               vaultUrl: t.vaultUrl,
               inSync: s.inSync,
               source: t.source === 'tag' ? 'tag' : 'config',
-              state: t.group?.state ?? null,
+              provisioningState: t.group?.provisioningState ?? null,
               problem: s.problem,
             };
           });

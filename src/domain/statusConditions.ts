@@ -21,15 +21,8 @@ export function conditions(app: AppStatus, state: AppState | undefined): StatusC
       reason: 'GroupNotListed',
       message: `${app.activeGroup} not found or not listed`,
     });
-  else if (app.groupState !== null)
-    out.push({
-      type: 'Available',
-      status: app.groupState === 'Running' ? 'True' : 'False',
-      reason: app.groupState === 'Running' ? 'Running' : 'NotRunning',
-      message: `${app.activeGroup} is ${app.groupState}`,
-    });
   else {
-    // List responses carry no instance view: judge by provisioning state and IP.
+    // Status reads list responses, which carry no instance view: judge by provisioning state and IP.
     const ok = app.ip !== null && app.provisioningState === 'Succeeded';
     out.push({
       type: 'Available',

@@ -58,6 +58,11 @@ export interface RolloutStatus {
   finishedAt: string | null;
   durationMs: number;
   waiting: string | null;
+  /**
+   * The current step failed transiently (after the per-call retries): since when, attempts, the last error and
+   * when it runs again. Null while the step goes well.
+   */
+  transient: { since: string; attempts: number; lastError: string; nextRetryAt: string | null } | null;
   lastHealth: string | null;
   /** The check after the switch, while and after it ran. */
   verify: { startedAt: string; probes: number; failures: number; last: string | null } | null;
@@ -157,8 +162,10 @@ export interface HeldStatus {
 
 export interface AppStatus extends OperatorStatus {
   name: string;
-  /** Login server when known (learnt at the first rollout), else the registry name. */
+  /** The registry's name, as configured (`contoso`): always, before and after the first deploy. */
   registry: string;
+  /** The registry's login server (`contoso.azurecr.io`) once a rollout has read it, else null. */
+  registryLoginServer: string | null;
   registryResourceId: string;
   repository: string;
   resourceGroup: string;
@@ -170,7 +177,12 @@ export interface AppStatus extends OperatorStatus {
   /** When the active push was an image index: the digest of the platform manifest the group runs. */
   platformDigest?: string;
   tag: string | null;
-  groupState: string | null;
+  /**
+   * Of the active group, from the resource group's list. Lists carry no instance view (ACI leaves it out of
+   * ContainerGroups_ListByResourceGroup), so status has no group state (Running, Stopped) to show: the
+   * `Available` condition judges by provisioning state and IP, and reconcile GETs a group whose list entry is in
+   * doubt.
+   */
   provisioningState: string | null;
   secret: { name: string; vaultUrl: string; inSync: boolean; ip: string | null; problem: string | null };
   rollout: RolloutStatus | null;
@@ -200,7 +212,8 @@ export interface WatchedStatus {
   vaultUrl: string;
   inSync: boolean;
   source: 'tag' | 'config';
-  state: string | null;
+  /** From the list, as for apps (`AppStatus.provisioningState`): lists carry no instance state. */
+  provisioningState: string | null;
   problem: string | null;
 }
 

@@ -3,6 +3,8 @@
  * checked field by field with bounded lengths, so nothing unbounded reaches the app's stored row. `force: true`
  * lets retry and redeploy start outside the app's deploy windows or during DEPLOY_FREEZE.
  */
+import { TEXT_MAX } from './fieldLimits.js';
+
 /** The actions operators take on an app (`POST /api/apps/{app}/{action}`; docs/design.md). */
 export const OPERATOR_ACTIONS = [
   'rollback',
@@ -17,7 +19,7 @@ export type OperatorAction = (typeof OPERATOR_ACTIONS)[number];
 
 /** Longest body read: the two fields at their limits fit with room to spare. */
 export const ACTION_BODY_MAX_BYTES = 4_096;
-export const REASON_MAX = 500;
+export const REASON_MAX = TEXT_MAX;
 
 /** A digest, or a rollout id as `rolloutId()` makes them (`20261201T101500123Z-0123456789ab`). */
 const TO = /^(sha256:[0-9a-f]{64}|[0-9]{8}T[0-9]{9}Z-[0-9a-f]{12})$/;

@@ -4,6 +4,7 @@
  * (Event Grid would otherwise retry a poison event for 24 h).
  */
 import { z } from 'zod';
+import { EVENT_ID_MAX, EVENT_TOPIC_MAX, HOST_MAX, MEDIA_TYPE_MAX, REPOSITORY_MAX } from './fieldLimits.js';
 
 export const IMAGE_PUSHED = 'Microsoft.ContainerRegistry.ImagePushed';
 
@@ -51,18 +52,19 @@ const HOST = /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:\d{1,5})?$/i;
 const pushData = z.object({
   target: z.object({
     digest: z.string().regex(DIGEST, { message: 'not a sha256 digest' }),
-    mediaType: z.string().optional(),
-    repository: z.string().regex(REPOSITORY, { message: 'not a repository name' }),
+    mediaType: z.string().max(MEDIA_TYPE_MAX).optional(),
+    repository: z.string().max(REPOSITORY_MAX).regex(REPOSITORY, { message: 'not a repository name' }),
     tag: z.string().optional(),
   }),
   request: z.object({
-    host: z.string().regex(HOST, { message: 'not a host name' }),
+    host: z.string().max(HOST_MAX).regex(HOST, { message: 'not a host name' }),
   }),
 });
 
+// Lengths are bounded (fieldLimits.ts): what is accepted here is stored in the app's row.
 const eventGridEnvelope = z.object({
-  id: z.string().min(1),
-  topic: z.string().min(1),
+  id: z.string().min(1).max(EVENT_ID_MAX),
+  topic: z.string().min(1).max(EVENT_TOPIC_MAX),
   eventType: z.string().min(1),
   eventTime: z.string().min(1),
   subject: z.string().optional(),
@@ -71,8 +73,8 @@ const eventGridEnvelope = z.object({
 
 const cloudEventEnvelope = z.object({
   specversion: z.literal('1.0'),
-  id: z.string().min(1),
-  source: z.string().min(1),
+  id: z.string().min(1).max(EVENT_ID_MAX),
+  source: z.string().min(1).max(EVENT_TOPIC_MAX),
   type: z.string().min(1),
   time: z.string().min(1).optional(),
   subject: z.string().optional(),
@@ -102,7 +104,8 @@ interface Envelope {
 }
 
 function envelope(input: Record<string, unknown>): Envelope | MalformedEvent {
-  const id = typeof input.id === 'string' ? input.id : undefined;
+  // An id past its limit is not echoed back into logs or the ignored list either.
+  const id = typeof input.id === 'string' && input.id.length <= EVENT_ID_MAX ? input.id : undefined;
   const withId = id ? { id } : {};
   if ('specversion' in input) {
     const ce = cloudEventEnvelope.safeParse(input);

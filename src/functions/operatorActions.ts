@@ -10,10 +10,10 @@ import { getRuntime, type AppRuntime } from '../composition.js';
 import { handleOperatorAction } from '../domain/actions/handleAction.js';
 import { budgetFrom } from '../domain/deps.js';
 import { errorMessage, isRetryable } from '../domain/errors.js';
+import { ACTOR_MAX, clip } from '../events/fieldLimits.js';
 import { ACTION_BODY_MAX_BYTES, parseActionRequest } from '../events/actionRequest.js';
 
 const HEADERS = { 'cache-control': 'no-store' };
-const PRINCIPAL_MAX = 200;
 
 function json(status: number, body: unknown): HttpResponseInit {
   return { status, headers: HEADERS, jsonBody: body };
@@ -28,7 +28,7 @@ function actorOf(
   settings: AppRuntime['settings'],
 ): { actor: string } | { refused: string } {
   const name = request.headers.get('x-ms-client-principal-name')?.trim();
-  if (settings.easyAuthEnabled && name) return { actor: name.slice(0, PRINCIPAL_MAX) };
+  if (settings.easyAuthEnabled && name) return { actor: clip(name, ACTOR_MAX) };
   if (!settings.actionsRequireSignIn) return { actor: 'function key' };
   return {
     refused: settings.easyAuthEnabled

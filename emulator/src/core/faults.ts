@@ -1,9 +1,25 @@
 /**
  * Injected faults for matching service calls: throttling (429 with or without Retry-After), 5xx, added latency,
- * or a hung request (timeout). `share` picks a deterministic fraction of matching calls (0.5 = every second one),
- * so tests are repeatable; `count` caps how many calls a fault hits.
+ * or a hung request (timeout). `share` picks a fraction of matching calls, in one of two ways:
+ * - `pick: "every"` (default): deterministic, 0.5 = every second one, so a test is the same on every run;
+ * - `pick: "random"`: each call independently with probability `share`, from a PRNG seeded with `seed` (given, or
+ *   chosen and returned in the fault), so a client that retries in lock-step with a fixed pattern gets no free
+ *   pass and a run is still reproducible from its seed.
+ * `count` caps how many calls a fault hits.
  */
 import crypto from 'node:crypto';
+
+/** mulberry32: a small, fast 32-bit PRNG; good enough to pick faults, reproducible from its seed. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
 
 export type FaultKind = 'throttle' | 'error' | 'latency' | 'timeout';
 
@@ -16,6 +32,10 @@ export interface FaultSpec {
     service?: 'arm' | 'keyvault' | 'eventgrid' | 'registry';
   };
   share?: number;
+  /** How `share` picks calls: `every` (deterministic, default) or `random` (seeded, probability `share`). */
+  pick?: 'every' | 'random';
+  /** Seed of `pick: "random"` (an unsigned 32-bit integer); chosen at random when absent, and returned. */
+  seed?: number;
   count?: number;
   /** throttle: seconds for Retry-After; omit for a 429 without it. */
   retryAfterSeconds?: number;
@@ -32,6 +52,9 @@ export interface Fault extends FaultSpec {
   acc: number;
 }
 
+/** Draws of the seeded PRNG per random fault (kept out of the fault, which the control API returns as JSON). */
+const draws = new WeakMap<Fault, () => number>();
+
 export class FaultRegistry {
   private faults: Fault[] = [];
 
@@ -41,7 +64,15 @@ export class FaultRegistry {
     if (spec.share !== undefined && !(spec.share > 0 && spec.share <= 1))
       throw new Error('share must be in (0, 1]');
     if (spec.match?.pathPattern) new RegExp(spec.match.pathPattern);
+    if (spec.pick !== undefined && spec.pick !== 'every' && spec.pick !== 'random')
+      throw new Error('pick must be "every" or "random"');
+    if (spec.seed !== undefined && !(Number.isInteger(spec.seed) && spec.seed >= 0 && spec.seed < 2 ** 32))
+      throw new Error('seed must be an integer in [0, 2^32)');
     const fault: Fault = { ...spec, id: crypto.randomUUID(), hits: 0, seen: 0, acc: 0 };
+    if (spec.pick === 'random') {
+      fault.seed = spec.seed ?? crypto.randomInt(0, 2 ** 32 - 1);
+      draws.set(fault, seededRandom(fault.seed));
+    }
     this.faults.push(fault);
     return fault;
   }
@@ -67,9 +98,14 @@ export class FaultRegistry {
       if (m.pathPattern && !new RegExp(m.pathPattern, 'i').test(call.path)) continue;
       if (f.count !== undefined && f.hits >= f.count) continue;
       f.seen++;
-      f.acc += f.share ?? 1;
-      if (f.acc + 1e-9 < 1) continue;
-      f.acc -= 1;
+      const draw = draws.get(f);
+      if (draw) {
+        if (draw() >= (f.share ?? 1)) continue;
+      } else {
+        f.acc += f.share ?? 1;
+        if (f.acc + 1e-9 < 1) continue;
+        f.acc -= 1;
+      }
       f.hits++;
       fired.push(f);
     }

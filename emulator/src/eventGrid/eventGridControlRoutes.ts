@@ -19,6 +19,7 @@
  *   raises an ACR event on the emulator's event bus as a push would (testing and debugging); 202
  *   `{ registryName, eventType, subject, repository, tag, digest }`.
  */
+import { redactSecrets } from '../../../src/adapters/logRedaction.js';
 import type { EmulatorContext } from '../core/context.js';
 import { objectBody, requiredString } from '../core/controlBody.js';
 import { controlErrors } from '../core/controlErrors.js';
@@ -266,7 +267,9 @@ class EventGridControlRoutes {
       topicName: sub.topic.name,
       ...(system ? { registryName: system.registryName } : {}),
       topicId: identity?.topicId,
-      endpointUrl: sub.endpointUrl,
+      // The URL carries the function's system key as `code=`: shown redacted, as everything the emulator prints
+      // (ARM's own GET shows only `endpointBaseUrl`; armViews.ts).
+      endpointUrl: redactSecrets(sub.endpointUrl),
       includedEventTypes: sub.includedEventTypes ?? null,
       subjectBeginsWith: sub.subjectBeginsWith ?? '',
       subjectEndsWith: sub.subjectEndsWith ?? '',

@@ -23,10 +23,12 @@ export type ValidationResult =
 const MANUAL_VALIDATION_GRACE_MS = 1000;
 const EVENTGRID_ORIGIN = 'eventgrid.azure.net';
 
+/** The reason is stored and shown (failureReason, logs): the URL without its query string, which holds the key. */
 function handshakeFailure(url: string, detail: string): ValidationResult {
+  const u = new URL(url);
   return {
     ok: false,
-    reason: `Webhook validation handshake failed for ${url}. ${detail} For troubleshooting, visit https://aka.ms/esvalidation.`,
+    reason: `Webhook validation handshake failed for ${u.origin}${u.pathname}. ${detail} For troubleshooting, visit https://aka.ms/esvalidation.`,
   };
 }
 

@@ -54,7 +54,7 @@ async function gatherFacts(
   if (req.action === 'rollback' || req.action === 'retry' || req.action === 'redeploy') {
     if (!r) {
       try {
-        facts.loginServer = (await deps.registries.get(app.registry.resourceId)).loginServer.toLowerCase();
+        facts.loginServer = await deps.registries.loginServer(app.registry.resourceId);
       } catch (e) {
         if (!(e instanceof NotFoundError)) throw e;
       }

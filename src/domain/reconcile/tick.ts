@@ -3,7 +3,7 @@
  * and the three things every phase of a tick does with it: count throttling, check the budget, retry a call.
  */
 import { withRetry } from '../concurrency.js';
-import { optionsOf, type Budget, type DomainDeps } from '../deps.js';
+import { optionsOf, randomOf, type Budget, type DomainDeps } from '../deps.js';
 import { TransientError } from '../errors.js';
 import type { ReconcileChange, ReconcileIssue } from '../model.js';
 
@@ -36,6 +36,7 @@ export function retrying<T>(tick: Tick, fn: () => Promise<T>): Promise<T> {
     deadline: tick.budget.deadline,
     clock: tick.deps.clock,
     onThrottled: () => tick.throttled++,
+    random: randomOf(tick.deps),
   });
 }
 

@@ -14,6 +14,7 @@ import {
 } from '../model.js';
 import type { ContainerGroupView } from '../ports.js';
 import { addCondition, closeRollout } from '../appState.js';
+import { ERROR_MAX, clip } from '../../events/fieldLimits.js';
 
 export interface StepContext {
   app: AppConfig;
@@ -55,7 +56,7 @@ export function failRollout(
 ): void {
   const r = state.rollout;
   if (!r || r.state !== 'inProgress') return;
-  r.error = { step: r.step, reason, message };
+  r.error = { step: r.step, reason, message: clip(message, ERROR_MAX) };
   addCondition(r, 'failed', now, message);
   // A rollback to the kept previous group created nothing: that group is not ours to remove.
   const mayExist = r.step !== 'accepted' && !r.reusesGroupOf;

@@ -10,10 +10,11 @@
  *   (or: failed with a reason; superseded by a newer push; rolledBack after the switch; aborted by an operator)
  */
 import type { AppConfig } from '../../config/appsConfig.js';
-import { optionsOf, type DomainDeps, type DomainOptions } from '../deps.js';
+import { optionsOf, randomOf, type DomainDeps, type DomainOptions } from '../deps.js';
 import { ConflictError, TerminalError, TransientError, errorMessage } from '../errors.js';
 import { COMMITTED_STEPS, iso, ms, type AppState, type RolloutStep } from '../model.js';
 import { addCondition, closeRollout } from '../appState.js';
+import { ERROR_MAX, clip } from '../../events/fieldLimits.js';
 import { seconds, failRollout, type StepContext, type StepResult, type Step } from './step.js';
 import { accepted, cleaningIdle, creating, waitingRunning } from './provisionSteps.js';
 import { deletingOld, draining, healthGate, switching } from './switchSteps.js';
@@ -83,7 +84,7 @@ function onStepError(
   deps: DomainDeps,
 ): StepResult {
   const r = state.rollout!;
-  const message = errorMessage(e);
+  const message = clip(errorMessage(e), ERROR_MAX);
   // Committed once callers were pointed at the new group: a failure in the switch itself (the record or the secret
   // refused) leaves them on the old group, so the rollout fails like any step before it.
   const committed = COMMITTED_STEPS.has(r.step) && r.switchedAt !== undefined;
@@ -102,9 +103,9 @@ function onStepError(
     deps.logger.error(`${app.name}: unexpected error in ${r.step}: ${message}`);
   const since = ms(r.transient?.since) ?? now;
   const attempts = (r.transient?.attempts ?? 0) + 1;
-  r.transient = { since: iso(since), attempts, lastError: message };
   if (attempts === 1) addCondition(r, r.step, now, `transient error, retrying: ${message}`);
   if (!committed && now - since >= opts.transientGiveUpMs) {
+    r.transient = { since: iso(since), attempts, lastError: message };
     failRollout(
       state,
       app,
@@ -115,6 +116,17 @@ function onStepError(
     return { kind: 'continue' };
   }
   const retryAfter = e instanceof TransientError ? e.retryAfterMs : undefined;
-  const backoff = retryAfter ?? Math.min(60_000, opts.pollIntervalMs * 2 ** Math.min(attempts - 1, 5));
+  const backoff = (retryAfter ?? 0) + stepBackoffMs(attempts, opts, randomOf(deps));
+  r.transient = { since: iso(since), attempts, lastError: message, nextRetryAt: iso(now + backoff) };
   return { kind: 'wait', untilMs: now + backoff };
+}
+
+/**
+ * The wait before a step that failed transiently runs again: exponential in the step's attempts (from the poll
+ * interval up to a minute), with full jitter, so rollouts (and instances) that failed together do not retry
+ * together; never less than `retryBaseMs`, so a step cannot spin. A Retry-After is added on top by the caller.
+ */
+export function stepBackoffMs(attempts: number, opts: DomainOptions, random: () => number): number {
+  const ceiling = Math.min(60_000, opts.pollIntervalMs * 2 ** Math.min(attempts - 1, 5));
+  return Math.max(opts.retryBaseMs, Math.floor(random() * ceiling));
 }

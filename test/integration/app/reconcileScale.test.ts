@@ -157,9 +157,10 @@ describe('reconcile at scale: 300 groups in 3 resource groups', () => {
     });
     expect((await h.readSecret('svc-3-99-ip'))?.value).toBe(newIp);
   });
-  it('a throttled vault listing: each throttled call is counted once and reported, nothing is written blind; the next tick recovers', async () => {
+  it('a throttled vault listing: each throttled call is counted once, and the call’s own retries get it through in the same tick', async () => {
     const { newIp } = await h.maintenance('rg-scale-1', 'svc-1-7');
-    // The tick's first four listing calls are throttled (429 without Retry-After): one call and three retries.
+    // The tick's first four listing calls are throttled (429 without Retry-After): the call's own jittered
+    // retries (src/adapters/jitteredRetryPolicy.ts, issue 16) absorb them, and the tick counts every one.
     const fault = await h.stack.emulator.control<{ id: string }>('POST', '/_emulator/faults', {
       kind: 'throttle',
       match: { operation: 'GetSecrets' },
@@ -170,8 +171,29 @@ describe('reconcile at scale: 300 groups in 3 resource groups', () => {
       const { result, statuses } = await oneTick();
       expect(statuses['GetSecrets 429']).toBe(4);
       expect(result.throttled).toBe(4);
+      expect(result.errors).toEqual([]);
+      expect(result.counts.writes).toBe(1);
+    } finally {
+      await h.stack.emulator.control('DELETE', `/_emulator/faults/${fault.body.id}`);
+    }
+    expect((await h.readSecret('svc-1-7-ip'))?.value).toBe(newIp);
+  });
+  it('a vault listing that fails: reported, nothing is written blind; the next tick recovers', async () => {
+    const { newIp } = await h.maintenance('rg-scale-1', 'svc-1-8');
+    // Key Vault refuses the listing (403 Forbidden: not retried, by the call or the tick).
+    const fault = await h.stack.emulator.control<{ id: string }>('POST', '/_emulator/faults', {
+      kind: 'error',
+      status: 403,
+      code: 'Forbidden',
+      match: { operation: 'GetSecrets' },
+      count: 1,
+    });
+    expect(fault.status).toBe(201);
+    try {
+      const { result, statuses } = await oneTick();
+      expect(statuses['GetSecrets 403']).toBe(1);
       expect(result.errors).toEqual([
-        expect.objectContaining({ scope: 'vault', target: h.vaultUrl, retryable: true }),
+        expect.objectContaining({ scope: 'vault', target: h.vaultUrl, retryable: false }),
       ]);
       expect(result.counts.writes).toBe(0);
       expect(statuses['SetSecret 200']).toBeUndefined();
@@ -182,7 +204,7 @@ describe('reconcile at scale: 300 groups in 3 resource groups', () => {
     expect(next.result.errors).toEqual([]);
     expect(next.result.throttled).toBe(0);
     expect(next.calls['SetSecret']).toBe(1);
-    expect((await h.readSecret('svc-1-7-ip'))?.value).toBe(newIp);
+    expect((await h.readSecret('svc-1-8-ip'))?.value).toBe(newIp);
   });
   it('a hung page of the vault listing costs the tick one request timeout, not the tick', async () => {
     const { newIp } = await h.maintenance('rg-scale-2', 'svc-2-3');

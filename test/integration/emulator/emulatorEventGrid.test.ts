@@ -210,6 +210,28 @@ describe('emulator Event Grid: system topic per registry, webhook delivery, retr
     await webhook.close();
   });
 
+  it('defect 8 (issue 16): the control API lists a webhook subscription without its code= key', async () => {
+    const key = 'Sys7emKeyOfTheFunction0123456789abcdefghij==';
+    const endpointUrl = webhook.on('/keyed', () => ({ status: 200 }));
+    const keyed = `${endpointUrl}?functionName=onImagePushed&code=${encodeURIComponent(key)}`;
+    const created = await subscribe({ name: 'keyed', endpointUrl: keyed });
+    expect(created.status).toBe(200);
+    const listed = await emulator.control('GET', '/_emulator/eventgrid/subscriptions?registryName=contoso');
+    const one = await emulator.control('GET', '/_emulator/eventgrid/subscriptions/keyed');
+    for (const body of [
+      JSON.stringify(created.body),
+      JSON.stringify(listed.body),
+      JSON.stringify(one.body),
+    ]) {
+      expect(body).not.toContain(key);
+      expect(body).not.toContain(encodeURIComponent(key));
+      expect(body).toContain('code=[redacted]');
+    }
+    // Only what is shown is redacted: the handshake went to the stored URL.
+    expect(webhook.validations('/keyed')).toHaveLength(1);
+    await emulator.control('DELETE', '/_emulator/eventgrid/subscriptions/keyed');
+  });
+
   describe('subscription validation handshake', () => {
     it('POSTs a SubscriptionValidationEvent and keeps the subscription once the code is echoed', async () => {
       const endpointUrl = webhook.on('/hs-ok', () => ({ status: 200 }));

@@ -27,6 +27,7 @@ function rollout(overrides: Partial<RolloutStatus> = {}): RolloutStatus {
     finishedAt: null,
     durationMs: 60_000,
     waiting: 'health 1/3 consecutive successes',
+    transient: null,
     lastHealth: 'GET http://127.100.1.5:8080/healthz → 200',
     timeline: [
       { step: 'accepted', at: '2026-11-21T10:00:00.000Z', message: 'push of web:1.1.0 accepted' },
@@ -41,7 +42,8 @@ function rollout(overrides: Partial<RolloutStatus> = {}): RolloutStatus {
 function app(overrides: Partial<AppStatus> = {}): AppStatus {
   return {
     name: 'web',
-    registry: 'contoso.azurecr.io',
+    registry: 'contoso',
+    registryLoginServer: 'contoso.azurecr.io',
     registryResourceId:
       '/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-platform/providers/Microsoft.ContainerRegistry/registries/contoso',
     repository: 'web',
@@ -51,7 +53,6 @@ function app(overrides: Partial<AppStatus> = {}): AppStatus {
     ip: '127.100.1.4',
     digest: D1,
     tag: '1.0.0',
-    groupState: 'Running',
     provisioningState: 'Succeeded',
     secret: {
       name: 'web-ip',
@@ -111,7 +112,7 @@ function doc(overrides: Partial<StatusDocument> = {}): StatusDocument {
         vaultUrl: 'https://kv-apps.vault.localhost:8443',
         inSync: false,
         source: 'config',
-        state: 'Running',
+        provisioningState: 'Succeeded',
         problem: 'secret does not exist yet',
       },
     ],
@@ -296,7 +297,7 @@ describe('renderDashboard', () => {
             ip: null,
             digest: null,
             tag: null,
-            groupState: null,
+            provisioningState: null,
             rollout: null,
             history: [],
             secret: { ...app().secret, inSync: false, ip: null, problem: 'no active group yet' },

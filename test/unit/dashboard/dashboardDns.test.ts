@@ -6,7 +6,8 @@ import type { AppStatus, StatusDocument } from '../../../src/domain/statusDocume
 function app(overrides: Partial<AppStatus>): AppStatus {
   return {
     name: 'web',
-    registry: 'contoso.azurecr.io',
+    registry: 'contoso',
+    registryLoginServer: 'contoso.azurecr.io',
     registryResourceId:
       '/subscriptions/s/resourceGroups/rg-platform/providers/Microsoft.ContainerRegistry/registries/contoso',
     repository: 'web',
@@ -16,7 +17,6 @@ function app(overrides: Partial<AppStatus>): AppStatus {
     ip: '127.100.1.4',
     digest: null,
     tag: '1.0.0',
-    groupState: null,
     provisioningState: 'Succeeded',
     secret: {
       name: 'web-ip',

@@ -26,7 +26,8 @@ describe('status', () => {
     const app = doc.apps[0]!;
     expect(app).toMatchObject({
       name: 'web',
-      registry: 'contoso.azurecr.io',
+      registry: 'contoso',
+      registryLoginServer: 'contoso.azurecr.io',
       registryResourceId: REGISTRY_ID,
       repository: 'web',
       activeColor: 'green',
@@ -43,7 +44,7 @@ describe('status', () => {
       ['1.0.0', 'succeeded'],
     ]);
     expect(app.history[0]!.durationMs).toBeGreaterThan(30_000);
-    expect(app.groupState).toBeNull();
+    expect(app).not.toHaveProperty('groupState');
     expect(app.conditions.find((c) => c.type === 'Available')).toMatchObject({
       status: 'True',
       reason: 'ProvisionedWithIp',
@@ -58,7 +59,7 @@ describe('status', () => {
         vaultUrl: VAULT,
         inSync: true,
         source: 'tag',
-        state: null, // list responses carry no instance view
+        provisioningState: 'Succeeded', // list responses carry no instance view: no group state
         problem: null,
       },
     ]);

@@ -259,7 +259,11 @@ describe('onImagePushed', () => {
       budgetSeconds: 2,
       override: (d) => ({
         ...d,
-        registries: { get: () => new Promise(() => undefined), privateEndpointSubnet: async () => undefined },
+        registries: {
+          get: () => new Promise(() => undefined),
+          loginServer: () => new Promise(() => undefined),
+          privateEndpointSubnet: async () => undefined,
+        },
       }),
     });
     const pending = onImagePushed(EVENT_GRID, context('onImagePushed'));

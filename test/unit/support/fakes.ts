@@ -619,6 +619,11 @@ export class FakeRegistries implements Registries {
     return structuredClone(r);
   }
 
+  /** Uncached, as the adapter (the runtime's CachedRegistries caches it): counts as one `Registries_Get`. */
+  async loginServer(id: string): Promise<string> {
+    return (await this.get(id)).loginServer.toLowerCase();
+  }
+
   async privateEndpointSubnet(id: string): Promise<string | undefined> {
     await tick();
     this.endpointReads++;
