@@ -1,13 +1,15 @@
 /**
- * `npm run bench`: one reconcile tick against 100 / 300 / 1000 watched groups (spread over 3 resource groups,
- * each tagged `ip-secret=<its secret>`, secrets already in sync), compared with the one-sidecar-per-group approach
- * it replaces. Azurite and the emulator run as child processes; the tick runs here, through the real adapters
- * and composition, so this process's CPU time and memory are the tick's. Prints a table and writes
- * bench/results/latest.json. Not a test: nothing passes or fails on speed.
+ * `npm run bench`: the benchmark parts (bench/parts/), each a measurement of its own, run one after another.
+ * Every part's figures go into bench/results/latest.json under its name, with the machine, the commit and the
+ * command that produced them; parts not run keep their last figures. Not a test: a part fails only when it sees a
+ * wrong outcome (a lost push, a doubled rollout), never because something was slow.
  *
- *   npm run bench [-- --sizes 100,300,1000 --runs 5]
+ *   npm run bench                          # the reconcile tick (the default part)
+ *   npm run bench -- --part tick,storm     # named parts, in that order
+ *   npm run bench -- --part all            # every part
+ *   npm run bench -- --help                # the parts and their flags
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,32 +17,32 @@ import { parseArgs } from 'node:util';
 import * as prettier from 'prettier';
 import { ensureCa } from '../emulator/src/core/ca.js';
 import { installLocalhostResolver } from '../emulator/src/localhostDns.js';
-import { startAzurite } from '../scripts/lib/localStack.js';
-import { azuriteConnectionString, localStackAppSettings } from '../scripts/lib/sampleConfig.js';
-import { readyLine, startService, stopAllServices } from '../scripts/lib/services.js';
-import { createRuntime } from '../src/composition.js';
-import { loadSettings } from '../src/config/settings.js';
-import {
-  SIDECAR_PER_GROUP_PER_MINUTE,
-  controlClient,
-  measureTick,
-  seedGroups,
-  summarise,
-  type GroupLayout,
-  type SizeReport,
-  type TickMeasurement,
-} from './reconcileTick.js';
+import { stopAllServices } from '../scripts/lib/services.js';
+import type { BenchContext, BenchPart } from './lib/benchPart.js';
+import { PARTS } from './parts/index.js';
 
 const ROOT = path.resolve('.');
 const REEXEC_MARKER = 'BENCH_REEXEC';
 
-const { values: args } = parseArgs({
+const partOptions = Object.fromEntries(
+  PARTS.flatMap((p) => Object.entries(p.options)).map(([name, o]) => [
+    name,
+    { type: 'string' as const, default: o.default },
+  ]),
+);
+const { values } = parseArgs({
   options: {
-    sizes: { type: 'string', default: '100,300,1000' },
-    runs: { type: 'string', default: '5' },
+    ...partOptions,
+    part: { type: 'string', default: PARTS[0]!.name },
     out: { type: 'string', default: 'bench/results/latest.json' },
+    help: { type: 'boolean', default: false },
   },
 });
+
+if (values.help) {
+  console.log(help());
+  process.exit(0);
+}
 
 // Node reads NODE_EXTRA_CA_CERTS only at start: run again with the emulator's CA trusted, as a shell would.
 const ca = ensureCa(path.join(ROOT, '.local/ca'));
@@ -52,142 +54,102 @@ if (process.env['NODE_EXTRA_CA_CERTS'] !== ca.certPath && !process.env[REEXEC_MA
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => child.kill(signal));
   child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
 } else {
-  await main();
+  process.exitCode = await main();
 }
 
-interface EmulatorReady {
-  url: string;
-  port: number;
-  stack: Record<string, string>;
-  pageSize: { containerGroups: number; secrets: number };
+function selectedParts(): BenchPart[] {
+  const names =
+    values.part === 'all' ? PARTS.map((p) => p.name) : values.part.split(',').map((s) => s.trim());
+  return names.map((name) => {
+    const part = PARTS.find((p) => p.name === name);
+    if (!part) throw new Error(`unknown part "${name}": one of ${PARTS.map((p) => p.name).join(', ')}, all`);
+    return part;
+  });
 }
 
-async function main(): Promise<void> {
-  const sizes = args.sizes
-    .split(',')
-    .map((s) => Number(s.trim()))
-    .filter((n) => Number.isInteger(n) && n > 0)
-    .sort((a, b) => a - b);
-  const runs = Math.max(1, Number(args.runs) || 5);
-  installLocalhostResolver();
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'aci-bench-'));
-  const quiet = () => {};
-  const started = Date.now();
+function commit(): string {
   try {
-    const [azurite, emulator] = await Promise.all([
-      startAzurite({ rootDir: ROOT, onLine: quiet }),
-      startService<EmulatorReady>({
-        name: 'emulator',
-        command: process.execPath,
-        args: ['--import', 'tsx', 'bench/emulatorProcess.ts', path.join(tmp, 'emulator')],
-        cwd: ROOT,
-        ready: readyLine<EmulatorReady>('BENCH_EMULATOR_READY'),
-        onLine: quiet,
-        readyTimeoutMs: 60_000,
-      }),
-    ]);
-    const emu = emulator.ready;
-    const control = controlClient(emu.url);
-    const subscriptionId = emu.stack['subscriptionId']!;
-    const layout: GroupLayout = {
-      resourceGroups: ['rg-bench-1', 'rg-bench-2', 'rg-bench-3'],
-      perSubnet: 240,
-      subnetPrefix: 'bench',
-      subscriptionId,
-    };
-    const vaultUrl = emu.stack['keyVaultUrlTemplate']!.replace('{vault}', 'kv-apps');
-    const appSettings = localStackAppSettings(
-      {
-        subscriptionId,
-        keyVaultUrlTemplate: emu.stack['keyVaultUrlTemplate']!,
-        armEndpoint: emu.stack['armEndpoint']!,
-        identityEndpoint: emu.stack['identityEndpoint']!,
-        identityHeader: emu.stack['identityHeader']!,
-        caCertPath: ca.certPath,
-        storageConnectionString: azuriteConnectionString(azurite.ready),
-      },
-      { appsConfig: { apps: [], watch: { resourceGroups: layout.resourceGroups, vaultUrl } } },
-    );
-    // DefaultAzureCredential reads the managed-identity endpoint from the environment, as in Azure.
-    Object.assign(process.env, appSettings);
-    const runtime = createRuntime(loadSettings(process.env));
-
-    const reports: SizeReport[] = [];
-    let seeded = 0;
-    for (const n of sizes) {
-      const t0 = Date.now();
-      await seedGroups(control, layout, seeded + 1, n);
-      seeded = n;
-      process.stdout.write(`${n} groups seeded in ${Date.now() - t0} ms; sync tick… `);
-      const sync = await measureTick(runtime, control);
-      if (sync.result.errors.length > 0)
-        throw new Error(`sync tick failed: ${JSON.stringify(sync.result.errors.slice(0, 3))}`);
-      process.stdout.write(`${sync.result.counts.writes} secrets written; ${runs} ticks… `);
-      const measured: TickMeasurement[] = [];
-      for (let i = 0; i < runs; i++) measured.push(await measureTick(runtime, control));
-      const report = summarise(n, layout.resourceGroups.length, sync, measured);
-      reports.push(report);
-      console.log(`median ${report.tick.wallMsMedian.toFixed(0)} ms`);
-    }
-
-    const output = {
-      generatedAt: new Date().toISOString(),
-      command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
-      machine: { node: process.version, platform: `${os.platform()} ${os.arch()}`, cpus: os.cpus().length },
-      setup: {
-        resourceGroups: layout.resourceGroups,
-        groupPageSize: emu.pageSize.containerGroups,
-        secretPageSize: emu.pageSize.secrets,
-        runsPerSize: runs,
-        schedule: 'one tick per minute (RECONCILE_SCHEDULE default 0 * * * * *)',
-        sidecarPerGroupPerMinute: SIDECAR_PER_GROUP_PER_MINUTE,
-      },
-      sizes: reports,
-      durationSeconds: Math.round((Date.now() - started) / 1000),
-    };
-    console.log('');
-    console.log(table(reports));
-    const out = path.resolve(args.out);
-    fs.mkdirSync(path.dirname(out), { recursive: true });
-    // Formatted as the repository's Prettier config wants it, so `npm run lint` stays green after a run.
-    const options = (await prettier.resolveConfig(out)) ?? {};
-    fs.writeFileSync(out, await prettier.format(JSON.stringify(output), { ...options, parser: 'json' }));
-    console.log(`\nwritten to ${path.relative(ROOT, out)} (${output.durationSeconds} s)`);
-  } finally {
-    await stopAllServices();
-    fs.rmSync(tmp, { recursive: true, force: true });
+    const sha = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT }).toString().trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: ROOT })
+      .toString()
+      .trim();
+    return dirty ? `${sha} (with uncommitted changes)` : sha;
+  } catch {
+    return 'unknown';
   }
 }
 
-function table(reports: SizeReport[]): string {
-  const rows: string[][] = [
-    [
-      'groups',
-      'tick ms (median)',
-      'CPU ms',
-      'peak RSS Δ MB',
-      'calls/tick',
-      'sidecar calls/min',
-      'calls ratio',
-      'sidecar CPU-s/min',
-      'CPU ratio',
-    ],
-  ];
-  for (const r of reports) {
-    rows.push([
-      String(r.groups),
-      `${r.tick.wallMsMedian.toFixed(0)} (${r.tick.wallMsMin.toFixed(0)}–${r.tick.wallMsMax.toFixed(0)})`,
-      r.tick.cpuMsMedian.toFixed(0),
-      r.tick.rssPeakDeltaMBMedian.toFixed(1),
-      `${r.tick.callsTotal} (${Object.entries(r.tick.calls)
-        .map(([op, c]) => `${op.replace('ContainerGroups_ListByResourceGroup', 'list')} ${c}`)
-        .join(', ')})`,
-      String(r.perMinute.sidecar.calls),
-      `${r.perMinute.ratio.calls.toFixed(0)}×`,
-      String(r.perMinute.sidecar.cpuSeconds),
-      `${r.perMinute.ratio.cpuSeconds.toFixed(0)}×`,
-    ]);
+async function main(): Promise<number> {
+  const parts = selectedParts();
+  installLocalhostResolver();
+  const args = Object.fromEntries(
+    Object.keys(partOptions).map((name) => [name, String(values[name as keyof typeof values])]),
+  );
+  const out = path.resolve(values.out);
+  const previous = fs.existsSync(out)
+    ? (JSON.parse(fs.readFileSync(out, 'utf8')) as Record<string, unknown>)
+    : {};
+  const results: Record<string, unknown> =
+    typeof previous['parts'] === 'object' && previous['parts'] ? { ...(previous['parts'] as object) } : {};
+  const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
+  const machine = {
+    node: process.version,
+    platform: `${os.platform()} ${os.arch()}`,
+    cpus: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model ?? 'unknown',
+    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+  };
+  let ok = true;
+  for (const part of parts) {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), `aci-bench-${part.name}-`));
+    const context: BenchContext = {
+      root: ROOT,
+      tmp,
+      args,
+      caCertPath: ca.certPath,
+      log: (text) => process.stdout.write(text),
+    };
+    const started = Date.now();
+    console.log(`\n== ${part.name}: ${part.summary}`);
+    try {
+      const outcome = await part.run(context);
+      ok &&= outcome.ok;
+      results[part.name] = {
+        generatedAt: new Date().toISOString(),
+        command,
+        commit: commit(),
+        machine,
+        durationSeconds: Math.round((Date.now() - started) / 1000),
+        ok: outcome.ok,
+        ...outcome.figures,
+      };
+      console.log(`\n${outcome.table}`);
+      if (!outcome.ok) console.error(`\n${part.name}: the outcome is wrong (see above)`);
+    } finally {
+      await stopAllServices();
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
   }
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
-  return rows.map((row) => row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ')).join('\n');
+  fs.mkdirSync(path.dirname(out), { recursive: true });
+  // Formatted as the repository's Prettier config wants it, so `npm run lint` stays green after a run.
+  const options = (await prettier.resolveConfig(out)) ?? {};
+  const json = JSON.stringify({ updatedAt: new Date().toISOString(), parts: results });
+  fs.writeFileSync(out, await prettier.format(json, { ...options, parser: 'json' }));
+  console.log(`\nwritten to ${path.relative(ROOT, out)}`);
+  return ok ? 0 : 1;
+}
+
+function help(): string {
+  const lines = [
+    'npm run bench -- [--part <name>[,<name>…] | all] [--out file] [flags]',
+    '',
+    'parts:',
+    ...PARTS.map((p) => `  ${p.name.padEnd(10)} ${p.summary}`),
+    '',
+    'flags:',
+  ];
+  for (const p of PARTS)
+    for (const [name, o] of Object.entries(p.options))
+      lines.push(`  --${name.padEnd(16)} ${o.help} (${p.name}; default ${o.default})`);
+  return lines.join('\n');
 }

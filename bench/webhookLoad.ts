@@ -24,7 +24,7 @@ import { ensureCa } from '../emulator/src/core/ca.js';
 import { installLocalhostResolver } from '../emulator/src/localhostDns.js';
 import { startLocalStack, type EmulatorReady } from '../scripts/lib/localStack.js';
 import { readyLine, startService, stopAllServices } from '../scripts/lib/services.js';
-import { controlClient, requestLog } from './reconcileTick.js';
+import { controlClient, requestLog } from './lib/emulatorControl.js';
 
 const ROOT = path.resolve('.');
 const REEXEC_MARKER = 'BENCH_REEXEC';
@@ -132,7 +132,7 @@ async function main(): Promise<void> {
         const service = await startService<{ stack: EmulatorReady }>({
           name: 'emulator',
           command: process.execPath,
-          args: ['--import', 'tsx', 'bench/emulatorProcess.ts', path.join(tmp, 'emulator')],
+          args: ['--import', 'tsx', 'bench/lib/emulatorProcess.ts', path.join(tmp, 'emulator')],
           cwd: ROOT,
           ready: readyLine('BENCH_EMULATOR_READY'),
           onLine: quiet,

@@ -3,14 +3,14 @@
  * reconcile tick's alone (the emulator stands in for Azure). Uses the repository's shared CA (.local/ca) and a
  * throw-away state directory; writes no stack.json. Prints `BENCH_EMULATOR_READY {json}` when listening.
  *
- *   tsx bench/emulatorProcess.ts <stateDir>
+ *   tsx bench/lib/emulatorProcess.ts <stateDir>
  */
 import path from 'node:path';
-import { startEmulator } from '../emulator/src/server.js';
+import { startEmulator } from '../../emulator/src/server.js';
 
 const stateDir = process.argv[2];
 if (!stateDir) {
-  console.error('usage: tsx bench/emulatorProcess.ts <stateDir>');
+  console.error('usage: tsx bench/lib/emulatorProcess.ts <stateDir>');
   process.exit(2);
 }
 

@@ -7,12 +7,14 @@
  * And the sidecar it replaces (the issue's figures): per watched group, every minute, one `az container show`
  * and one `az keyvault secret show` — two CLI processes of about one CPU-second each and two ARM/Key Vault calls.
  */
-import type { AppRuntime } from '../src/composition.js';
-import { mapLimit } from '../src/domain/concurrency.js';
-import { budgetFrom } from '../src/domain/deps.js';
-import type { ReconcileResult } from '../src/domain/model.js';
-import { silentLogger } from '../src/domain/ports.js';
-import { reconcile } from '../src/domain/reconcile.js';
+import type { AppRuntime } from '../../src/composition.js';
+import { azureCalls, requestLog, sum, type Control } from '../lib/emulatorControl.js';
+import { median, round } from '../lib/figures.js';
+import { mapLimit } from '../../src/domain/concurrency.js';
+import { budgetFrom } from '../../src/domain/deps.js';
+import type { ReconcileResult } from '../../src/domain/model.js';
+import { silentLogger } from '../../src/domain/ports.js';
+import { reconcile } from '../../src/domain/reconcile.js';
 
 /** The sidecar, per watched group per minute (issue 5: "two CLI processes and about 2 CPU-seconds"). */
 export const SIDECAR_PER_GROUP_PER_MINUTE = Object.freeze({
@@ -22,50 +24,6 @@ export const SIDECAR_PER_GROUP_PER_MINUTE = Object.freeze({
   calls: 2,
   containers: 1,
 });
-
-export interface Control {
-  url: string;
-  call<T>(method: string, pathAndQuery: string, body?: unknown): Promise<{ status: number; body: T }>;
-}
-
-export function controlClient(url: string): Control {
-  return {
-    url,
-    async call<T>(method: string, pathAndQuery: string, body?: unknown) {
-      const res = await fetch(`${url}${pathAndQuery}`, {
-        method,
-        headers: body === undefined ? {} : { 'content-type': 'application/json' },
-        body: body === undefined ? null : JSON.stringify(body),
-      });
-      const text = await res.text();
-      return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T };
-    },
-  };
-}
-
-export interface RequestSummary {
-  total: number;
-  lastSeq: number;
-  counts: Record<string, number>;
-  statuses: Record<string, number>;
-}
-
-export async function requestLog(control: Control, since = 0): Promise<RequestSummary> {
-  const res = await control.call<RequestSummary>('GET', `/_emulator/requests?since=${since}`);
-  if (res.status !== 200) throw new Error(`request log: ${res.status}`);
-  return res.body;
-}
-
-/** Calls to Azure services (control API and managed-identity token requests left out). */
-export function azureCalls(summary: RequestSummary): Record<string, number> {
-  return Object.fromEntries(
-    Object.entries(summary.counts)
-      .filter(([op]) => !op.startsWith('Emulator_') && op !== 'ManagedIdentity_GetToken')
-      .sort(([a], [b]) => a.localeCompare(b)),
-  );
-}
-
-export const sum = (counts: Record<string, number>) => Object.values(counts).reduce((n, c) => n + c, 0);
 
 export interface GroupLayout {
   resourceGroups: string[];
@@ -166,13 +124,6 @@ export async function measureTick(runtime: AppRuntime, control: Control): Promis
   };
 }
 
-export function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  if (s.length === 0) return Number.NaN;
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
-
 export interface SizeReport {
   groups: number;
   resourceGroups: number;
@@ -198,8 +149,6 @@ export interface SizeReport {
     ratio: { calls: number; cpuSeconds: number };
   };
 }
-
-const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits;
 
 export function summarise(
   groups: number,

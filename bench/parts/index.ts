@@ -1,0 +1,5 @@
+/** Every benchmark part, in the order `--part all` runs them (the first is the default). */
+import type { BenchPart } from '../lib/benchPart.js';
+import { tickPart } from './tick.js';
+
+export const PARTS: readonly BenchPart[] = [tickPart];
