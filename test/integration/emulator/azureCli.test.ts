@@ -5,11 +5,17 @@
  * REQUESTS_CA_BUNDLE and the managed identity through MSI_ENDPOINT. Every answer is checked against what the
  * emulator holds. No az → the test fails and says how to install it (never skipped), like the browser test.
  */
-import { execFile, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  AZURE_CLI_INSTALL_HINT,
+  azureCliEnvironment,
+  probeAzureCli,
+  runAz,
+  type AzResult,
+} from '../../../bench/lib/azureCli.js';
 import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
 
 const SUB = '00000000-0000-0000-0000-000000000001';
@@ -21,13 +27,6 @@ const CLOUD = 'LocalEmulator';
  * delete that is still running at the first poll takes 30 s more.
  */
 const LRO_TIMEOUT_MS = 180_000;
-const INSTALL_HINT = 'install it with `bash .ci/install-azure-cli.sh` (Debian package azure-cli)';
-
-interface AzResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
 interface DebugGroup {
   resourceGroup: string;
@@ -44,24 +43,6 @@ interface LogEntry {
   status: number;
 }
 
-/** The installed az's version, or why there is none. Runs before any emulator, so a blocking call is fine. */
-function probeAzureCli(): { ok: true; version: string } | { ok: false; reason: string } {
-  const configDir = fs.mkdtempSync(path.join(os.tmpdir(), 'az-probe-'));
-  try {
-    const probe = spawnSync('az', ['version', '--output', 'json'], {
-      encoding: 'utf8',
-      timeout: 120_000,
-      env: { PATH: process.env['PATH'] ?? '', HOME: os.homedir(), AZURE_CONFIG_DIR: configDir },
-    });
-    if (probe.error) return { ok: false, reason: `az could not be run (${probe.error.message})` };
-    if (probe.status !== 0)
-      return { ok: false, reason: `az version exited ${probe.status}: ${probe.stderr}` };
-    return { ok: true, version: (JSON.parse(probe.stdout) as Record<string, string>)['azure-cli'] ?? '?' };
-  } finally {
-    fs.rmSync(configDir, { recursive: true, force: true });
-  }
-}
-
 const cli = probeAzureCli();
 
 describe(`Azure's CLI (az ${cli.ok ? cli.version : 'missing'}) against the emulator`, () => {
@@ -70,19 +51,7 @@ describe(`Azure's CLI (az ${cli.ok ? cli.version : 'missing'}) against the emula
   let env: NodeJS.ProcessEnv;
 
   /** Runs az with the test's isolated profile; never throws on a non-zero exit (the caller asserts). */
-  const az = (...args: string[]): Promise<AzResult> =>
-    new Promise((resolve) => {
-      // Asynchronous on purpose: the emulator answering az runs in this process.
-      execFile(
-        'az',
-        [...args, '--output', 'json'],
-        { env, timeout: 110_000, maxBuffer: 16 << 20 },
-        (err, stdout, stderr) => {
-          const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-          resolve({ code, stdout, stderr });
-        },
-      );
-    });
+  const az = (...args: string[]): Promise<AzResult> => runAz(env, [...args, '--output', 'json']);
 
   /** The output of an az command that must succeed. */
   const azOk = async (...args: string[]): Promise<string> => {
@@ -100,24 +69,16 @@ describe(`Azure's CLI (az ${cli.ok ? cli.version : 'missing'}) against the emula
       .body.entries;
 
   beforeAll(async () => {
-    if (!cli.ok) throw new Error(`Azure's CLI is needed for this test: ${cli.reason}; ${INSTALL_HINT}.`);
+    if (!cli.ok)
+      throw new Error(`Azure's CLI is needed for this test: ${cli.reason}; ${AZURE_CLI_INSTALL_HINT}.`);
     // Provisioning without delay usually ends before az's first poll, which saves the 30 s (LRO_TIMEOUT_MS).
     emulator = await startTestEmulator({ timings: { provisioningStepMs: 0, lroRetryAfterSeconds: 0 } });
     workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'az-cli-it-'));
-    env = {
-      PATH: process.env['PATH'] ?? '',
-      HOME: os.homedir(),
-      LANG: 'C.UTF-8',
-      // A profile of its own: nothing of the user's az login is read or changed.
-      AZURE_CONFIG_DIR: path.join(workDir, 'config'),
-      // The emulator's CA, for az's Python requests (it reads no NODE_EXTRA_CA_CERTS).
-      REQUESTS_CA_BUNDLE: String(emulator.stack['caCertPath']),
-      // `az login --identity` in 2.45 asks MSI_ENDPOINT (POST, Metadata: true), the emulator's identity service.
-      MSI_ENDPOINT: String(emulator.stack['msiEndpoint']),
-      AZURE_CORE_COLLECT_TELEMETRY: 'false',
-      AZURE_CORE_NO_COLOR: 'true',
-      AZURE_CORE_ONLY_SHOW_ERRORS: 'true',
-    };
+    env = azureCliEnvironment({
+      configDir: path.join(workDir, 'config'),
+      caCertPath: String(emulator.stack['caCertPath']),
+      msiEndpoint: String(emulator.stack['msiEndpoint']),
+    });
   });
 
   afterAll(async () => {
