@@ -15,9 +15,10 @@
 # Key Vault through `az rest`, not `az keyvault secret show/set`: Debian's azure-cli 2.45 cannot load its keyvault
 # data-plane commands at all ("No module named 'azure.keyvault.v7_0'": the package lacks the vendored SDK), and
 # `--vault-name` would need the cloud's keyvaultDns suffix, which `az cloud register` from a local ARM endpoint
-# leaves empty. `az rest` makes the same REST calls the keyvault commands make (Get Secret: GET
-# {vault}/secrets/{name}; Set Secret: PUT {vault}/secrets/{name} with {"value": ...}; Key Vault REST API 7.4) with a
-# token for Key Vault's audience (--resource https://vault.azure.net), one az process per call as before.
+# leaves empty. `az rest` makes the REST calls those commands make, one az process per call as before: Get Secret
+# (GET {vault}/secrets/{name}) and Set Secret (PUT {vault}/secrets/{name} with {"value": ...}) of Key Vault's REST
+# API 7.4 (learn.microsoft.com/rest/api/keyvault/secrets/get-secret and .../set-secret), with a token for Key Vault's
+# audience (--resource https://vault.azure.net).
 set -euo pipefail
 
 : "${RESOURCE_GROUP:?set RESOURCE_GROUP}"
