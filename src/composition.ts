@@ -22,6 +22,7 @@ import { CachedContainerGroups, CachedDnsRecords, CachedSecrets } from './adapte
 import { CachedRegistries } from './adapters/cachedRegistries.js';
 import { jitteredRetryPolicy } from './adapters/jitteredRetryPolicy.js';
 import { asyncThrottleMeter } from './adapters/throttleMeter.js';
+import { SecretMirror } from './domain/secretMirror.js';
 import { ContainerGroupsAdapter } from './adapters/containerGroups.js';
 import { HttpHealthProbe } from './adapters/healthProbe.js';
 import { EventGridNotifier } from './adapters/notifier.js';
@@ -184,6 +185,8 @@ export function composeRuntime(
     registries: new CachedRegistries(adapters.registries, clock),
     clock,
     throttleMeter: asyncThrottleMeter,
+    // Kept for the life of the process: a warm instance's ticks skip the vault listings between audits.
+    secretMirror: new SecretMirror(),
     ...(settings.deployFreeze ? { deployFreeze: settings.deployFreeze } : {}),
   };
   const ttlMs = settings.statusCacheSeconds * 1000;

@@ -74,6 +74,7 @@ export class CachedSecrets implements Secrets {
   }
   getValue: Secrets['getValue'] = (vaultUrl, name) => this.inner.getValue(vaultUrl, name);
   getSecret: Secrets['getSecret'] = (vaultUrl, name) => this.inner.getSecret(vaultUrl, name);
+  getProperties: Secrets['getProperties'] = (vaultUrl, name) => this.inner.getProperties(vaultUrl, name);
   set: Secrets['set'] = (vaultUrl, name, value, tags) => this.inner.set(vaultUrl, name, value, tags);
 }
 

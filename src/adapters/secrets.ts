@@ -6,7 +6,7 @@
  * 429 becomes a TransientError (throttled, no retryAfterMs), so the domain's own bounded backoff applies.
  * Secret values never appear in errors or logs.
  */
-import type { SecretClient } from '@azure/keyvault-secrets';
+import type { SecretClient, SecretProperties as KeyVaultSecretProperties } from '@azure/keyvault-secrets';
 import type { ListingObserver, SecretProperties, Secrets, VersionedSecret } from '../domain/ports.js';
 import { TransientError } from '../domain/errors.js';
 import { fromAzureError, statusOf } from './azureErrors.js';
@@ -31,6 +31,15 @@ function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
       },
     );
   });
+}
+
+/** The port's view of the SDK's properties (listing and single read alike). */
+function propertiesOf(p: KeyVaultSecretProperties): SecretProperties {
+  const props: SecretProperties = { name: p.name, tags: { ...(p.tags ?? {}) } };
+  if (p.updatedOn) props.updatedOn = p.updatedOn;
+  if (p.createdOn) props.createdOn = p.createdOn;
+  if (p.enabled !== undefined) props.enabled = p.enabled;
+  return props;
 }
 
 /** `https://host[:port]` in lower case: one client per vault whatever the spelling. */
@@ -87,13 +96,7 @@ export class SecretsAdapter implements Secrets {
           if (next.done) break;
           const page = next.value;
           pagesRead++;
-          for (const p of page) {
-            const props: SecretProperties = { name: p.name, tags: { ...(p.tags ?? {}) } };
-            if (p.updatedOn) props.updatedOn = p.updatedOn;
-            if (p.createdOn) props.createdOn = p.createdOn;
-            if (p.enabled !== undefined) props.enabled = p.enabled;
-            out.set(p.name, props);
-          }
+          for (const p of page) out.set(p.name, propertiesOf(p));
         }
         return out;
       } catch (e) {
@@ -132,6 +135,17 @@ export class SecretsAdapter implements Secrets {
         ...(s.properties.version ? { version: s.properties.version } : {}),
         ...(s.properties.createdOn ? { createdOn: s.properties.createdOn } : {}),
       };
+    } catch (e) {
+      if (statusOf(e) === 404) return undefined;
+      throw fromAzureError(`Key Vault get ${vaultKey(vaultUrl)}/secrets/${name}`, e);
+    }
+  }
+
+  /** Key Vault has no properties-only read of the latest version: a GET of the secret, value dropped at once. */
+  async getProperties(vaultUrl: string, name: string): Promise<SecretProperties | undefined> {
+    try {
+      const s = await this.client(vaultUrl).getSecret(name, { abortSignal: this.signal() });
+      return propertiesOf(s.properties);
     } catch (e) {
       if (statusOf(e) === 404) return undefined;
       throw fromAzureError(`Key Vault get ${vaultKey(vaultUrl)}/secrets/${name}`, e);

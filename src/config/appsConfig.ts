@@ -193,6 +193,12 @@ const reconcileSchema = z.strictObject({
    * should have started (catch-up, domain/reconcile/catchUp.ts). 0 = off.
    */
   catchUpSeconds: z.number().min(0).max(86_400).default(600),
+  /**
+   * Between full listings of an IP vault a tick trusts what it last listed or wrote, and reads afresh only the
+   * secrets whose group disagrees (domain/secretMirror.ts). The full listing, every this many seconds, repairs a
+   * secret changed by hand. 0 = list every tick.
+   */
+  secretAuditSeconds: z.number().min(0).max(86_400).default(900),
 });
 
 // ---------------------------------------------------------------- types

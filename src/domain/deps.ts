@@ -14,6 +14,7 @@ import type {
   Secrets,
   ThrottleMeter,
 } from './ports.js';
+import type { SecretMirror } from './secretMirror.js';
 
 export interface DomainOptions {
   /** How often to re-read a group while waiting for it (Running, deleted). */
@@ -65,6 +66,11 @@ export interface DomainDeps {
   random?: () => number;
   /** Counts throttled answers the adapters retried by themselves (reconcile reports them); absent in fakes. */
   throttleMeter?: ThrottleMeter;
+  /**
+   * What the IP vaults held at the last audit, kept across ticks by the runtime (one per process); absent →
+   * every tick lists every vault.
+   */
+  secretMirror?: SecretMirror;
 }
 
 export function randomOf(deps: DomainDeps): () => number {

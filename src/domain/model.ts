@@ -486,6 +486,13 @@ export interface ReconcileResult {
     vaults: number;
     secretsChecked: number;
     writes: number;
+    /**
+     * Vaults listed in full this tick (the rest were remembered from the last audit: reconcile/vaultReads.ts),
+     * and single secrets read afresh because their group disagreed with what was remembered. Absent in results
+     * recorded before the secret mirror.
+     */
+    vaultsListed?: number;
+    secretReads?: number;
     /** Private DNS zones listed and A records compared (absent in results recorded before DNS names). */
     dnsZones?: number;
     dnsRecordsChecked?: number;

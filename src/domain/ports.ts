@@ -204,6 +204,8 @@ export interface Secrets {
   getValue(vaultUrl: string, name: string): Promise<string | undefined>;
   /** Latest value with its version and the version's creation time. 404 → undefined. */
   getSecret(vaultUrl: string, name: string): Promise<VersionedSecret | undefined>;
+  /** One secret's properties (its latest version's tags and times), as the listing shows them. 404 → undefined. */
+  getProperties(vaultUrl: string, name: string): Promise<SecretProperties | undefined>;
   /** New version with this value and these tags (replaces the tag set). */
   set(vaultUrl: string, name: string, value: string, tags: Record<string, string>): Promise<void>;
 }

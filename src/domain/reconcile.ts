@@ -27,9 +27,9 @@ import { removeOrphans } from './reconcile/orphans.js';
 import { advanceRollouts } from './reconcile/rollouts.js';
 import { inspectDoubtfulActiveGroups, syncSecrets } from './reconcile/secretSync.js';
 import { newTick, note, retrying, type Tick } from './reconcile/tick.js';
+import { readVaults } from './reconcile/vaultReads.js';
 import {
   readGroupListings,
-  readSecretListings,
   resolveSecretTargets,
   resourceGroupsToList,
   vaultsOf,
@@ -160,20 +160,11 @@ async function tickOnce(tick: Tick, options: ReconcileOptions): Promise<Reconcil
   const { targets, problems } = resolveSecretTargets(config, states, listings);
   tick.warnings.push(...problems);
   await inspectDoubtfulActiveGroups(tick, targets);
-  // The IP secrets' vaults, and the vaults of secrets whose new versions roll out (one listing per vault).
-  const vaults = [...new Set([...vaultsOf(targets), ...secretChangeVaults(config, states)])];
-  const secretListings = await readSecretListings(
-    vaults,
-    (v) => retrying(tick, () => deps.secrets.listIpSecrets(v, { onThrottled: () => tick.throttled++ })),
-    (v, e) =>
-      tick.errors.push({
-        scope: 'vault',
-        target: v,
-        message: `listing secrets failed: ${errorMessage(e)}`,
-        retryable: isRetryable(e),
-      }),
-  );
-  await syncSecrets(tick, targets, secretListings, states);
+  // The IP secrets' vaults (listed at each audit, else remembered), and the vaults of secrets whose new versions
+  // roll out (listed every tick).
+  const vaultReads = await readVaults(tick, vaultsOf(targets), secretChangeVaults(config, states));
+  const secretListings = vaultReads.listings;
+  await syncSecrets(tick, targets, vaultReads, states);
   // ---- DNS records: one A-record listing per zone, write what is stale
   const dnsCounts = await reconcileDns(tick, states, listings, targets);
 
@@ -195,7 +186,9 @@ async function tickOnce(tick: Tick, options: ReconcileOptions): Promise<Reconcil
   const result = tickResult(tick, started, {
     resourceGroups: rgs.length,
     groups: [...listings.values()].reduce((n, l) => n + (l.ok ? l.value.length : 0), 0),
-    vaults: vaults.length,
+    vaults: vaultReads.listings.size,
+    vaultsListed: vaultReads.listed,
+    secretReads: tick.secretReads,
     secretsChecked: targets.length,
     ...dnsCounts,
   });

@@ -262,8 +262,15 @@ export function indexSecrets(m: Map<string, SecretProperties>): Map<string, Secr
   return new Map([...m].map(([name, p]) => [name.toLowerCase(), p]));
 }
 
-/** Listings are read at most this many at a time. */
-export const READ_CONCURRENCY = 4;
+/**
+ * Listings are read at most this many at a time. A resource group's pages come one after another (each needs the
+ * previous nextLink), so a tick's wall time is about (resource groups ÷ this) × pages per group × ARM latency:
+ * 8 keeps 20,000 groups over 10 resource groups near 4 s under the benchmark's latency model (docs/benchmarks.md).
+ * ARM's read limit is a token bucket of 250 per subscription and principal, refilled at 25 a second
+ * (learn.microsoft.com/azure/azure-resource-manager/management/request-limits-and-throttling): a tick's list
+ * pages (≈ groups ÷ 100) stay well inside it at any concurrency; 8 bounds the burst the status API shares.
+ */
+export const READ_CONCURRENCY = 8;
 
 /** One read per key (at most READ_CONCURRENCY at a time); a failure becomes that key's listing error. */
 export async function readEach<T, V>(

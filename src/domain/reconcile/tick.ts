@@ -15,6 +15,8 @@ export interface Tick {
   warnings: ReconcileIssue[];
   throttled: number;
   writes: number;
+  /** Single secrets read afresh (reconcile/vaultReads.ts `confirm`). */
+  secretReads: number;
   budgetExhausted: boolean;
 }
 
@@ -49,6 +51,7 @@ export function newTick(deps: DomainDeps, budget: Budget): Tick {
     warnings: [],
     throttled: 0,
     writes: 0,
+    secretReads: 0,
     budgetExhausted: false,
   };
 }

@@ -29,7 +29,7 @@ export const subnetId = (subnet: string, vnet = 'vnet-apps') =>
 export type SampleConfig = ReturnType<typeof sampleAppsConfig> & {
   apps: Array<Record<string, unknown>>;
   watch: { resourceGroups: string[]; vaultUrl: string; groups: unknown[] };
-  reconcile?: { orphanGraceSeconds?: number; writeConcurrency?: number };
+  reconcile?: { orphanGraceSeconds?: number; writeConcurrency?: number; secretAuditSeconds?: number };
 };
 
 export type LastReconcile = NonNullable<StatusDocument['lastReconcile']>;

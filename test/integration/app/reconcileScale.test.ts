@@ -1,7 +1,8 @@
 /**
  * Issue 5 acceptance: 300 watched groups in 3 resource groups, nothing stale. One tick makes
- * ceil(groups / page size) list calls per resource group plus the vault's listing pages, no secret writes and no
- * per-group GETs, counted with the emulator's request log.
+ * ceil(groups / page size) list calls per resource group plus the vault's listing pages (with
+ * `reconcile.secretAuditSeconds: 0`: a full vault listing every tick), no secret writes and no per-group GETs,
+ * counted with the emulator's request log.
  *
  * How one tick is framed: the host runs the real `reconcile` timer function, but its schedule never fires
  * (NEVER_SCHEDULE); the test starts exactly one run through the host's admin API (`POST /admin/functions/reconcile`,
@@ -65,6 +66,10 @@ describe('reconcile at scale: 300 groups in 3 resource groups', () => {
       emulator: { pageSize: { containerGroups: GROUP_PAGE_SIZE, secrets: SECRET_PAGE_SIZE } },
       configure: (config) => {
         config.watch.resourceGroups = [...config.watch.resourceGroups, ...RESOURCE_GROUPS];
+        // The vault is listed on every tick here (no secret mirror between audits), so that the listing's own
+        // paths (pages, throttling, failure, a hung page) are what each tick meets. The mirror's steady tick,
+        // which lists no vault, is reconcileAudit.test.ts's subject.
+        config.reconcile = { ...config.reconcile, secretAuditSeconds: 0 };
       },
     });
     configuredGroups = [

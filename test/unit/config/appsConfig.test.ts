@@ -36,7 +36,12 @@ describe('APPS_CONFIG', () => {
     expect(c.watch.groups).toEqual([
       { resourceGroup: 'rg-legacy', name: 'legacy-worker', secretName: 'legacy-worker-ip' },
     ]);
-    expect(c.reconcile).toEqual({ orphanGraceSeconds: 900, writeConcurrency: 4, catchUpSeconds: 600 });
+    expect(c.reconcile).toEqual({
+      orphanGraceSeconds: 900,
+      writeConcurrency: 4,
+      catchUpSeconds: 600,
+      secretAuditSeconds: 900,
+    });
   });
 
   it('refuses one invalid app with a message naming the field while the others load', () => {

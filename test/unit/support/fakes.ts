@@ -799,6 +799,17 @@ export class FakeSecrets implements Secrets {
     return s ? { value: s.value, version: `v${s.versions}`, createdOn: s.createdOn } : undefined;
   }
 
+  async getProperties(vaultUrl: string, name: string): Promise<SecretProperties | undefined> {
+    await tick();
+    this.calls.get++;
+    const f = this.fault?.('get', vaultUrl, name);
+    if (f) throw f;
+    const s = this.vault(vaultUrl).get(name.toLowerCase());
+    return s
+      ? { name: s.name, tags: { ...s.tags }, updatedOn: s.updatedOn, createdOn: s.createdOn, enabled: true }
+      : undefined;
+  }
+
   async set(vaultUrl: string, name: string, value: string, tags: Record<string, string>): Promise<void> {
     await tick();
     this.calls.set++;
