@@ -43,6 +43,11 @@ export interface FaultSpec {
   status?: number;
   code?: string;
   latencyMs?: number;
+  /**
+   * latency: each call's added latency is drawn uniformly from latencyMs ± latencyJitterMs (from a PRNG seeded
+   * with `seed`, so a benchmark's latency model replays), instead of latencyMs every time.
+   */
+  latencyJitterMs?: number;
 }
 
 export interface Fault extends FaultSpec {
@@ -54,6 +59,16 @@ export interface Fault extends FaultSpec {
 
 /** Draws of the seeded PRNG per random fault (kept out of the fault, which the control API returns as JSON). */
 const draws = new WeakMap<Fault, () => number>();
+/** The jitter PRNG of a latency fault with latencyJitterMs. */
+const jitterDraws = new WeakMap<Fault, () => number>();
+
+/** The latency this call gets from a latency fault: latencyMs, or a draw from latencyMs ± latencyJitterMs. */
+export function latencyOf(fault: Fault): number {
+  const base = fault.latencyMs ?? 1000;
+  const draw = jitterDraws.get(fault);
+  if (!draw || !fault.latencyJitterMs) return base;
+  return Math.max(0, base + (draw() * 2 - 1) * fault.latencyJitterMs);
+}
 
 export class FaultRegistry {
   private faults: Fault[] = [];
@@ -68,10 +83,16 @@ export class FaultRegistry {
       throw new Error('pick must be "every" or "random"');
     if (spec.seed !== undefined && !(Number.isInteger(spec.seed) && spec.seed >= 0 && spec.seed < 2 ** 32))
       throw new Error('seed must be an integer in [0, 2^32)');
+    if (spec.latencyJitterMs !== undefined) {
+      if (spec.kind !== 'latency') throw new Error('latencyJitterMs applies to latency faults only');
+      if (!(spec.latencyJitterMs >= 0)) throw new Error('latencyJitterMs must be ≥ 0');
+    }
     const fault: Fault = { ...spec, id: crypto.randomUUID(), hits: 0, seen: 0, acc: 0 };
-    if (spec.pick === 'random') {
+    if (spec.pick === 'random' || spec.latencyJitterMs) {
       fault.seed = spec.seed ?? crypto.randomInt(0, 2 ** 32 - 1);
-      draws.set(fault, seededRandom(fault.seed));
+      if (spec.pick === 'random') draws.set(fault, seededRandom(fault.seed));
+      // Its own stream (seed + 1), so adding jitter does not change which calls a random share picks.
+      if (spec.latencyJitterMs) jitterDraws.set(fault, seededRandom((fault.seed + 1) >>> 0));
     }
     this.faults.push(fault);
     return fault;

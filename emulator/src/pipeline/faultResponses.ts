@@ -5,7 +5,7 @@
 import type http from 'node:http';
 import { armErrors } from '../core/armErrors.js';
 import { EmulatorHttpError, errorResponse } from '../core/errors.js';
-import type { Fault } from '../core/faults.js';
+import { latencyOf, type Fault } from '../core/faults.js';
 import type { CompiledRoute, EmuResponse } from '../core/router.js';
 import { dataPlaneErrors } from '../containerRegistry/dataPlaneErrors.js';
 import { keyVaultErrors } from '../keyVault/keyVaultErrors.js';
@@ -17,7 +17,7 @@ export async function applyFaults(
   route: CompiledRoute,
   res: http.ServerResponse,
 ): Promise<EmuResponse | 'hang' | undefined> {
-  for (const f of fired.filter((x) => x.kind === 'latency')) await sleep(f.latencyMs ?? 1000);
+  for (const f of fired.filter((x) => x.kind === 'latency')) await sleep(latencyOf(f));
   const timeout = fired.find((f) => f.kind === 'timeout');
   if (timeout) {
     // Never answer; drop the socket after a long while so nothing leaks.
