@@ -1,55 +1,164 @@
 /**
- * Part `tick`: one reconcile tick against N watched groups (tagged `ip-secret=<its secret>`, secrets in sync),
- * compared with the one-sidecar-per-group approach it replaces. Azurite and the emulator run as child processes;
- * the tick runs in this process through the real adapters and composition, so this process's CPU time and
- * memory are the tick's.
+ * Part `tick`: the reconcile tick over N watched groups (10 resource groups, 2 vaults: tickFleet.ts), measured in
+ * a process of its own (bench/lib/tickWorker.ts) against the emulator, on loopback and under a model of Azure's
+ * per-call latency (bench/lib/latencyModel.ts). For each size and latency:
+ *  - steady: nothing stale, a warm process (the secret mirror remembers the last audit);
+ *  - 1 % stale: 1 % of the groups moved to a new IP by platform maintenance just before the tick;
+ *  - audit: the full vault listing a cold instance makes, and a warm one every `reconcile.secretAuditSeconds`.
+ * Calls are counted by operation in the emulator's request log; CPU and memory are the tick process's own.
  */
+import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { startAzurite } from '../../scripts/lib/localStack.js';
 import { azuriteConnectionString, localStackAppSettings } from '../../scripts/lib/sampleConfig.js';
 import { readyLine, startService } from '../../scripts/lib/services.js';
-import { createRuntime } from '../../src/composition.js';
-import { loadSettings } from '../../src/config/settings.js';
 import type { BenchPart } from '../lib/benchPart.js';
-import { controlClient } from '../lib/emulatorControl.js';
-import { textTable } from '../lib/figures.js';
-import {
-  SIDECAR_PER_GROUP_PER_MINUTE,
-  measureTick,
-  seedGroups,
-  summarise,
-  type GroupLayout,
-  type SizeReport,
-  type TickMeasurement,
-} from './tickMeasure.js';
+import { azureCalls, controlClient, requestLog, sum, type Control } from '../lib/emulatorControl.js';
+import { median, round } from '../lib/figures.js';
+import { AZURE_LATENCY_MODEL, applyLatencyModel } from '../lib/latencyModel.js';
+import type { TickAnswer, TickFigures, TickRequest } from '../lib/tickWorker.js';
+import { fleetAppsConfig, fleetOf, moveGroups, seedFleet, type Fleet } from './tickFleet.js';
+import { perMinute, tickTable, type ScenarioFigures, type SizeFigures } from './tickReport.js';
 
 interface EmulatorReady {
   url: string;
-  port: number;
   stack: Record<string, string>;
   pageSize: { containerGroups: number; secrets: number };
 }
 
+const STALE_SHARE = 0.01;
+
+/**
+ * The tick process: compiled to plain JS first (bench/tsconfig.worker.json) and run by plain node, as the
+ * Functions host runs the built app — a TypeScript loader in the process would add its own memory to the figures.
+ * Forked once; ticks on request.
+ */
+function startWorker(root: string, env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; rssMB: number }> {
+  execFileSync(
+    process.execPath,
+    [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', 'bench/tsconfig.worker.json'],
+    {
+      cwd: root,
+      stdio: 'inherit',
+    },
+  );
+  const child = fork(path.join(root, '.local/bench-worker/bench/lib/tickWorker.js'), [], {
+    execArgv: ['--expose-gc'],
+    env,
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  return new Promise((resolve, reject) => {
+    child.once('message', (m: TickAnswer) =>
+      'ready' in m ? resolve({ child, rssMB: m.rssMB }) : reject(new Error(JSON.stringify(m))),
+    );
+    child.once('exit', (code) => reject(new Error(`tick worker exited ${code}`)));
+  });
+}
+
+function askTick(child: ChildProcess, audit: boolean): Promise<TickFigures> {
+  return new Promise((resolve, reject) => {
+    child.once('message', (m: TickAnswer) =>
+      'tick' in m ? resolve(m.tick) : reject(new Error('failed' in m ? m.failed : 'unexpected answer')),
+    );
+    child.send({ op: 'tick', audit } satisfies TickRequest);
+  });
+}
+
+/** `runs` ticks of one scenario, each with the calls it made. */
+async function scenario(
+  control: Control,
+  child: ChildProcess,
+  groups: number,
+  runs: number,
+  before: (run: number) => Promise<void>,
+  audit: boolean,
+): Promise<ScenarioFigures> {
+  const ticks: Array<TickFigures & { calls: Record<string, number> }> = [];
+  for (let run = 0; run < runs; run++) {
+    await before(run);
+    const since = (await requestLog(control)).lastSeq;
+    const t = await askTick(child, audit);
+    if (t.errors.length) throw new Error(`tick errors: ${t.errors.join('; ')}`);
+    ticks.push({ ...t, calls: azureCalls(await requestLog(control, since)) });
+  }
+  const last = ticks.at(-1)!;
+  const callsTotal = sum(last.calls);
+  return {
+    runs,
+    wallMsMedian: round(median(ticks.map((t) => t.wallMs))),
+    wallMsMin: round(Math.min(...ticks.map((t) => t.wallMs))),
+    wallMsMax: round(Math.max(...ticks.map((t) => t.wallMs))),
+    cpuMsMedian: round(median(ticks.map((t) => t.cpuMs))),
+    rssBeforeMB: round(median(ticks.map((t) => t.rssBeforeMB))),
+    rssPeakMB: round(Math.max(...ticks.map((t) => t.rssPeakMB))),
+    rssDeltaMB: round(median(ticks.map((t) => t.rssPeakMB - t.rssBeforeMB))),
+    heapAfterGcMB: round(median(ticks.map((t) => t.heapAfterGcMB))),
+    calls: last.calls,
+    callsTotal,
+    callsPer100Groups: round((callsTotal / groups) * 100, 2),
+    writes: Number(last.counts['writes'] ?? 0),
+    secretReads: Number(last.counts['secretReads'] ?? 0),
+  };
+}
+
+async function measureSize(
+  control: Control,
+  child: ChildProcess,
+  fleet: Fleet,
+  n: number,
+  runs: number,
+  log: (s: string) => void,
+) {
+  const models: SizeFigures['models'] = {};
+  for (const latency of ['loopback', 'azure'] as const) {
+    const removeModel = latency === 'azure' ? await applyLatencyModel(control) : async () => {};
+    try {
+      log(`  ${latency}: steady… `);
+      const steady = await scenario(control, child, n, runs, async () => {}, false);
+      log('1 % stale… ');
+      const stale = await scenario(
+        control,
+        child,
+        n,
+        runs,
+        async (run) => void (await moveGroups(control, fleet, n, STALE_SHARE, run)),
+        false,
+      );
+      log('audit… ');
+      const audit = await scenario(control, child, n, Math.min(runs, 2), async () => {}, true);
+      // The audit's own mirror is thrown away: one more steady tick keeps the process as warm as before.
+      await askTick(child, false);
+      models[latency] = { steady, stale1: stale, audit };
+      log(
+        `steady ${steady.wallMsMedian.toFixed(0)} ms, stale ${stale.wallMsMedian.toFixed(0)} ms, audit ${audit.wallMsMedian.toFixed(0)} ms\n`,
+      );
+    } finally {
+      await removeModel();
+    }
+  }
+  return models;
+}
+
 export const tickPart: BenchPart = {
   name: 'tick',
-  summary: 'one reconcile tick over N watched groups, against one sidecar per group',
+  summary: 'the reconcile tick over N groups (10 resource groups, 2 vaults), loopback and Azure-like latency',
   options: {
-    sizes: { default: '100,300,1000', help: 'group counts, comma-separated' },
-    runs: { default: '5', help: 'steady-state ticks per size' },
+    sizes: { default: '1000,5000,20000', help: 'group counts, comma-separated' },
+    runs: { default: '3', help: 'ticks per scenario' },
   },
-  async run({ root, tmp, args, log }) {
+  async run({ root, tmp, args, caCertPath, log }) {
     const sizes = args['sizes']!.split(',')
-      .map((s) => Number(s.trim()))
+      .map(Number)
       .filter((n) => Number.isInteger(n) && n > 0)
       .sort((a, b) => a - b);
-    const runs = Math.max(1, Number(args['runs']) || 5);
+    const runs = Math.max(1, Number(args['runs']) || 3);
     const quiet = () => {};
     const [azurite, emulator] = await Promise.all([
       startAzurite({ rootDir: root, onLine: quiet }),
       startService<EmulatorReady>({
         name: 'emulator',
         command: process.execPath,
-        args: ['--import', 'tsx', 'bench/lib/emulatorProcess.ts', path.join(tmp, 'emulator')],
+        args: ['--import', 'tsx', 'bench/lib/emulatorProcess.ts', `${tmp}/emulator`],
         cwd: root,
         ready: readyLine<EmulatorReady>('BENCH_EMULATOR_READY'),
         onLine: quiet,
@@ -58,93 +167,66 @@ export const tickPart: BenchPart = {
     ]);
     const emu = emulator.ready;
     const control = controlClient(emu.url);
-    const subscriptionId = emu.stack['subscriptionId']!;
-    const layout: GroupLayout = {
-      resourceGroups: ['rg-bench-1', 'rg-bench-2', 'rg-bench-3'],
-      perSubnet: 240,
-      subnetPrefix: 'bench',
-      subscriptionId,
-    };
-    const vaultUrl = emu.stack['keyVaultUrlTemplate']!.replace('{vault}', 'kv-apps');
-    const appSettings = localStackAppSettings(
-      {
-        subscriptionId,
-        keyVaultUrlTemplate: emu.stack['keyVaultUrlTemplate']!,
-        armEndpoint: emu.stack['armEndpoint']!,
-        identityEndpoint: emu.stack['identityEndpoint']!,
-        identityHeader: emu.stack['identityHeader']!,
-        caCertPath: process.env['NODE_EXTRA_CA_CERTS']!,
-        storageConnectionString: azuriteConnectionString(azurite.ready),
-      },
-      { appsConfig: { apps: [], watch: { resourceGroups: layout.resourceGroups, vaultUrl } } },
-    );
-    // DefaultAzureCredential reads the managed-identity endpoint from the environment, as in Azure.
-    Object.assign(process.env, appSettings);
-    const runtime = createRuntime(loadSettings(process.env));
-
-    const reports: SizeReport[] = [];
-    let seeded = 0;
-    for (const n of sizes) {
-      const t0 = Date.now();
-      await seedGroups(control, layout, seeded + 1, n);
-      seeded = n;
-      log(`${n} groups seeded in ${Date.now() - t0} ms; sync tick… `);
-      const sync = await measureTick(runtime, control);
-      if (sync.result.errors.length > 0)
-        throw new Error(`sync tick failed: ${JSON.stringify(sync.result.errors.slice(0, 3))}`);
-      log(`${sync.result.counts.writes} secrets written; ${runs} ticks… `);
-      const measured: TickMeasurement[] = [];
-      for (let i = 0; i < runs; i++) measured.push(await measureTick(runtime, control));
-      const report = summarise(n, layout.resourceGroups.length, sync, measured);
-      reports.push(report);
-      log(`median ${report.tick.wallMsMedian.toFixed(0)} ms\n`);
-    }
-    return {
-      ok: true,
-      figures: {
-        setup: {
-          resourceGroups: layout.resourceGroups,
-          groupPageSize: emu.pageSize.containerGroups,
-          secretPageSize: emu.pageSize.secrets,
-          runsPerSize: runs,
-          schedule: 'one tick per minute (RECONCILE_SCHEDULE default 0 * * * * *)',
-          sidecarPerGroupPerMinute: SIDECAR_PER_GROUP_PER_MINUTE,
+    const fleet = fleetOf(emu.stack['subscriptionId']!, emu.stack['keyVaultUrlTemplate']!);
+    const env = {
+      ...process.env,
+      ...localStackAppSettings(
+        {
+          subscriptionId: fleet.subscriptionId,
+          keyVaultUrlTemplate: emu.stack['keyVaultUrlTemplate']!,
+          armEndpoint: emu.stack['armEndpoint']!,
+          identityEndpoint: emu.stack['identityEndpoint']!,
+          identityHeader: emu.stack['identityHeader']!,
+          caCertPath,
+          storageConnectionString: azuriteConnectionString(azurite.ready),
         },
-        sizes: reports,
-      },
-      table: table(reports),
+        { appsConfig: fleetAppsConfig(fleet) },
+      ),
     };
+    const worker = await startWorker(root, env);
+    try {
+      const reports: SizeFigures[] = [];
+      let seeded = 0;
+      for (const n of sizes) {
+        const t0 = Date.now();
+        await seedFleet(control, fleet, seeded + 1, n);
+        seeded = n;
+        log(
+          `${n} groups seeded in ${((Date.now() - t0) / 1000).toFixed(0)} s; first tick writes their secrets… `,
+        );
+        const since = (await requestLog(control)).lastSeq;
+        const sync = await askTick(worker.child, false);
+        if (sync.errors.length) throw new Error(`sync tick: ${sync.errors.join('; ')}`);
+        log(`${sync.counts['writes']} written in ${(sync.wallMs / 1000).toFixed(1)} s\n`);
+        const syncCalls = azureCalls(await requestLog(control, since));
+        const models = await measureSize(control, worker.child, fleet, n, runs, log);
+        reports.push({
+          groups: n,
+          workerStartRssMB: round(worker.rssMB),
+          sync: { wallMs: round(sync.wallMs), calls: syncCalls, writes: Number(sync.counts['writes']) },
+          models,
+        });
+      }
+      return {
+        ok: true,
+        figures: {
+          setup: {
+            resourceGroups: fleet.resourceGroups.length,
+            vaults: 2,
+            groupPageSize: emu.pageSize.containerGroups,
+            secretPageSize: emu.pageSize.secrets,
+            runsPerScenario: runs,
+            staleShare: STALE_SHARE,
+            latencyModel: AZURE_LATENCY_MODEL,
+            secretAuditSeconds: 900,
+          },
+          sizes: reports,
+          perMinute: perMinute(reports, root),
+        },
+        table: tickTable(reports),
+      };
+    } finally {
+      worker.child.send({ op: 'exit' } satisfies TickRequest);
+    }
   },
 };
-
-function table(reports: SizeReport[]): string {
-  const rows: string[][] = [
-    [
-      'groups',
-      'tick ms (median)',
-      'CPU ms',
-      'peak RSS Δ MB',
-      'calls/tick',
-      'sidecar calls/min',
-      'calls ratio',
-      'sidecar CPU-s/min',
-      'CPU ratio',
-    ],
-  ];
-  for (const r of reports) {
-    rows.push([
-      String(r.groups),
-      `${r.tick.wallMsMedian.toFixed(0)} (${r.tick.wallMsMin.toFixed(0)}–${r.tick.wallMsMax.toFixed(0)})`,
-      r.tick.cpuMsMedian.toFixed(0),
-      r.tick.rssPeakDeltaMBMedian.toFixed(1),
-      `${r.tick.callsTotal} (${Object.entries(r.tick.calls)
-        .map(([op, c]) => `${op.replace('ContainerGroups_ListByResourceGroup', 'list')} ${c}`)
-        .join(', ')})`,
-      String(r.perMinute.sidecar.calls),
-      `${r.perMinute.ratio.calls.toFixed(0)}×`,
-      String(r.perMinute.sidecar.cpuSeconds),
-      `${r.perMinute.ratio.cpuSeconds.toFixed(0)}×`,
-    ]);
-  }
-  return textTable(rows);
-}
