@@ -1,5 +1,6 @@
 /** Every benchmark part, in the order `--part all` runs them (the first is the default). */
 import type { BenchPart } from '../lib/benchPart.js';
+import { rolloutPart } from './rollout.js';
 import { tickPart } from './tick.js';
 
-export const PARTS: readonly BenchPart[] = [tickPart];
+export const PARTS: readonly BenchPart[] = [tickPart, rolloutPart];
