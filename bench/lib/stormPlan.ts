@@ -12,6 +12,7 @@
  * rightly start a rollout the newest then supersedes, which is not the "one rollout per app" this storm checks.
  * Seeded, so a run can be replayed.
  */
+import { seededRandom } from '../../emulator/src/core/faults.js';
 import type { PushedImage } from './imagePushedEvent.js';
 
 export const STORM_NEWEST = '1.3.0';
@@ -37,18 +38,6 @@ export interface StormPlan {
   /** Each app's newest allowed image: the one it must end on, with exactly one push rollout. */
   newest: Map<string, PushedImage>;
   seed: number;
-}
-
-/** mulberry32: a small seeded generator, uniform in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function shuffle<T>(items: T[], random: () => number): T[] {

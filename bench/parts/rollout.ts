@@ -7,6 +7,7 @@
  * designed waits and the app's own time by step (rolloutTiming.ts). Then every app is pushed at once: time until
  * all have switched and until all have settled, and the host's peak RSS.
  */
+import { DEFAULT_OPTIONS } from '../../src/domain/deps.js';
 import type { BenchContext, BenchPart } from '../lib/benchPart.js';
 import { BENCH_TAG_RANGE, benchAppNames, benchAppsFor } from '../lib/benchApps.js';
 import { settledOn } from '../lib/appStatus.js';
@@ -21,7 +22,6 @@ import { OWN_STEPS, rolloutTiming, type OwnStep, type RolloutTiming } from './ro
 const PROVISIONING_STEP_MS = 500;
 /** The fast app's health gate (test/integration/support/fastApp.ts): 2 probes, 250 ms apart. */
 const HEALTH_INTERVAL_MS = 250;
-const APP_POLL_INTERVAL_MS = 3_000;
 
 interface Pushed {
   app: string;
@@ -186,7 +186,7 @@ function outcomeOf(context: BenchContext, m: Measured) {
       apps: m.appCount,
       rolloutsAskedFor: m.rollouts,
       provisioningStepMs: PROVISIONING_STEP_MS,
-      appPollIntervalMs: APP_POLL_INTERVAL_MS,
+      appPollIntervalMs: DEFAULT_OPTIONS.pollIntervalMs,
       healthGate: { probes: 2, intervalMs: HEALTH_INTERVAL_MS },
       tagRange: BENCH_TAG_RANGE,
       drainSeconds: 1,
