@@ -7,6 +7,7 @@
  * designed waits and the app's own time by step (rolloutTiming.ts). Then every app is pushed at once: time until
  * all have switched and until all have settled, and the host's peak RSS.
  */
+import path from 'node:path';
 import { DEFAULT_OPTIONS } from '../../src/domain/deps.js';
 import type { BenchContext, BenchPart } from '../lib/benchPart.js';
 import { BENCH_TAG_RANGE, benchAppNames, benchAppsFor } from '../lib/benchApps.js';
@@ -35,16 +36,22 @@ export const rolloutPart: BenchPart = {
   options: {
     rollouts: { default: '50', help: 'rollouts measured one at a time' },
     'apps-at-once': { default: '20', help: 'apps (the rollouts take them in turn), then all pushed at once' },
+    'host-cpu-prof': {
+      default: '',
+      help: 'a directory: the host writes a V8 CPU profile there (node --cpu-prof)',
+    },
   },
   async run(context) {
     const rollouts = Math.max(1, Number(context.args['rollouts']) || 50);
     const appCount = Math.max(1, Number(context.args['apps-at-once']) || 20);
     const names = benchAppNames('ro', appCount);
+    const profileDir = context.args['host-cpu-prof'] ? path.resolve(context.args['host-cpu-prof']) : '';
     const stack = await startBenchStack({
       root: context.root,
       tmp: context.tmp,
       appsConfig: benchAppsFor(names),
       timings: { provisioningStepMs: PROVISIONING_STEP_MS },
+      ...(profileDir ? { hostEnv: { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profileDir}` } } : {}),
     });
     try {
       context.log(`first deploy of ${appCount} apps… `);
