@@ -47,15 +47,16 @@ export const loadPart: BenchPart = {
     const versionCount = Math.max(1, Number(args['versions']) || 5);
     const stack = await startBenchStack({ root, tmp });
     try {
-      // 1.0.0 first, deployed before the load; then one new version every total/versions deliveries.
-      const versions: Version[] = [];
-      for (let i = 0; i <= versionCount; i++)
-        versions.push({
-          ...(await stack.push('web', `1.${i}.0`)),
-          repository: 'web',
-          tag: `1.${i}.0`,
-          ids: [],
-        });
+      // 1.0.0 first, deployed before the load; then one new version every total/versions deliveries, its image
+      // pushed just before its first event (pushed earlier, the timer's catch-up would find it first).
+      const versions: Version[] = Array.from({ length: versionCount + 1 }, (_, i) => ({
+        repository: 'web',
+        tag: `1.${i}.0`,
+        digest: '',
+        ids: [],
+      }));
+      const pushImage = async (v: Version) => void (v.digest = (await stack.push('web', v.tag)).digest);
+      await pushImage(versions[0]!);
       const send = sender(stack);
       const first = await send(versions[0]!, false);
       if (first.status >= 300) throw new Error(`first delivery answered ${first.status}`);
@@ -68,7 +69,7 @@ export const loadPart: BenchPart = {
       const total = rate * seconds;
       log(`sending ${total} deliveries at ${rate}/s (${versionCount} new versions, the rest duplicates)… `);
       const t0 = performance.now();
-      const answered = await sendAtRate(send, versions, total, rate);
+      const answered = await sendAtRate(send, pushImage, versions, total, rate);
       const sendSeconds = (performance.now() - t0) / 1000;
       log(`done in ${sendSeconds.toFixed(1)} s\n`);
 
@@ -119,6 +120,7 @@ function sender(stack: BenchStack) {
 
 async function sendAtRate(
   send: ReturnType<typeof sender>,
+  pushImage: (v: Version) => Promise<void>,
   versions: Version[],
   total: number,
   rate: number,
@@ -133,6 +135,7 @@ async function sendAtRate(
     const introduced = Math.min(versionCount, Math.floor(n / every)) + 1;
     const fresh = n % every === 0 && n / every < versionCount;
     const v = fresh ? versions[introduced]! : versions[Math.floor(Math.random() * introduced)]!;
+    if (fresh) await pushImage(v);
     results.push(send(v, !fresh && Math.random() < 0.5));
   }
   return Promise.all(results);
