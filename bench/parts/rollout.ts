@@ -51,7 +51,7 @@ export const rolloutPart: BenchPart = {
       tmp: context.tmp,
       appsConfig: benchAppsFor(names),
       timings: { provisioningStepMs: PROVISIONING_STEP_MS },
-      ...(profileDir ? { hostEnv: { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profileDir}` } } : {}),
+      ...(profileDir ? { hostEnv: profilingEnv(context.root, profileDir) } : {}),
     });
     try {
       context.log(`first deploy of ${appCount} apps… `);
@@ -80,6 +80,12 @@ export const rolloutPart: BenchPart = {
     }
   },
 };
+
+/** The host's environment for a CPU profile (bench/lib/hostCpuProfile.mjs). */
+function profilingEnv(root: string, dir: string): Record<string, string> {
+  const preload = path.join(root, 'bench/lib/hostCpuProfile.mjs');
+  return { NODE_OPTIONS: `--import ${preload}`, BENCH_CPU_PROF_DIR: dir };
+}
 
 function pushAll(stack: BenchStack, names: string[], tag: string): Promise<Pushed[]> {
   return Promise.all(names.map(async (app) => ({ app, tag, ...(await stack.push(app, tag)) })));
