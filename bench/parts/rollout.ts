@@ -38,7 +38,7 @@ export const rolloutPart: BenchPart = {
     'apps-at-once': { default: '20', help: 'apps (the rollouts take them in turn), then all pushed at once' },
     'host-cpu-prof': {
       default: '',
-      help: 'a directory: the host writes a V8 CPU profile there (node --cpu-prof)',
+      help: 'a directory: the host writes a V8 CPU profile of itself there (off when empty)',
     },
   },
   async run(context) {
