@@ -35,6 +35,28 @@ export async function requestLog(control: Control, since = 0): Promise<RequestSu
   return res.body;
 }
 
+/** One request the emulator answered (its request log, `GET /_emulator/requests?entries=true`). */
+export interface LoggedRequest {
+  seq: number;
+  /** ISO time the request arrived. */
+  at: string;
+  method: string;
+  path: string;
+  operation: string;
+  status: number;
+  durationMs: number;
+}
+
+/** The requests answered after `since` (a `lastSeq`), oldest first. */
+export async function requestEntries(control: Control, since: number): Promise<LoggedRequest[]> {
+  const res = await control.call<{ entries: LoggedRequest[] }>(
+    'GET',
+    `/_emulator/requests?since=${since}&entries=true`,
+  );
+  if (res.status !== 200) throw new Error(`request log: ${res.status}`);
+  return res.body.entries;
+}
+
 /** Calls to Azure services (control API and managed-identity token requests left out). */
 export function azureCalls(summary: RequestSummary): Record<string, number> {
   return Object.fromEntries(

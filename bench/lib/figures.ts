@@ -42,3 +42,18 @@ export function textTable(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => (row[i] ?? '').length)));
   return rows.map((row) => row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ')).join('\n');
 }
+
+export interface Spread {
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
+}
+
+/** p50 / p95 / p99 / max of unsorted values, rounded to whole units. */
+export function spread(values: number[]): Spread {
+  const r = (p: number) => Math.round(percentile(values, p));
+  return { p50: r(50), p95: r(95), p99: r(99), max: r(100) };
+}
+
+export const spreadText = (s: Spread) => `${s.p50} / ${s.p95} / ${s.p99} / ${s.max}`;
