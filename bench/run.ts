@@ -123,6 +123,8 @@ async function main(): Promise<number> {
         ok: outcome.ok,
         ...outcome.figures,
       };
+      // Written after each part: a later part that fails loses nothing already measured.
+      await writeResults(out, results);
       console.log(`\n${outcome.table}`);
       if (!outcome.ok) console.error(`\n${part.name}: the outcome is wrong (see above)`);
     } finally {
@@ -130,13 +132,16 @@ async function main(): Promise<number> {
       fs.rmSync(tmp, { recursive: true, force: true });
     }
   }
+  return ok ? 0 : 1;
+}
+
+async function writeResults(out: string, results: Record<string, unknown>): Promise<void> {
   fs.mkdirSync(path.dirname(out), { recursive: true });
   // Formatted as the repository's Prettier config wants it, so `npm run lint` stays green after a run.
   const options = (await prettier.resolveConfig(out)) ?? {};
   const json = JSON.stringify({ updatedAt: new Date().toISOString(), parts: results });
   fs.writeFileSync(out, await prettier.format(json, { ...options, parser: 'json' }));
   console.log(`\nwritten to ${path.relative(ROOT, out)}`);
-  return ok ? 0 : 1;
 }
 
 function help(): string {
