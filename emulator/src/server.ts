@@ -37,6 +37,11 @@ export interface StartOptions extends Partial<Omit<EmulatorOptions, 'pageSize' |
   timings?: Partial<EmulatorOptions['timings']>;
   /** Wipe persisted state before starting. */
   reset?: boolean;
+  /**
+   * How long a change may wait before the state file is written (default 50 ms). Each write serialises the whole
+   * state, so a benchmark seeding tens of thousands of groups sets this high (bench/lib/emulatorProcess.ts).
+   */
+  stateFlushDelayMs?: number;
 }
 
 export interface EmulatorHandle {
@@ -136,7 +141,7 @@ function buildServices(
 
 export async function startEmulator(input: StartOptions = {}): Promise<EmulatorHandle> {
   const options = resolveOptions(input);
-  const state = new StateStore(options.stateDir);
+  const state = new StateStore(options.stateDir, input.stateFlushDelayMs);
   if (input.reset) state.reset();
   const core = state.slice('core', () => ({
     identityHeader: crypto.randomUUID(),

@@ -11,7 +11,11 @@ export class StateStore {
   private timer: NodeJS.Timeout | undefined;
   private readonly file: string;
 
-  constructor(private readonly stateDir: string) {
+  constructor(
+    private readonly stateDir: string,
+    /** Debounce of the file write: changes within it are written together. */
+    private readonly flushDelayMs = 50,
+  ) {
     this.file = path.join(stateDir, 'state.json');
     fs.mkdirSync(stateDir, { recursive: true });
     if (fs.existsSync(this.file)) {
@@ -35,7 +39,7 @@ export class StateStore {
     this.timer = setTimeout(() => {
       this.timer = undefined;
       this.flush();
-    }, 50);
+    }, this.flushDelayMs);
     this.timer.unref();
   }
 
