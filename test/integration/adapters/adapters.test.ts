@@ -408,6 +408,31 @@ describe('SecretsAdapter', () => {
     }
   });
 
+  it('the request timeout is each page’s: a listing longer than it in total, every page within it, completes (issue 15)', async () => {
+    const adapter = new SecretsAdapter((vaultUrl) => new SecretClient(vaultUrl, credential), {
+      requestTimeoutMs: 1_000,
+    });
+    const vault = emulator.vaultUrl('kv-apps');
+    for (let i = 0; i < PAGE_SIZE * 6; i++) await adapter.set(vault, `slow-${i}`, '127.0.0.1', { ip: 'x' });
+    const pages = Math.ceil((await adapter.listIpSecrets(vault)).size / PAGE_SIZE);
+    expect(pages).toBeGreaterThanOrEqual(6);
+    // 300 ms a page: the listing takes well over the 1 s timeout in total, each page well within it.
+    const fault = await emulator.control<{ id: string }>('POST', '/_emulator/faults', {
+      kind: 'latency',
+      match: { operation: 'GetSecrets' },
+      latencyMs: 300,
+    });
+    try {
+      const before = await emulator.requestCounts();
+      const listed = await adapter.listIpSecrets(vault);
+      const after = await emulator.requestCounts(before.lastSeq);
+      expect(after.counts['GetSecrets']).toBe(pages);
+      expect([...listed.keys()].filter((k) => k.startsWith('slow-'))).toHaveLength(PAGE_SIZE * 6);
+    } finally {
+      await emulator.control('DELETE', `/_emulator/faults/${fault.body.id}`);
+    }
+  });
+
   it('errors never carry the secret value', async () => {
     const adapter = secrets();
     const vault = emulator.vaultUrl('kv-apps');
