@@ -9,6 +9,7 @@ import type {
   ContainerInstanceManagementClient,
   ContainerState,
 } from '@azure/arm-containerinstance';
+import { getContinuationToken } from '@azure/arm-containerinstance';
 import type {
   ContainerEvent,
   ContainerGroupSpec,
@@ -115,14 +116,21 @@ export class ContainerGroupsAdapter implements ContainerGroups {
   async listByResourceGroup(resourceGroup: string): Promise<ContainerGroupView[]> {
     const out: ContainerGroupView[] = [];
     let pages = 0;
+    let continuationToken: string | undefined;
     try {
-      const pager = this.client.containerGroups.listByResourceGroup(resourceGroup, {
-        abortSignal: this.signal(),
-      });
-      for await (const page of pager.byPage()) {
+      do {
+        // One pager per page, each with its own abort signal: the SDK hands a listing's one signal to every
+        // page, so the timeout would be the whole listing's, and a resource group of 20 pages in a row at ARM's
+        // latency (or a throttled page's retries) must not fail for being long rather than hung.
+        const pager = this.client.containerGroups
+          .listByResourceGroup(resourceGroup, { abortSignal: this.signal() })
+          .byPage(continuationToken ? { continuationToken } : undefined);
+        const next = await pager.next();
+        if (next.done) break;
         pages++;
-        for (const g of page) out.push(toGroupView(g, resourceGroup));
-      }
+        for (const g of next.value) out.push(toGroupView(g, resourceGroup));
+        continuationToken = getContinuationToken(next.value);
+      } while (continuationToken);
     } catch (e) {
       // A resource group that does not exist has no groups; a 404 on a later page is a real failure.
       if (pages === 0 && statusOf(e) === 404) return [];

@@ -101,6 +101,39 @@ describe('ContainerGroupsAdapter', () => {
     }
   });
 
+  it('the request timeout is each page’s: a listing longer than it in total, every page within it, completes (issue 15)', async () => {
+    const adapter = new ContainerGroupsAdapter(
+      new ContainerInstanceManagementClient(credential, SUB, {
+        endpoint: emulator.url,
+        credentialScopes: [ARM_SCOPE],
+      }),
+      { requestTimeoutMs: 1_000 },
+    );
+    const n = PAGE_SIZE * 6;
+    const seeded = await emulator.control('POST', '/_emulator/containerGroups/seed', {
+      resourceGroup: 'rg-slow-paging',
+      count: n,
+      namePrefix: 'slow',
+      subnetIds: [SUBNET_ID],
+    });
+    expect(seeded.status).toBe(201);
+    // 300 ms a page: six pages take well over the 1 s timeout in total, each page well within it.
+    const fault = await emulator.control<{ id: string }>('POST', '/_emulator/faults', {
+      kind: 'latency',
+      match: { operation: 'ContainerGroups_ListByResourceGroup' },
+      latencyMs: 300,
+    });
+    try {
+      const before = await emulator.requestCounts();
+      const listed = await adapter.listByResourceGroup('rg-slow-paging');
+      const after = await emulator.requestCounts(before.lastSeq);
+      expect(after.counts['ContainerGroups_ListByResourceGroup']).toBe(6);
+      expect(new Set(listed.map((g) => g.name)).size).toBe(n);
+    } finally {
+      await emulator.control('DELETE', `/_emulator/faults/${fault.body.id}`);
+    }
+  });
+
   it('lists a resource group with no groups as []', async () => {
     expect(await groups.listByResourceGroup('rg-nothing-here')).toEqual([]);
   });
