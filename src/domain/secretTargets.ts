@@ -263,14 +263,17 @@ export function indexSecrets(m: Map<string, SecretProperties>): Map<string, Secr
 }
 
 /**
- * Listings are read at most this many at a time. A resource group's pages come one after another (each needs the
- * previous nextLink), so a tick's wall time is about (resource groups ÷ this) × pages per group × ARM latency:
- * 8 keeps 20,000 groups over 10 resource groups near 4 s under the benchmark's latency model (docs/benchmarks.md).
- * ARM's read limit is a token bucket of 250 per subscription and principal, refilled at 25 a second
- * (learn.microsoft.com/azure/azure-resource-manager/management/request-limits-and-throttling): a tick's list
- * pages (≈ groups ÷ 100) stay well inside it at any concurrency; 8 bounds the burst the status API shares.
+ * Listings (and the secret reads a stale tick makes) run at most this many at a time. A resource group's pages
+ * come one after another (each needs the previous nextLink), so a tick's wall time is about
+ * ⌈resource groups ÷ this⌉ × pages per resource group × ARM latency: 16 lists the benchmark's 10 resource groups
+ * in one round (at 8, 20,000 groups took two rounds, ~4 s of latency alone: docs/benchmarks.md).
+ * More at once does not spend more of ARM's read limit, which counts requests, not their overlap: a token bucket
+ * of 250 per subscription and principal, refilled at 25 a second
+ * (learn.microsoft.com/azure/azure-resource-manager/management/request-limits-and-throttling). A tick's list
+ * pages (≈ groups ÷ 100) fit in the bucket at any concurrency; 16 bounds the sockets and the burst that the
+ * status API shares.
  */
-export const READ_CONCURRENCY = 8;
+export const READ_CONCURRENCY = 16;
 
 /** One read per key (at most READ_CONCURRENCY at a time); a failure becomes that key's listing error. */
 export async function readEach<T, V>(
