@@ -19,7 +19,7 @@ import { ensureCa } from '../emulator/src/core/ca.js';
 import { installLocalhostResolver } from '../emulator/src/localhostDns.js';
 import { stopAllServices } from '../scripts/lib/services.js';
 import type { BenchContext, BenchPart } from './lib/benchPart.js';
-import { PARTS } from './parts/index.js';
+import { DEFAULT_PART, PARTS } from './parts/index.js';
 
 const ROOT = path.resolve('.');
 const REEXEC_MARKER = 'BENCH_REEXEC';
@@ -33,7 +33,7 @@ const partOptions = Object.fromEntries(
 const { values } = parseArgs({
   options: {
     ...partOptions,
-    part: { type: 'string', default: PARTS[0]!.name },
+    part: { type: 'string', default: DEFAULT_PART },
     out: { type: 'string', default: 'bench/results/latest.json' },
     help: { type: 'boolean', default: false },
   },
@@ -147,6 +147,7 @@ async function writeResults(out: string, results: Record<string, unknown>): Prom
 function help(): string {
   const lines = [
     'npm run bench -- [--part <name>[,<name>…] | all] [--out file] [flags]',
+    `(no --part: ${DEFAULT_PART})`,
     '',
     'parts:',
     ...PARTS.map((p) => `  ${p.name.padEnd(10)} ${p.summary}`),
