@@ -91,7 +91,8 @@ export class ContainerGroupArmRoutes {
   }
 
   /** One page of groups, sorted by id; `$skipToken` is an opaque offset, `nextLink` names the next page. */
-  private listPage(req: EmuRequest, groups: StoredGroup[]): EmuResponse {
+  /** One page of a listing already in order (`GroupStore.listed`). */
+  private listPage(req: EmuRequest, sorted: readonly StoredGroup[]): EmuResponse {
     const pageSize = Math.max(1, this.p.ctx.options.pageSize.containerGroups);
     const token = req.query.get('$skipToken');
     let offset = 0;
@@ -100,7 +101,6 @@ export class ContainerGroupArmRoutes {
       if (!decoded) throw armErrors.invalidSkipToken(token);
       offset = Number(decoded[1]);
     }
-    const sorted = groups.sort((a, b) => a.id.toLowerCase().localeCompare(b.id.toLowerCase()));
     const page = sorted.slice(offset, offset + pageSize);
     const body: Record<string, unknown> = { value: page.map((g) => this.p.views.render(g, true)) };
     if (offset + pageSize < sorted.length) {
@@ -114,16 +114,12 @@ export class ContainerGroupArmRoutes {
 
   private listAll(req: EmuRequest): EmuResponse {
     this.checkSubscription(req);
-    return this.listPage(req, Object.values(this.p.store.groups));
+    return this.listPage(req, this.p.store.listed());
   }
 
   private listByResourceGroup(req: EmuRequest): EmuResponse {
     this.checkSubscription(req);
-    const rg = req.params['resourceGroupName']!.toLowerCase();
-    return this.listPage(
-      req,
-      Object.values(this.p.store.groups).filter((g) => g.resourceGroup.toLowerCase() === rg),
-    );
+    return this.listPage(req, this.p.store.listed(req.params['resourceGroupName']!));
   }
 
   private get(req: EmuRequest): EmuResponse {
@@ -163,7 +159,7 @@ export class ContainerGroupArmRoutes {
       if (valid.tags) g.tags = valid.tags;
       if (valid.zones) g.zones = valid.zones;
       if (valid.identity) g.identity = valid.identity;
-      store.groups[key] = g;
+      store.put(key, g);
       // Public groups show their address from the start (as ACI's 201 does); private ones once running.
       if (valid.properties.ipAddress?.type === 'Public') {
         await network.allocateIp(key, g, []);

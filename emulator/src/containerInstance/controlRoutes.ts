@@ -171,7 +171,7 @@ export class ContainerGroupControlRoutes {
         createdAt: now,
       };
       if (valid.tags) g.tags = valid.tags;
-      store.groups[key] = g;
+      store.put(key, g);
       lifecycle.beginPull(g, now);
       await lifecycle.bringUp(key, g, []);
       return { name, id: g.id, ...(g.ip ? { ip: g.ip } : {}), provisioningState: g.provisioningState };

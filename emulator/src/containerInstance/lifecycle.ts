@@ -223,7 +223,7 @@ export class GroupLifecycle {
       }
       if (t.kind === 'delete') {
         await this.runtime.close(key);
-        delete this.store.groups[key];
+        this.store.remove(key);
         this.operations.finish(t.operationId, 'Succeeded');
         this.store.changed();
         return;

@@ -391,8 +391,17 @@ describe('emulator: Azure Container Instances through @azure/arm-containerinstan
   });
 
   it('deletes a group as an LRO; deleting a missing group succeeds (204)', async () => {
+    const listedNames = async () => {
+      const names: string[] = [];
+      for await (const g of client.containerGroups.listByResourceGroup(RG)) names.push(g.name!);
+      return names;
+    };
+    // The emulator keeps its listing between calls: a listing made before the create must not hide it.
+    expect(await listedNames()).not.toContain('doomed');
     const ip = (await create('doomed', groupBody('contoso.azurecr.io/web:1.0.0'))).ipAddress!.ip!;
+    expect(await listedNames()).toContain('doomed');
     await client.containerGroups.beginDeleteAndWait(RG, 'doomed', POLL);
+    expect(await listedNames()).not.toContain('doomed');
     const gone = await client.containerGroups.get(RG, 'doomed').catch((e: unknown) => e);
     expect(gone).toMatchObject({ statusCode: 404, code: 'ResourceNotFound' });
     await expectRefused(`http://${ip}:8080/`);
