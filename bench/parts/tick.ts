@@ -8,6 +8,7 @@
  * Calls are counted by operation in the emulator's request log; CPU and memory are the tick process's own.
  */
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { startAzurite } from '../../scripts/lib/localStack.js';
 import { azuriteConnectionString, localStackAppSettings } from '../../scripts/lib/sampleConfig.js';
@@ -27,6 +28,33 @@ interface EmulatorReady {
 }
 
 const STALE_SHARE = 0.01;
+
+/** What a scenario ticks with: the emulator's control API, the tick process, the emulator's process. */
+interface TickRig {
+  control: Control;
+  child: ChildProcess;
+  emulatorPid: number;
+}
+
+const CLOCK_TICKS_PER_SECOND = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/** A process's user + system CPU so far, from /proc/<pid>/stat (fields 14 and 15, man 5 proc); Linux only. */
+function processCpuMs(pid: number): number | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) is in parentheses and may hold spaces: count fields after its closing one.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND) * 1000;
+  } catch {
+    return undefined;
+  }
+}
 
 /**
  * The tick process: compiled to plain JS first (bench/tsconfig.worker.json) and run by plain node, as the
@@ -68,21 +96,29 @@ function askTick(child: ChildProcess, audit: boolean): Promise<TickFigures> {
 
 /** `runs` ticks of one scenario, each with the calls it made. */
 async function scenario(
-  control: Control,
-  child: ChildProcess,
+  { control, child, emulatorPid }: TickRig,
   groups: number,
   runs: number,
   before: (run: number) => Promise<void>,
   audit: boolean,
 ): Promise<ScenarioFigures> {
-  const ticks: Array<TickFigures & { calls: Record<string, number> }> = [];
+  const ticks: Array<TickFigures & { calls: Record<string, number>; emulatorCpuMs?: number }> = [];
   for (let run = 0; run < runs; run++) {
     await before(run);
     const since = (await requestLog(control)).lastSeq;
+    const emulatorCpu0 = processCpuMs(emulatorPid);
     const t = await askTick(child, audit);
+    const emulatorCpu1 = processCpuMs(emulatorPid);
     if (t.errors.length) throw new Error(`tick errors: ${t.errors.join('; ')}`);
-    ticks.push({ ...t, calls: azureCalls(await requestLog(control, since)) });
+    ticks.push({
+      ...t,
+      calls: azureCalls(await requestLog(control, since)),
+      ...(emulatorCpu0 !== undefined && emulatorCpu1 !== undefined
+        ? { emulatorCpuMs: emulatorCpu1 - emulatorCpu0 }
+        : {}),
+    });
   }
+  const emulatorCpu = ticks.flatMap((t) => (t.emulatorCpuMs === undefined ? [] : [t.emulatorCpuMs]));
   const last = ticks.at(-1)!;
   const callsTotal = sum(last.calls);
   return {
@@ -91,6 +127,7 @@ async function scenario(
     wallMsMin: round(Math.min(...ticks.map((t) => t.wallMs))),
     wallMsMax: round(Math.max(...ticks.map((t) => t.wallMs))),
     cpuMsMedian: round(median(ticks.map((t) => t.cpuMs))),
+    ...(emulatorCpu.length ? { emulatorCpuMsMedian: round(median(emulatorCpu)) } : {}),
     rssBeforeMB: round(median(ticks.map((t) => t.rssBeforeMB))),
     rssPeakMB: round(Math.max(...ticks.map((t) => t.rssPeakMB))),
     rssDeltaMB: round(median(ticks.map((t) => t.rssPeakMB - t.rssBeforeMB))),
@@ -103,31 +140,24 @@ async function scenario(
   };
 }
 
-async function measureSize(
-  control: Control,
-  child: ChildProcess,
-  fleet: Fleet,
-  n: number,
-  runs: number,
-  log: (s: string) => void,
-) {
+async function measureSize(rig: TickRig, fleet: Fleet, n: number, runs: number, log: (s: string) => void) {
   const models: SizeFigures['models'] = {};
   for (const latency of ['loopback', 'azure'] as const) {
+    const { control, child } = rig;
     const removeModel = latency === 'azure' ? await applyLatencyModel(control) : async () => {};
     try {
       log(`  ${latency}: steady… `);
-      const steady = await scenario(control, child, n, runs, async () => {}, false);
+      const steady = await scenario(rig, n, runs, async () => {}, false);
       log('1 % stale… ');
       const stale = await scenario(
-        control,
-        child,
+        rig,
         n,
         runs,
         async (run) => void (await moveGroups(control, fleet, n, STALE_SHARE, run)),
         false,
       );
       log('audit… ');
-      const audit = await scenario(control, child, n, Math.min(runs, 2), async () => {}, true);
+      const audit = await scenario(rig, n, Math.min(runs, 2), async () => {}, true);
       // The audit's own mirror is thrown away: one more steady tick keeps the process as warm as before.
       await askTick(child, false);
       models[latency] = { steady, stale1: stale, audit };
@@ -201,7 +231,8 @@ export const tickPart: BenchPart = {
         if (sync.errors.length) throw new Error(`sync tick: ${sync.errors.join('; ')}`);
         log(`${sync.counts['writes']} written in ${(sync.wallMs / 1000).toFixed(1)} s\n`);
         const syncCalls = azureCalls(await requestLog(control, since));
-        const models = await measureSize(control, worker.child, fleet, n, runs, log);
+        const rig = { control, child: worker.child, emulatorPid: emulator.pid };
+        const models = await measureSize(rig, fleet, n, runs, log);
         reports.push({
           groups: n,
           workerStartRssMB: round(worker.rssMB),

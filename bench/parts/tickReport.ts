@@ -13,6 +13,11 @@ export interface ScenarioFigures {
   wallMsMin: number;
   wallMsMax: number;
   cpuMsMedian: number;
+  /**
+   * The emulator's CPU during the tick (its pages, TLS and latency timers): "Azure's" work, on the same 2 cores
+   * as the tick here and on other machines in Azure. Undefined where /proc is not there to read it.
+   */
+  emulatorCpuMsMedian?: number;
   /** The tick process's RSS just before the tick (after a GC), and its peak during any run. */
   rssBeforeMB: number;
   rssPeakMB: number;
@@ -103,6 +108,7 @@ export function tickTable(reports: SizeFigures[]): string {
       'tick',
       'wall ms median (min–max)',
       'CPU ms',
+      'emulator CPU ms',
       'RSS MB before → peak',
       'calls',
       'per 100 groups',
@@ -121,6 +127,7 @@ export function tickTable(reports: SizeFigures[]): string {
           name,
           `${s.wallMsMedian.toFixed(0)} (${s.wallMsMin.toFixed(0)}–${s.wallMsMax.toFixed(0)})`,
           s.cpuMsMedian.toFixed(0),
+          s.emulatorCpuMsMedian?.toFixed(0) ?? '–',
           `${s.rssBeforeMB.toFixed(0)} → ${s.rssPeakMB.toFixed(0)}`,
           `${s.callsTotal} (${byKind})`,
           s.callsPer100Groups.toFixed(2),
