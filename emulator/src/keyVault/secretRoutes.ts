@@ -24,13 +24,6 @@ import { SecretViews } from './secretViews.js';
 /** 25 KB: the largest secret value Key Vault stores. */
 const MAX_VALUE_BYTES = 25 * 1024;
 
-/** Live secrets of a vault, by name (case-insensitive), as GetSecrets lists them. */
-export function sortedLive(vault: VaultRecord): SecretRecord[] {
-  return Object.values(vault.secrets)
-    .filter((s) => !s.deleted && s.versions.length > 0)
-    .sort((a, b) => a.name.toLowerCase().localeCompare(b.name.toLowerCase()));
-}
-
 export class SecretRoutes {
   private readonly views: SecretViews;
 
@@ -110,7 +103,7 @@ export class SecretRoutes {
 
   private listSecrets(req: EmuRequest): EmuResponse {
     const vault = this.vaultOf(req);
-    return this.views.paged(req, vault, '/secrets', sortedLive(vault), (s) =>
+    return this.views.paged(req, vault, '/secrets', this.store.sortedLive(vault), (s) =>
       this.views.item(vault, s, latest(s)!, false),
     );
   }

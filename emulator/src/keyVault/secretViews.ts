@@ -88,7 +88,7 @@ export class SecretViews {
     req: EmuRequest,
     vault: VaultRecord,
     listPath: string,
-    entries: T[],
+    entries: readonly T[],
     map: (e: T) => unknown,
   ): EmuResponse {
     const size = this.pageSize(req);

@@ -3,7 +3,6 @@ import type { EmulatorContext } from '../core/context.js';
 import { controlRoute, type EmuRequest, type EmuResponse, type Route } from '../core/router.js';
 import { keyVaultErrors } from './keyVaultErrors.js';
 import { isObject } from './secretInput.js';
-import { sortedLive } from './secretRoutes.js';
 import { latest, VAULT_NAME_PATTERN, type SecretStore } from './secretStore.js';
 
 export class VaultControlRoutes {
@@ -29,7 +28,7 @@ export class VaultControlRoutes {
         value: this.store.vaults().map((v) => ({
           name: v.name,
           vaultUrl: this.ctx.vaultUrl(v.name),
-          secrets: sortedLive(v).length,
+          secrets: this.store.sortedLive(v).length,
         })),
       },
     };

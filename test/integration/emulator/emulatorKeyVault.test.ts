@@ -213,9 +213,18 @@ describe('emulated Key Vault secrets', () => {
   });
 
   it('soft-deletes, refuses to reuse a deleted name, purges', async () => {
+    const listed = async () => {
+      const names: string[] = [];
+      for await (const p of apps.listPropertiesOfSecrets()) names.push(p.name);
+      return names;
+    };
+    // The emulator keeps a vault's listing between pages: each change must show in the next listing.
+    expect(await listed()).not.toContain('short-lived');
     await apps.setSecret('short-lived', 'x');
+    expect(await listed()).toContain('short-lived');
     const poller = await apps.beginDeleteSecret('short-lived');
     const deleted = await poller.pollUntilDone();
+    expect(await listed()).not.toContain('short-lived');
     expect(deleted.name).toBe('short-lived');
     expect(deleted.recoveryId).toBe(`${emulator.vaultUrl('kv-apps')}/deletedsecrets/short-lived`);
     expect((await failure(apps.getSecret('short-lived'))).statusCode).toBe(404);
