@@ -73,6 +73,16 @@ afterAll(async () => {
   await Promise.all([emulator?.close(), azurite?.stop()]);
 });
 
+/** Runs `fn` with one emulator fault in place (the control API's /_emulator/faults), then removes that fault. */
+async function withFault<T>(fault: Record<string, unknown>, fn: () => Promise<T>): Promise<T> {
+  const added = await emulator.control<{ id: string }>('POST', '/_emulator/faults', fault);
+  try {
+    return await fn();
+  } finally {
+    await emulator.control('DELETE', `/_emulator/faults/${added.body.id}`);
+  }
+}
+
 // ---------------------------------------------------------------- container groups
 
 describe('ContainerGroupsAdapter', () => {
@@ -118,20 +128,18 @@ describe('ContainerGroupsAdapter', () => {
     });
     expect(seeded.status).toBe(201);
     // 300 ms a page: six pages take well over the 1 s timeout in total, each page well within it.
-    const fault = await emulator.control<{ id: string }>('POST', '/_emulator/faults', {
+    const latency = {
       kind: 'latency',
       match: { operation: 'ContainerGroups_ListByResourceGroup' },
       latencyMs: 300,
-    });
-    try {
+    };
+    await withFault(latency, async () => {
       const before = await emulator.requestCounts();
       const listed = await adapter.listByResourceGroup('rg-slow-paging');
       const after = await emulator.requestCounts(before.lastSeq);
       expect(after.counts['ContainerGroups_ListByResourceGroup']).toBe(6);
       expect(new Set(listed.map((g) => g.name)).size).toBe(n);
-    } finally {
-      await emulator.control('DELETE', `/_emulator/faults/${fault.body.id}`);
-    }
+    });
   });
 
   it('lists a resource group with no groups as []', async () => {
@@ -422,12 +430,7 @@ describe('SecretsAdapter', () => {
     const expected = await adapter.listIpSecrets(vault);
     expect(expected.size).toBeGreaterThan(PAGE_SIZE * 2); // three pages at least
     // share 0.5 throttles every second listing call: the first page passes, every later page fails once.
-    const fault = await emulator.control<{ id: string }>('POST', '/_emulator/faults', {
-      kind: 'throttle',
-      match: { operation: 'GetSecrets' },
-      share: 0.5,
-    });
-    try {
+    await withFault({ kind: 'throttle', match: { operation: 'GetSecrets' }, share: 0.5 }, async () => {
       const before = await emulator.requestCounts();
       let reported = 0;
       const listed = await adapter.listIpSecrets(vault, { onThrottled: () => reported++ });
@@ -436,9 +439,7 @@ describe('SecretsAdapter', () => {
       expect([...listed.keys()].sort()).toEqual([...expected.keys()].sort());
       expect(statuses['GetSecrets 429']).toBeGreaterThan(0);
       expect(reported).toBe(statuses['GetSecrets 429']);
-    } finally {
-      await emulator.control('DELETE', `/_emulator/faults/${fault.body.id}`);
-    }
+    });
   });
 
   it('the request timeout is each page’s: a listing longer than it in total, every page within it, completes (issue 15)', async () => {
@@ -450,20 +451,13 @@ describe('SecretsAdapter', () => {
     const pages = Math.ceil((await adapter.listIpSecrets(vault)).size / PAGE_SIZE);
     expect(pages).toBeGreaterThanOrEqual(6);
     // 300 ms a page: the listing takes well over the 1 s timeout in total, each page well within it.
-    const fault = await emulator.control<{ id: string }>('POST', '/_emulator/faults', {
-      kind: 'latency',
-      match: { operation: 'GetSecrets' },
-      latencyMs: 300,
-    });
-    try {
+    await withFault({ kind: 'latency', match: { operation: 'GetSecrets' }, latencyMs: 300 }, async () => {
       const before = await emulator.requestCounts();
       const listed = await adapter.listIpSecrets(vault);
       const after = await emulator.requestCounts(before.lastSeq);
       expect(after.counts['GetSecrets']).toBe(pages);
       expect([...listed.keys()].filter((k) => k.startsWith('slow-'))).toHaveLength(PAGE_SIZE * 6);
-    } finally {
-      await emulator.control('DELETE', `/_emulator/faults/${fault.body.id}`);
-    }
+    });
   });
 
   it('errors never carry the secret value', async () => {
