@@ -1,5 +1,7 @@
 /** Small statistics and process readings shared by the benchmark parts. */
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import { procStatFields } from '../../scripts/lib/procStat.js';
 
 export function median(values: number[]): number {
   return percentile(values, 50);
@@ -23,6 +25,21 @@ export function rssMbOf(pid: number): number {
   } catch {
     return 0;
   }
+}
+
+const CLOCK_TICKS_PER_SECOND = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/** A process's user + system CPU so far in ms, from /proc (fields 14 and 15 of its stat); undefined elsewhere. */
+export function cpuMsOf(pid: number): number | undefined {
+  const fields = procStatFields(pid);
+  if (!fields) return undefined;
+  return ((Number(fields[14 - 3]) + Number(fields[15 - 3])) / CLOCK_TICKS_PER_SECOND) * 1000;
 }
 
 /** Samples a process's RSS every `everyMs` until stopped; returns the peak seen in MB. */

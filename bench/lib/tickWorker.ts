@@ -84,7 +84,7 @@ function startPeakRss(rssBefore: number): { read(): number; stop(): void } {
       return Number(kB) * 1024;
     };
     hwm();
-    return { read: () => Math.max(rssBefore, hwm(), process.memoryUsage.rss()), stop: () => {} };
+    return { read: () => Math.max(rssBefore, hwm()), stop: () => {} };
   } catch {
     let rssPeak = rssBefore;
     const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, process.memoryUsage.rss())), 2);

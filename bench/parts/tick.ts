@@ -8,14 +8,13 @@
  * Calls are counted by operation in the emulator's request log; CPU and memory are the tick process's own.
  */
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
 import path from 'node:path';
 import { startAzurite } from '../../scripts/lib/localStack.js';
 import { azuriteConnectionString, localStackAppSettings } from '../../scripts/lib/sampleConfig.js';
 import { readyLine, startService } from '../../scripts/lib/services.js';
 import type { BenchPart } from '../lib/benchPart.js';
 import { azureCalls, controlClient, requestLog, sum, type Control } from '../lib/emulatorControl.js';
-import { median, round } from '../lib/figures.js';
+import { cpuMsOf, median, round } from '../lib/figures.js';
 import { AZURE_LATENCY_MODEL, applyLatencyModel } from '../lib/latencyModel.js';
 import type { TickAnswer, TickFigures, TickRequest } from '../lib/tickWorker.js';
 import { fleetAppsConfig, fleetOf, moveGroups, seedFleet, type Fleet } from './tickFleet.js';
@@ -34,26 +33,6 @@ interface TickRig {
   control: Control;
   child: ChildProcess;
   emulatorPid: number;
-}
-
-const CLOCK_TICKS_PER_SECOND = (() => {
-  try {
-    return Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
-  } catch {
-    return 100;
-  }
-})();
-
-/** A process's user + system CPU so far, from /proc/<pid>/stat (fields 14 and 15, man 5 proc); Linux only. */
-function processCpuMs(pid: number): number | undefined {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name (field 2) is in parentheses and may hold spaces: count fields after its closing one.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND) * 1000;
-  } catch {
-    return undefined;
-  }
 }
 
 /**
@@ -106,9 +85,9 @@ async function scenario(
   for (let run = 0; run < runs; run++) {
     await before(run);
     const since = (await requestLog(control)).lastSeq;
-    const emulatorCpu0 = processCpuMs(emulatorPid);
+    const emulatorCpu0 = cpuMsOf(emulatorPid);
     const t = await askTick(child, audit);
-    const emulatorCpu1 = processCpuMs(emulatorPid);
+    const emulatorCpu1 = cpuMsOf(emulatorPid);
     if (t.errors.length) throw new Error(`tick errors: ${t.errors.join('; ')}`);
     ticks.push({
       ...t,
@@ -142,8 +121,8 @@ async function scenario(
 
 async function measureSize(rig: TickRig, fleet: Fleet, n: number, runs: number, log: (s: string) => void) {
   const models: SizeFigures['models'] = {};
+  const { control, child } = rig;
   for (const latency of ['loopback', 'azure'] as const) {
-    const { control, child } = rig;
     const removeModel = latency === 'azure' ? await applyLatencyModel(control) : async () => {};
     try {
       log(`  ${latency}: steady… `);

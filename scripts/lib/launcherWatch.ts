@@ -6,17 +6,12 @@
  * watches the direct parent.
  */
 import fs from 'node:fs';
+import { procStatFields } from './procStat.js';
 
 function parentOf(pid: number): number | undefined {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name (field 2) may contain spaces and parentheses: fields resume after the last ')'.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const ppid = Number(fields[1]);
-    return Number.isInteger(ppid) && ppid > 0 ? ppid : undefined;
-  } catch {
-    return undefined;
-  }
+  // Field 4: the parent's pid.
+  const ppid = Number(procStatFields(pid)?.[1]);
+  return Number.isInteger(ppid) && ppid > 0 ? ppid : undefined;
 }
 
 function commandLine(pid: number): string {

@@ -90,8 +90,10 @@ export class ContainerGroupArmRoutes {
     return aciErrors.resourceNotFound(req.params['resourceGroupName']!, req.params['containerGroupName']!);
   }
 
-  /** One page of groups, sorted by id; `$skipToken` is an opaque offset, `nextLink` names the next page. */
-  /** One page of a listing already in order (`GroupStore.listed`). */
+  /**
+   * One page of a listing already sorted by id (`GroupStore.listed`); `$skipToken` is an opaque offset, `nextLink`
+   * names the next page.
+   */
   private listPage(req: EmuRequest, sorted: readonly StoredGroup[]): EmuResponse {
     const pageSize = Math.max(1, this.p.ctx.options.pageSize.containerGroups);
     const token = req.query.get('$skipToken');

@@ -64,9 +64,9 @@ export class GroupStore {
       const byResourceGroup = new Map<string, StoredGroup[]>();
       for (const g of all) {
         const rg = g.resourceGroup.toLowerCase();
-        const list = byResourceGroup.get(rg) ?? [];
-        if (!list.length) byResourceGroup.set(rg, list);
-        list.push(g);
+        const list = byResourceGroup.get(rg);
+        if (list) list.push(g);
+        else byResourceGroup.set(rg, [g]);
       }
       this.listing = { groups, version: this.membershipVersion, all, byResourceGroup };
     }
